@@ -1,0 +1,1 @@
+"""cognito-authz: may the caller holding this Cognito token do this?"""
