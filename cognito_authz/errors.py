@@ -234,6 +234,7 @@ class ConfigError(AuthzError):
 #: reference in the docs is generated from this table, and a test checks that every code raised is here.
 REASONS: dict[str, tuple[type[AuthzError], str]] = {
     "invalid_token": (TokenError, "The token is not acceptable (generic)."),
+    "missing_token": (TokenError, "The request carries no bearer token."),
     "malformed_token": (MalformedTokenError, "Not a well-formed compact JWS."),
     "non_string_token": (MalformedTokenError, "The token is not a string."),
     "empty_token": (MalformedTokenError, "The token is empty."),
@@ -269,5 +270,6 @@ REASONS: dict[str, tuple[type[AuthzError], str]] = {
     "jwks_backoff": (JwksError, "A recent refresh failed; waiting for the backoff before retrying."),
     "invalid_policy": (PolicyError, "The policy document is invalid."),
     "access_denied": (AccessDenied, "The policy denies this request."),
+    "requirement_not_met": (AccessDenied, "A per-handler group or scope requirement is not met."),
     "invalid_config": (ConfigError, "Bad constructor or adapter arguments."),
 }
