@@ -6,12 +6,20 @@ lives here, so a fix to token extraction or to the verify-then-decide order is m
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from cognito_authz.errors import AccessDenied, MalformedTokenError, TokenError
+from cognito_authz.errors import (
+    AccessDenied,
+    AuthzError,
+    JwksError,
+    MalformedTokenError,
+    MissingClaimError,
+    TokenError,
+)
 from cognito_authz.principal import Principal
 
 if TYPE_CHECKING:
@@ -19,12 +27,18 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Gate",
+    "ProxyRequest",
+    "Rejection",
     "Requirement",
     "TokenVerifier",
     "bearer_token",
     "flatten_context",
     "get_header",
+    "proxy_request",
+    "raw_event",
+    "rejection",
     "strip_stage",
+    "upstream_principal",
 ]
 
 logger = logging.getLogger("cognito_authz")
@@ -218,3 +232,192 @@ class Gate:
     def check(self, token: str | None, method: str, path: str) -> tuple[Principal, Decision | None]:
         principal = self.authenticate(token)
         return principal, self.authorize(principal, method, path)
+
+
+# --- Lambda proxy events (handler decorators, Powertools resolvers) ---------------------------------
+
+ProxyKind = Literal["rest_v1", "http_v1", "http_v2", "alb"]
+
+
+@dataclass(frozen=True, slots=True)
+class ProxyRequest:
+    """What a Lambda proxy event says about the request, enough to authenticate, decide and answer.
+
+    ``path`` is the path as the API routes it (stage prefix removed); ``multi_value`` is true for an ALB
+    target group with multi-value headers on, whose responses must use ``multiValueHeaders``.
+    """
+
+    kind: ProxyKind
+    method: str
+    path: str
+    authorization: str | None
+    multi_value: bool = False
+
+
+def raw_event(event: Any) -> Any:
+    """The dict behind a Powertools event data class (it has a mapping ``raw_event``), else ``event``."""
+    inner = getattr(event, "raw_event", None)
+    return inner if isinstance(inner, Mapping) else event
+
+
+def proxy_request(event: Any) -> ProxyRequest | None:
+    """Read a REST v1, HTTP API (payload 1.0 or 2.0) or ALB proxy event; ``None`` if it is none of them.
+
+    Paths: REST's ``path`` has no stage (``requestContext.path`` has it); HTTP APIs put the stage in
+    ``rawPath`` (and the 1.0 ``path``) on named stages, so it is removed; ALB has no stage.
+    """
+    event = raw_event(event)
+    if not isinstance(event, Mapping):
+        return None
+    ctx = event.get("requestContext")
+    if not isinstance(ctx, Mapping):
+        return None
+    headers = event.get("headers")
+    multi = event.get("multiValueHeaders")
+    authorization = get_header(headers, "authorization", multi)
+    stage = ctx.get("stage") if isinstance(ctx.get("stage"), str) else None
+    kind: ProxyKind
+    if isinstance(ctx.get("elb"), Mapping):
+        kind, method, path = "alb", event.get("httpMethod"), event.get("path")
+    elif event.get("version") == "2.0":
+        http = ctx.get("http")
+        method = http.get("method") if isinstance(http, Mapping) else None
+        path = event.get("rawPath")
+        if not isinstance(path, str) and isinstance(http, Mapping):
+            path = http.get("path")
+        kind = "http_v2"
+        path = strip_stage(path, stage) if isinstance(path, str) else None
+    elif "httpMethod" in event:
+        method, path = event.get("httpMethod"), event.get("path")
+        if event.get("version") == "1.0":
+            kind = "http_v1"
+            path = strip_stage(path, stage) if isinstance(path, str) else None
+        else:
+            kind = "rest_v1"
+    else:
+        return None
+    if not isinstance(method, str) or not method or not isinstance(path, str) or not path.startswith("/"):
+        return None
+    return ProxyRequest(
+        kind=kind,
+        method=method.upper(),
+        path=path,
+        authorization=authorization,
+        multi_value=kind == "alb" and isinstance(multi, Mapping) and not isinstance(headers, Mapping),
+    )
+
+
+def _claims_from_context(context: Mapping[str, Any]) -> dict[str, Any]:
+    # A Lambda authorizer's flat context (ours: see flatten_context) names groups and scopes plainly.
+    claims = dict(context)
+    if "cognito:groups" not in claims and "groups" in claims:
+        claims["cognito:groups"] = claims["groups"]
+    if "scope" not in claims and "scopes" in claims:
+        claims["scope"] = claims["scopes"]
+    return claims
+
+
+def _with_scopes(claims: Mapping[str, Any], scopes: Any) -> dict[str, Any]:
+    # HTTP API JWT authorizers list the token's scopes beside the claims; keep both, once each.
+    out = dict(claims)
+    if isinstance(scopes, list) and scopes:
+        have = out.get("scope")
+        parts = have.split() if isinstance(have, str) else []
+        parts += [s for s in scopes if isinstance(s, str)]
+        out["scope"] = " ".join(dict.fromkeys(parts))
+    return out
+
+
+def upstream_principal(event: Any) -> Principal:
+    """The principal an upstream API Gateway authorizer already verified, from the proxy event.
+
+    Reads ``requestContext.authorizer.claims`` (REST Cognito authorizer; HTTP API 1.0 JWT authorizer),
+    ``.jwt.claims`` + ``.jwt.scopes`` (HTTP API 2.0 JWT authorizer), ``.lambda`` (HTTP API 2.0 Lambda
+    authorizer) or the authorizer context itself (REST and HTTP API 1.0 Lambda authorizers). The string
+    shapes API Gateway forwards (``"[a b]"``, ``"a,b"``, ``"true"``) are normalized by
+    :meth:`Principal.from_claims`. Raises :class:`TokenError` when there are no claims or no ``sub``: a
+    route without an authorizer must not run as somebody.
+    """
+    event = raw_event(event)
+    ctx = event.get("requestContext") if isinstance(event, Mapping) else None
+    authorizer = ctx.get("authorizer") if isinstance(ctx, Mapping) else None
+    claims: dict[str, Any] | None = None
+    if isinstance(authorizer, Mapping):
+        jwt = authorizer.get("jwt")
+        lam = authorizer.get("lambda")
+        if isinstance(jwt, Mapping):
+            if isinstance(jwt.get("claims"), Mapping):
+                claims = _with_scopes(jwt["claims"], jwt.get("scopes"))
+        elif isinstance(authorizer.get("claims"), Mapping):
+            claims = _with_scopes(authorizer["claims"], authorizer.get("scopes"))
+        elif isinstance(lam, Mapping):
+            claims = _claims_from_context(lam)
+        elif authorizer:
+            claims = _claims_from_context(authorizer)
+    if claims is None:
+        raise TokenError("no upstream authorizer claims in the event", reason="missing_token")
+    principal = Principal.from_claims(claims)
+    if not principal.sub:
+        raise MissingClaimError("upstream authorizer claims have no sub", claim="sub")
+    return principal
+
+
+# --- rejections: one mapping from error to HTTP answer for every HTTP-shaped adapter ---------------
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """A generic HTTP answer for a failed check: never the exception text, never the token."""
+
+    status: int
+    message: str
+    headers: Mapping[str, str]
+    reason: str
+
+    def body(self) -> str:
+        return json.dumps({"message": self.message})
+
+
+_MESSAGES = {
+    401: "Unauthorized",
+    403: "Forbidden",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
+
+
+def rejection(error: BaseException, *, method: str = "", path: str = "") -> Rejection:
+    """Map an error from :class:`Gate` (or anything unexpected) to a response, and log why.
+
+    401 carries ``WWW-Authenticate: Bearer`` (no error code when no token was sent, RFC 6750 section 3.1)
+    or ``Bearer error="invalid_token"``; 403 carries ``Bearer error="insufficient_scope"`` (the token
+    lacks the privileges this request needs). Keys unavailable is 503 and anything else 500: both fail
+    closed. ``method`` and ``path`` only go to the log line.
+    """
+    headers: dict[str, str] = {}
+    if isinstance(error, TokenError):
+        status = 401
+        missing = error.reason == "missing_token"
+        headers["WWW-Authenticate"] = "Bearer" if missing else 'Bearer error="invalid_token"'
+    elif isinstance(error, AccessDenied):
+        status = 403
+        headers["WWW-Authenticate"] = 'Bearer error="insufficient_scope"'
+    elif isinstance(error, JwksError):
+        status = 503
+    else:
+        status = 500
+    reason = error.reason if isinstance(error, AuthzError) else "internal_error"
+    if status in (401, 403):
+        logger.info("rejected %s %s: %d %s", method, path, status, reason)
+    elif status == 503:
+        logger.warning("failing closed on %s %s: signing keys unavailable (%s)", method, path, reason)
+    else:
+        logger.error(
+            "failing closed on %s %s: %s (%s)",
+            method,
+            path,
+            type(error).__name__,
+            reason,
+            exc_info=not isinstance(error, AuthzError),
+        )
+    return Rejection(status, _MESSAGES[status], headers, reason)
