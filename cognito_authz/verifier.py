@@ -1,0 +1,560 @@
+"""CognitoVerifier: strict parse -> key -> signature -> claims -> Principal (DESIGN.md section 4).
+
+One verifier serves one or several user pools: it holds a map ``issuer -> JwksCache`` and picks the pool
+by the token's *unverified* ``iss``, among configured issuers only, so a token naming any other issuer
+costs no fetch. Signatures are checked with ``cryptography`` directly (RSA PKCS#1 v1.5) against the cached
+public key; a bounded cache of verified tokens answers repeats without redoing the RSA work while still
+re-checking time claims, the key's presence and the hooks on every hit.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal, NoReturn
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding
+
+from cognito_authz.errors import (
+    ConfigError,
+    ExpiredTokenError,
+    InsufficientClaimsError,
+    InvalidClaimError,
+    InvalidSignatureError,
+    JwksError,
+    MissingClaimError,
+    NotYetValidError,
+    RevokedTokenError,
+    TokenError,
+    UnknownIssuerError,
+    WrongClientError,
+    WrongTokenUseError,
+)
+from cognito_authz.jwks import (
+    DEFAULT_FETCH_TIMEOUT,
+    DEFAULT_KID_MISS_COOLDOWN,
+    DEFAULT_MAX_STALE,
+    DEFAULT_TTL,
+    Fetcher,
+    Jwk,
+    JwksCache,
+)
+from cognito_authz.principal import Principal
+from cognito_authz.token import DEFAULT_MAX_TOKEN_BYTES, parse_token
+
+if TYPE_CHECKING:
+    import os
+
+    import requests
+
+__all__ = ["MAX_LEEWAY", "CognitoVerifier", "TokenUse", "cognito_issuer", "region_of"]
+
+TokenUse = Literal["id", "access"]
+
+#: Clock skew tolerance is for skew, not for keeping expired tokens alive: more than this is a ConfigError.
+MAX_LEEWAY = 300.0
+# Timestamps beyond 9999-12-31T23:59:59Z are garbage (or an attempt at a token that never expires).
+_MAX_TIMESTAMP = 253402300799
+
+_POOL_ID = re.compile(r"(?P<region>[a-z]{2}(?:-[a-z]+)+-\d{1,2})_[0-9A-Za-z]{1,80}")
+_HASHES: dict[str, hashes.HashAlgorithm] = {
+    "RS256": hashes.SHA256(),
+    "RS384": hashes.SHA384(),
+    "RS512": hashes.SHA512(),
+}
+_PKCS1V15 = padding.PKCS1v15()
+_STRING_CLAIMS = ("username", "cognito:username", "jti", "origin_jti", "event_id", "email")
+_BOOLEAN_CLAIMS = ("email_verified", "phone_number_verified")
+
+
+def region_of(user_pool_id: str) -> str:
+    """The AWS region a user pool id names (``eu-west-1_AbC123`` -> ``eu-west-1``); ConfigError if invalid."""
+    match = _POOL_ID.fullmatch(user_pool_id) if isinstance(user_pool_id, str) else None
+    if match is None:
+        raise ConfigError(
+            f"{user_pool_id!r} is not a user pool id (expected '<region>_<id>', e.g. 'eu-west-1_AbCdEf123')"
+        )
+    return match.group("region")
+
+
+def cognito_issuer(user_pool_id: str) -> str:
+    """The ``iss`` Cognito puts in tokens of this pool, China partition included."""
+    region = region_of(user_pool_id)
+    domain = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
+    return f"https://cognito-idp.{region}.{domain}/{user_pool_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class _Pool:
+    pool_id: str
+    issuer: str
+    jwks: JwksCache
+
+
+@dataclass(frozen=True, slots=True)
+class _Verified:
+    """What a token-cache hit needs to re-check without redoing the signature."""
+
+    principal: Principal
+    exp: float
+    nbf: float | None
+    iat: float
+    auth_time: float | None
+    jwks: JwksCache
+    kid: str
+    jwk: Jwk
+
+
+def _names(value: str | Sequence[str] | None, what: str) -> tuple[str, ...] | None:
+    """Normalize a ``str | list[str] | None`` option; an empty list is a mistake, not an opt-out."""
+    if value is None:
+        return None
+    items = (value,) if isinstance(value, str) else value
+    if isinstance(items, (bytes, Mapping)) or not isinstance(items, Sequence):
+        raise ConfigError(f"{what} must be a string or a list of strings")
+    result = tuple(items)
+    if not result:
+        raise ConfigError(f"{what} is empty; pass None to opt out explicitly")
+    for item in result:
+        if not isinstance(item, str) or not item:
+            raise ConfigError(f"{what} must contain non-empty strings")
+    return result
+
+
+def _per_pool(value: str | Mapping[str, str] | None, what: str, pool_ids: tuple[str, ...]) -> dict[str, str]:
+    """Spread a single-pool override (str) or a ``{pool_id: value}`` mapping over the configured pools."""
+    if value is None:
+        return {}
+    if isinstance(value, str):
+        if len(pool_ids) != 1:
+            raise ConfigError(f"with several user pools, {what} must be a mapping of pool id to value")
+        return {pool_ids[0]: value}
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{what} must be a string or a mapping of pool id to string")
+    unknown = set(value) - set(pool_ids)
+    if unknown:
+        raise ConfigError(f"{what} names pools that are not configured: {sorted(unknown)}")
+    for item in value.values():
+        if not isinstance(item, str) or not item:
+            raise ConfigError(f"{what} values must be non-empty strings")
+    return dict(value)
+
+
+def _number(value: object, name: str, low: float, high: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(f"{name} must be a number")
+    number = float(value)
+    if not math.isfinite(number) or not low <= number <= high:
+        raise ConfigError(f"{name} must be between {low} and {high}")
+    return number
+
+
+def _required_timestamp(claims: Mapping[str, Any], name: str) -> float:
+    value = _timestamp(claims, name)
+    if value is None:
+        raise MissingClaimError(f"token has no {name} claim", claim=name)
+    return value
+
+
+def _timestamp(claims: Mapping[str, Any], name: str) -> float | None:
+    """A NumericDate claim as a number, ``None`` when absent; InvalidClaimError for anything else."""
+    if name not in claims:
+        return None
+    value = claims[name]
+    # type() rather than isinstance(): bool is an int subclass and true is not a time.
+    if type(value) is not int and type(value) is not float:
+        raise InvalidClaimError(f"{name} is not a number", claim=name)
+    if not 0 <= value <= _MAX_TIMESTAMP:  # NaN fails this comparison too
+        raise InvalidClaimError(f"{name} is outside the range of sane timestamps", claim=name)
+    return value
+
+
+def _bad_type(name: str, expected: str) -> NoReturn:
+    raise InvalidClaimError(f"{name} is not {expected}", claim=name)
+
+
+def _check_claim_types(claims: Mapping[str, Any]) -> None:
+    """Claims the library or its users rely on must have Cognito's types; anything else is rejected."""
+    sub = claims.get("sub")
+    if sub is None:
+        raise MissingClaimError("token has no sub claim", claim="sub")
+    if not isinstance(sub, str) or not sub:
+        _bad_type("sub", "a non-empty string")
+    groups = claims.get("cognito:groups")
+    if groups is not None and (
+        not isinstance(groups, list) or not all(isinstance(g, str) for g in groups)
+    ):
+        _bad_type("cognito:groups", "a list of strings")
+    scope = claims.get("scope")
+    if scope is not None and not isinstance(scope, str):
+        _bad_type("scope", "a string")
+    for name in _STRING_CLAIMS:
+        value = claims.get(name)
+        if value is not None and not isinstance(value, str):
+            _bad_type(name, "a string")
+    for name in _BOOLEAN_CLAIMS:
+        value = claims.get(name)
+        # Some issuers (moto, claims forwarded by API Gateway) send "true"/"false" strings.
+        if value is not None and not isinstance(value, bool) and value not in ("true", "false"):
+            _bad_type(name, "a boolean")
+    version = claims.get("version")
+    if version is not None and type(version) is not int:
+        _bad_type("version", "an integer")
+
+
+class CognitoVerifier:
+    """Verify Cognito ID and access tokens of one or several user pools; ``verify`` returns a Principal.
+
+    ``client_id`` and ``token_use`` are keyword-only and have no default: a verifier that accepts any app
+    client or either token type must say so with an explicit ``None``. ``jwks_uri`` and ``issuer``
+    override the Cognito defaults for local issuers, moto or LocalStack: a string for a single pool, or a
+    ``{pool_id: value}`` mapping. ``offline=True`` never fetches keys; they come from :meth:`load_jwks`.
+
+    ``custom_check(principal)`` rejects the token by returning ``False`` or raising a ``TokenError``;
+    ``is_revoked(principal)`` returns ``True`` for a revoked token (look at ``principal.claims["jti"]`` and
+    ``["origin_jti"]``). Both hooks run on every call, token-cache hits included; an unexpected exception
+    from a hook fails closed as a ``TokenError``.
+    """
+
+    def __init__(
+        self,
+        user_pool_id: str | Sequence[str],
+        *,
+        client_id: str | Sequence[str] | None,
+        token_use: TokenUse | None,
+        jwks_uri: str | Mapping[str, str] | None = None,
+        issuer: str | Mapping[str, str] | None = None,
+        leeway: float = 0.0,
+        max_token_bytes: int = DEFAULT_MAX_TOKEN_BYTES,
+        algorithms: Sequence[str] = ("RS256",),
+        required_scopes: str | Sequence[str] | None = None,
+        all_scopes: str | Sequence[str] | None = None,
+        required_groups: str | Sequence[str] | None = None,
+        all_groups: str | Sequence[str] | None = None,
+        max_age: float | None = None,
+        custom_check: Callable[[Principal], object] | None = None,
+        is_revoked: Callable[[Principal], bool] | None = None,
+        allow_http: bool = False,
+        offline: bool = False,
+        session: requests.Session | None = None,
+        fetcher: Fetcher | None = None,
+        jwks_ttl: float = DEFAULT_TTL,
+        kid_miss_cooldown: float = DEFAULT_KID_MISS_COOLDOWN,
+        max_stale: float = DEFAULT_MAX_STALE,
+        fetch_timeout: float = DEFAULT_FETCH_TIMEOUT,
+        token_cache_size: int = 1024,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        pool_ids = _names(user_pool_id, "user_pool_id")
+        if pool_ids is None:
+            raise ConfigError("user_pool_id is required")
+        if len(set(pool_ids)) != len(pool_ids):
+            raise ConfigError("user_pool_id lists a pool twice")
+        if token_use not in ("id", "access", None):
+            raise ConfigError("token_use must be 'id', 'access' or None (accept both)")
+        self.client_ids = _names(client_id, "client_id")
+        self._client_set = frozenset(self.client_ids) if self.client_ids is not None else None
+        self.token_use: TokenUse | None = token_use
+        self.leeway = _number(leeway, "leeway", 0.0, MAX_LEEWAY)
+        if isinstance(max_token_bytes, bool) or not isinstance(max_token_bytes, int) or max_token_bytes < 16:
+            raise ConfigError("max_token_bytes must be an integer of at least 16")
+        self.max_token_bytes = max_token_bytes
+        algs = _names(algorithms, "algorithms")
+        if not algs:
+            raise ConfigError("algorithms must name at least one algorithm")
+        unsupported = [alg for alg in algs if alg not in _HASHES]
+        if unsupported:
+            raise ConfigError(f"unsupported algorithms {unsupported}; Cognito signs with RS256")
+        self.algorithms = frozenset(algs)
+        self._any_scopes = self._requirement(required_scopes, "required_scopes")
+        self._all_scopes = self._requirement(all_scopes, "all_scopes")
+        self._any_groups = self._requirement(required_groups, "required_groups")
+        self._all_groups = self._requirement(all_groups, "all_groups")
+        if token_use == "id" and (self._any_scopes or self._all_scopes):
+            raise ConfigError("ID tokens carry no scope claim; scope requirements need token_use='access'")
+        self.max_age = None if max_age is None else _number(max_age, "max_age", 0.0, float(_MAX_TIMESTAMP))
+        if custom_check is not None and not callable(custom_check):
+            raise ConfigError("custom_check must be callable")
+        if is_revoked is not None and not callable(is_revoked):
+            raise ConfigError("is_revoked must be callable")
+        self._custom_check = custom_check
+        self._is_revoked = is_revoked
+        if not callable(clock):
+            raise ConfigError("clock must be callable")
+        self._clock = clock
+        if type(token_cache_size) is not int or token_cache_size < 0:
+            raise ConfigError("token_cache_size must be a non-negative integer (0 disables the cache)")
+        self.token_cache_size = token_cache_size
+        self._token_cache: OrderedDict[str, _Verified] | None = OrderedDict() if token_cache_size else None
+        self._cache_lock = threading.Lock()
+
+        issuers = _per_pool(issuer, "issuer", pool_ids)
+        uris = _per_pool(jwks_uri, "jwks_uri", pool_ids)
+        if offline and uris:
+            raise ConfigError("offline=True never fetches; do not pass jwks_uri")
+        caches: dict[str, JwksCache] = {}
+        self._pools: dict[str, _Pool] = {}
+        for pool_id in pool_ids:
+            iss = issuers.get(pool_id) or cognito_issuer(pool_id)
+            if iss in self._pools:
+                raise ConfigError(f"two user pools share the issuer {iss}")
+            uri = None if offline else uris.get(pool_id) or f"{iss.rstrip('/')}/.well-known/jwks.json"
+            insecure = uri is not None and not uri.startswith("https://")
+            if insecure and not (allow_http and uri is not None and uri.startswith("http://")):
+                raise ConfigError(f"jwks_uri {uri} is not https://; pass allow_http=True for a local issuer")
+            # Pools served from one URI share one cache: one fetch, one set of parsed keys.
+            cache = caches.get(uri) if uri is not None else None
+            if cache is None:
+                cache = JwksCache(
+                    uri,
+                    fetcher=fetcher,
+                    session=session,
+                    ttl=jwks_ttl,
+                    kid_miss_cooldown=kid_miss_cooldown,
+                    max_stale=max_stale,
+                    fetch_timeout=fetch_timeout,
+                    allow_http=allow_http,
+                )
+                if uri is not None:
+                    caches[uri] = cache
+            self._pools[iss] = _Pool(pool_id, iss, cache)
+
+    @staticmethod
+    def _requirement(value: str | Sequence[str] | None, what: str) -> frozenset[str] | None:
+        names = _names(value, what)
+        return frozenset(names) if names is not None else None
+
+    # -- public API ------------------------------------------------------------------------------
+
+    @property
+    def issuers(self) -> tuple[str, ...]:
+        """The accepted ``iss`` values, one per configured pool."""
+        return tuple(self._pools)
+
+    @property
+    def pool_ids(self) -> tuple[str, ...]:
+        """The configured user pool ids."""
+        return tuple(pool.pool_id for pool in self._pools.values())
+
+    def jwks_cache(self, pool: str | None = None) -> JwksCache:
+        """The key cache of ``pool`` (a pool id or an issuer; optional with a single pool)."""
+        return self._pool(pool).jwks
+
+    def verify(self, token: object) -> Principal:
+        """Verify ``token`` and return its Principal.
+
+        Raises a :class:`TokenError` subclass (with a stable ``reason``) for any unacceptable token and
+        :class:`JwksError` when the keys cannot be obtained; nothing else.
+        """
+        cache = self._token_cache
+        if cache is not None and type(token) is str:
+            with self._cache_lock:
+                entry = cache.get(token)
+                if entry is not None:
+                    cache.move_to_end(token)
+            if entry is not None:
+                principal = self._recheck(token, entry)
+                if principal is not None:
+                    return principal
+        return self._verify_fresh(token)
+
+    def hydrate(self) -> None:
+        """Fetch every pool's keys now (cold start); raises :class:`JwksError` if a fetch fails."""
+        seen: set[int] = set()
+        for pool in self._pools.values():
+            if id(pool.jwks) not in seen:
+                seen.add(id(pool.jwks))
+                pool.jwks.hydrate()
+
+    def load_jwks(
+        self,
+        source: Mapping[str, Any] | str | os.PathLike[str] | None = None,
+        *,
+        issuer: str | None = None,
+        env: str | None = None,
+    ) -> None:
+        """Install keys with no network, from a JWKS dict, a JSON file or text, or the variable ``env``.
+
+        ``issuer`` (an issuer URL or a pool id) says whose keys these are; optional with a single pool.
+        """
+        self._pool(issuer).jwks.load_jwks(source, env=env)
+
+    def clear_token_cache(self) -> None:
+        """Forget every verified token (the next verify of each redoes the signature)."""
+        with self._cache_lock:
+            if self._token_cache is not None:
+                self._token_cache.clear()
+
+    def __repr__(self) -> str:
+        return (
+            f"CognitoVerifier(issuers={list(self._pools)!r}, client_id={self.client_ids!r}, "
+            f"token_use={self.token_use!r})"
+        )
+
+    # -- internals -------------------------------------------------------------------------------
+
+    def _pool(self, name: str | None) -> _Pool:
+        if name is None:
+            if len(self._pools) != 1:
+                raise ConfigError("several user pools are configured: name the issuer or pool id")
+            return next(iter(self._pools.values()))
+        pool = self._pools.get(name)
+        if pool is None:
+            pool = next((p for p in self._pools.values() if p.pool_id == name), None)
+        if pool is None:
+            raise ConfigError(f"{name!r} is not a configured issuer or pool id")
+        return pool
+
+    def _verify_fresh(self, token: object) -> Principal:
+        parsed = parse_token(token, algorithms=self.algorithms, max_bytes=self.max_token_bytes)
+        claims = parsed.claims
+        iss = claims.get("iss")
+        if iss is None:
+            raise MissingClaimError("token has no iss claim", claim="iss")
+        pool = self._pools.get(iss) if isinstance(iss, str) else None
+        if pool is None:
+            # Decided before any key lookup: an attacker-chosen issuer never causes a fetch.
+            raise UnknownIssuerError("iss is not a configured issuer")
+        jwk = pool.jwks.get_key(parsed.kid)
+        key = jwk.key_for(parsed.alg)
+        try:
+            key.verify(parsed.signature, parsed.signing_input, _PKCS1V15, _HASHES[parsed.alg])
+        except InvalidSignature:
+            raise InvalidSignatureError("signature does not verify", kid=parsed.kid) from None
+
+        now = self._clock()
+        exp = _required_timestamp(claims, "exp")
+        iat = _required_timestamp(claims, "iat")
+        nbf = _timestamp(claims, "nbf")
+        auth_time = _timestamp(claims, "auth_time")
+        if auth_time is None and self.max_age is not None:
+            raise MissingClaimError("max_age is configured and the token has no auth_time", claim="auth_time")
+        self._check_times(exp, nbf, iat, now)
+        self._check_token_use_and_client(claims)
+        _check_claim_types(claims)
+        principal = Principal.from_claims(claims)
+        self._check_requirements(principal)
+        self._check_max_age(auth_time, now)
+        self._run_hooks(principal)
+
+        if self._token_cache is not None:
+            entry = _Verified(principal, exp, nbf, iat, auth_time, pool.jwks, parsed.kid, jwk)
+            with self._cache_lock:
+                self._token_cache[token] = entry  # type: ignore[index]  # parse_token proved it is a str
+                if len(self._token_cache) > self.token_cache_size:
+                    self._token_cache.popitem(last=False)
+        return principal
+
+    def _recheck(self, token: str, entry: _Verified) -> Principal | None:
+        """A cache hit: everything that can change since the first verify is checked again.
+
+        Returns ``None`` when the issuer's key set was replaced since (the signature is then checked
+        again against the current key), raises when the token is no longer acceptable.
+        """
+        try:
+            current = entry.jwks.get_key(entry.kid)
+        except (TokenError, JwksError):
+            self._forget(token)  # the key was removed upstream: the token dies with it
+            raise
+        if current is not entry.jwk:
+            self._forget(token)
+            return None
+        now = self._clock()
+        try:
+            self._check_times(entry.exp, entry.nbf, entry.iat, now)
+        except ExpiredTokenError:
+            self._forget(token)
+            raise
+        self._check_max_age(entry.auth_time, now)
+        self._run_hooks(entry.principal)
+        return entry.principal
+
+    def _forget(self, token: str) -> None:
+        with self._cache_lock:
+            if self._token_cache is not None:
+                self._token_cache.pop(token, None)
+
+    def _check_times(self, exp: float, nbf: float | None, iat: float, now: float) -> None:
+        leeway = self.leeway
+        if now - leeway >= exp:
+            raise ExpiredTokenError("token has expired", claim="exp")
+        if nbf is not None and nbf > now + leeway:
+            raise NotYetValidError("token is not valid yet (nbf)", claim="nbf")
+        if iat > now + leeway:
+            raise NotYetValidError("token is issued in the future (iat)", claim="iat")
+
+    def _check_token_use_and_client(self, claims: Mapping[str, Any]) -> None:
+        use = claims.get("token_use")
+        if use is None:
+            raise MissingClaimError("token has no token_use claim", claim="token_use")
+        if use != "id" and use != "access":
+            raise InvalidClaimError("token_use is neither 'id' nor 'access'", claim="token_use")
+        if self.token_use is not None and use != self.token_use:
+            raise WrongTokenUseError(
+                f"an {self.token_use} token is required, got an {use} token",
+                claim="token_use",
+                expected=self.token_use,
+                actual=use,
+            )
+        name = "aud" if use == "id" else "client_id"
+        if name not in claims:
+            if self._client_set is not None:
+                raise MissingClaimError(f"{use} token has no {name} claim", claim=name)
+            return
+        client = claims[name]
+        if not isinstance(client, str):
+            raise InvalidClaimError(f"{name} is not a string", claim=name)
+        if self._client_set is not None and client not in self._client_set:
+            raise WrongClientError(f"{name} is not a configured app client", claim=name)
+
+    def _check_requirements(self, principal: Principal) -> None:
+        if self._any_scopes is not None and self._any_scopes.isdisjoint(principal.scopes):
+            raise InsufficientClaimsError("token has none of the required scopes", claim="scope")
+        if self._all_scopes is not None and not self._all_scopes.issubset(principal.scopes):
+            raise InsufficientClaimsError("token lacks some of the required scopes", claim="scope")
+        if self._any_groups is not None and self._any_groups.isdisjoint(principal.groups):
+            raise InsufficientClaimsError("caller is in none of the required groups", claim="cognito:groups")
+        if self._all_groups is not None and not self._all_groups.issubset(principal.groups):
+            raise InsufficientClaimsError(
+                "caller is not in all of the required groups", claim="cognito:groups"
+            )
+
+    def _check_max_age(self, auth_time: float | None, now: float) -> None:
+        if self.max_age is None or auth_time is None:
+            return
+        if now - auth_time > self.max_age + self.leeway:
+            raise InsufficientClaimsError(
+                "authentication is older than max_age", reason="auth_too_old", claim="auth_time"
+            )
+
+    def _run_hooks(self, principal: Principal) -> None:
+        if self._custom_check is not None:
+            try:
+                accepted = self._custom_check(principal)
+            except (TokenError, JwksError):
+                raise
+            except Exception as exc:
+                raise InsufficientClaimsError(
+                    f"custom check raised {type(exc).__name__}", reason="custom_check_failed"
+                ) from exc
+            if accepted is False:
+                raise InsufficientClaimsError("custom check rejected the token", reason="custom_check_failed")
+        if self._is_revoked is not None:
+            try:
+                revoked = self._is_revoked(principal)
+            except (TokenError, JwksError):
+                raise
+            except Exception as exc:
+                # A revocation store that cannot answer must not let a possibly revoked token through.
+                raise RevokedTokenError(
+                    f"revocation check raised {type(exc).__name__}", reason="revocation_check_failed"
+                ) from exc
+            if revoked:
+                raise RevokedTokenError("token has been revoked")
