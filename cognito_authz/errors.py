@@ -14,6 +14,7 @@ __all__ = [
     "AccessDenied",
     "AuthzError",
     "ConfigError",
+    "EventError",
     "ExpiredTokenError",
     "ForbiddenHeaderError",
     "InsufficientClaimsError",
@@ -223,6 +224,17 @@ class AccessDenied(AuthzError):
         super().__init__(message, reason=reason, decision=decision)
 
 
+class EventError(AuthzError):
+    """The API Gateway event is not shaped as AWS documents it (a ``methodArn`` that does not parse, ...).
+
+    Raised before any token or policy work; adapters answer it like a bad request (API Gateway: Deny or
+    ``Unauthorized``), never Allow.
+    """
+
+    default_reason = "invalid_event"
+    status = 400
+
+
 class ConfigError(AuthzError):
     """Bad constructor or adapter arguments: a programming error, raised at set-up time."""
 
@@ -260,6 +272,7 @@ REASONS: dict[str, tuple[type[AuthzError], str]] = {
     "auth_too_old": (InsufficientClaimsError, "auth_time is older than max_age."),
     "custom_check_failed": (InsufficientClaimsError, "The custom check hook rejected the token."),
     "token_revoked": (RevokedTokenError, "The revocation hook reports the token revoked."),
+    "revocation_check_failed": (RevokedTokenError, "The revocation hook failed; failing closed."),
     "jwks_unavailable": (JwksError, "Keys could not be obtained (generic)."),
     "jwks_fetch_failed": (JwksError, "The JWKS request failed (network, timeout, HTTP status)."),
     "jwks_invalid": (JwksError, "The JWKS document is not valid JSON with a keys array."),
@@ -272,4 +285,7 @@ REASONS: dict[str, tuple[type[AuthzError], str]] = {
     "access_denied": (AccessDenied, "The policy denies this request."),
     "requirement_not_met": (AccessDenied, "A per-handler group or scope requirement is not met."),
     "invalid_config": (ConfigError, "Bad constructor or adapter arguments."),
+    "invalid_event": (EventError, "The API Gateway event is not shaped as AWS documents it."),
+    "invalid_method_arn": (EventError, "methodArn / routeArn is not an execute-api method or route ARN."),
+    "invalid_iam_document": (PolicyError, "An IAM policy document is malformed or uses unsupported fields."),
 }
