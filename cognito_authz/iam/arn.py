@@ -1,0 +1,174 @@
+"""execute-api ARNs: parse the ``methodArn`` / ``routeArn`` API Gateway sends, build resource strings.
+
+Shapes (API Gateway developer guide, "Input to a Lambda authorizer" and "Resource format of permissions
+for executing API"):
+
+- REST and HTTP APIs: ``arn:{partition}:execute-api:{region}:{account}:{api_id}/{stage}/{VERB}/{path}``;
+  the root resource is ``.../{stage}/{VERB}/`` (empty path after the verb).
+- WebSocket APIs: ``arn:{partition}:execute-api:{region}:{account}:{api_id}/{stage}/{route_key}``, for
+  example ``.../production/$connect``: no verb.
+
+Parsing is strict because the ARN is event input: anything else raises ``EventError`` with the stable
+reason ``invalid_method_arn`` so the authorizer answers without ever allowing.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from cognito_authz.errors import ConfigError, EventError
+
+__all__ = ["HTTP_VERBS", "MAX_METHOD_ARN_LENGTH", "PARTITIONS", "MethodArn"]
+
+#: Partitions API Gateway runs in (commercial, China, GovCloud).
+PARTITIONS: frozenset[str] = frozenset({"aws", "aws-cn", "aws-us-gov"})
+
+#: The verbs API Gateway routes; an ``ANY`` method arrives in ``methodArn`` as the request's real verb.
+HTTP_VERBS: tuple[str, ...] = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+
+#: API Gateway rejects method ARNs longer than this (the client gets 414); longer input is not from it.
+MAX_METHOD_ARN_LENGTH = 1600
+
+_REGION = re.compile(r"[a-z]{2}(?:-[a-z]+)+-\d{1,2}")
+_ACCOUNT = re.compile(r"\d{12}")
+_API_ID = re.compile(r"[A-Za-z0-9]{1,64}")
+# Stage names are letters, digits, '-', '_'; HTTP APIs add the literal ``$default``.
+_STAGE = re.compile(r"\$default|[A-Za-z0-9._~-]{1,128}")
+_VERB = re.compile(r"[A-Z]{1,16}")
+# WebSocket route keys: ``$connect``, ``$disconnect``, ``$default`` or a custom key (no '/').
+_ROUTE_KEY = re.compile(r"\$?[A-Za-z0-9._~:@!,;=+-]{1,128}")
+# Control characters never come from API Gateway; rejecting them keeps logs and policies clean.
+_CONTROL = re.compile(r"[\x00-\x20\x7f]")
+
+
+def _bad(message: str) -> EventError:
+    return EventError(message, reason="invalid_method_arn")
+
+
+@dataclass(frozen=True, slots=True)
+class MethodArn:
+    """A parsed execute-api method ARN (REST/HTTP) or route ARN (WebSocket).
+
+    ``verb`` is ``None`` for WebSocket route ARNs, whose ``path`` is the route key (``$connect``). For
+    REST/HTTP ARNs ``path`` always starts with ``/`` (``/`` for the root resource).
+    """
+
+    partition: str
+    region: str
+    account: str
+    api_id: str
+    stage: str
+    verb: str | None
+    path: str
+
+    @classmethod
+    def parse(cls, arn: object) -> MethodArn:
+        """Parse ``methodArn`` / ``routeArn``; anything else raises ``EventError`` (``invalid_method_arn``)."""
+        if not isinstance(arn, str):
+            raise _bad(f"method ARN must be a string, not {type(arn).__name__}")
+        if len(arn) > MAX_METHOD_ARN_LENGTH:
+            raise _bad(f"method ARN longer than {MAX_METHOD_ARN_LENGTH} characters")
+        if _CONTROL.search(arn):
+            raise _bad("method ARN contains whitespace or control characters")
+        parts = arn.split(":", 5)
+        if len(parts) != 6 or parts[0] != "arn" or parts[2] != "execute-api":
+            raise _bad("not an execute-api ARN (arn:{partition}:execute-api:{region}:{account}:...)")
+        _, partition, _, region, account, resource = parts
+        if partition not in PARTITIONS:
+            raise _bad(f"unknown partition {partition!r}")
+        if not _REGION.fullmatch(region):
+            raise _bad(f"invalid region {region!r}")
+        if not _ACCOUNT.fullmatch(account):
+            raise _bad("account id must be 12 digits")
+        pieces = resource.split("/", 3)
+        if len(pieces) < 3:
+            raise _bad("resource must be {api_id}/{stage}/{verb}/{path} or {api_id}/{stage}/{route_key}")
+        api_id, stage = pieces[0], pieces[1]
+        if not _API_ID.fullmatch(api_id):
+            raise _bad(f"invalid API id {api_id!r}")
+        if not _STAGE.fullmatch(stage):
+            raise _bad(f"invalid stage {stage!r}")
+        if len(pieces) == 3:
+            # No slash after the third component: a WebSocket route ARN (``.../{stage}/$connect``).
+            route_key = pieces[2]
+            if not _ROUTE_KEY.fullmatch(route_key):
+                raise _bad(f"invalid WebSocket route key {route_key!r}")
+            return cls(partition, region, account, api_id, stage, None, route_key)
+        verb, path = pieces[2], pieces[3]
+        if not _VERB.fullmatch(verb):
+            raise _bad(f"invalid HTTP verb {verb!r}")
+        return cls(partition, region, account, api_id, stage, verb, "/" + path)
+
+    @property
+    def is_websocket(self) -> bool:
+        """True for WebSocket route ARNs (no verb)."""
+        return self.verb is None
+
+    @property
+    def prefix(self) -> str:
+        """``arn:{partition}:execute-api:{region}:{account}:{api_id}/{stage}/``: all before the verb."""
+        return f"arn:{self.partition}:execute-api:{self.region}:{self.account}:{self.api_id}/{self.stage}/"
+
+    @property
+    def arn(self) -> str:
+        """The ARN this object was parsed from (canonical form)."""
+        return self.with_resource(self.verb, self.path)
+
+    def __str__(self) -> str:
+        return self.arn
+
+    def with_resource(self, verb: str | None, path: str) -> str:
+        """This API and stage with another verb and path, as an IAM ``Resource`` string.
+
+        ``verb`` may be ``"*"``; ``path`` may contain ``*`` and ``?`` globs; ``None`` as the verb builds a
+        WebSocket route resource (``path`` is then the route key).
+        """
+        return self.build(
+            partition=self.partition,
+            region=self.region,
+            account=self.account,
+            api_id=self.api_id,
+            stage=self.stage,
+            verb=verb,
+            path=path,
+        )
+
+    @staticmethod
+    def build(
+        *,
+        partition: str = "aws",
+        region: str,
+        account: str,
+        api_id: str,
+        stage: str,
+        verb: str | None,
+        path: str,
+    ) -> str:
+        """Build an execute-api resource string; every field may be a glob (``*``).
+
+        REST/HTTP: ``path`` starts with ``/`` (``/`` is the root: ``.../GET/``). WebSocket: ``verb`` is
+        ``None`` and ``path`` is the route key. Raises ``ConfigError`` for arguments that cannot form an
+        ARN (a programming error, not event input).
+        """
+        for name, value in (
+            ("partition", partition),
+            ("region", region),
+            ("account", account),
+            ("api_id", api_id),
+            ("stage", stage),
+        ):
+            if not isinstance(value, str) or not value or "/" in value or ":" in value:
+                raise ConfigError(f"{name} must be a non-empty string without '/' or ':'", field=name)
+        if not isinstance(path, str):
+            raise ConfigError("path must be a string", field="path")
+        prefix = f"arn:{partition}:execute-api:{region}:{account}:{api_id}/{stage}/"
+        if verb is None:
+            if not path or "/" in path:
+                raise ConfigError("a WebSocket route key is non-empty and has no '/'", field="path")
+            return prefix + path
+        if not isinstance(verb, str) or not (verb == "*" or _VERB.fullmatch(verb)):
+            raise ConfigError("verb must be an upper-case HTTP verb or '*'", field="verb")
+        if not path.startswith("/"):
+            raise ConfigError("an HTTP resource path starts with '/'", field="path")
+        return f"{prefix}{verb}{path}"

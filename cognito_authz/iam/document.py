@@ -1,0 +1,166 @@
+"""IAM policy documents for ``execute-api:Invoke`` and the matcher API Gateway applies to them.
+
+The matcher is here (not in tests) because the authorizer self-checks every principal-wide document it
+generates against ``Policy.decide``; it follows IAM's documented resource semantics: each of the six
+colon-separated ARN components is matched on its own, case-sensitively, ``*`` matches any run of
+characters (``/`` included) and ``?`` exactly one; an explicit ``Deny`` wins; no ``Allow`` means deny.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from cognito_authz.errors import ConfigError, PolicyError
+
+__all__ = [
+    "IAM_POLICY_VERSION",
+    "INVOKE_ACTION",
+    "Statement",
+    "document_size",
+    "glob_match",
+    "iam_allows",
+    "policy_document",
+]
+
+IAM_POLICY_VERSION = "2012-10-17"
+INVOKE_ACTION = "execute-api:Invoke"
+
+Effect = Literal["Allow", "Deny"]
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    """One ``execute-api:Invoke`` statement: an effect and the resource patterns it covers."""
+
+    effect: Effect
+    resources: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        if self.effect not in ("Allow", "Deny"):
+            raise ConfigError(f"effect must be 'Allow' or 'Deny', not {self.effect!r}", field="effect")
+        if not isinstance(self.resources, tuple) or not self.resources:
+            raise ConfigError("a statement needs a non-empty tuple of resources", field="resources")
+        for resource in self.resources:
+            if not isinstance(resource, str) or not resource:
+                raise ConfigError("statement resources are non-empty strings", field="resources")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The statement as API Gateway expects it in ``policyDocument.Statement``."""
+        return {"Action": INVOKE_ACTION, "Effect": self.effect, "Resource": list(self.resources)}
+
+
+def policy_document(statements: Iterable[Statement | tuple[str, Sequence[str]]]) -> dict[str, Any]:
+    """Build ``{"Version": "2012-10-17", "Statement": [...]}`` from statements.
+
+    Each item is a ``Statement`` or an ``(effect, resources)`` pair. Empty resource lists are a
+    programming error (``ConfigError``): a statement that covers nothing would be rejected by IAM.
+    """
+    built: list[dict[str, Any]] = []
+    for item in statements:
+        if isinstance(item, Statement):
+            statement = item
+        elif isinstance(item, tuple) and len(item) == 2 and not isinstance(item[1], str):
+            effect, resources = item
+            statement = Statement(effect, tuple(resources))  # type: ignore[arg-type]
+        else:
+            raise ConfigError("statements are Statements or (effect, resources) pairs", field="statements")
+        built.append(statement.to_dict())
+    return {"Version": IAM_POLICY_VERSION, "Statement": built}
+
+
+def document_size(document: Mapping[str, Any]) -> int:
+    """Bytes of the document as compact JSON: what counts against API Gateway's response limits."""
+    return len(json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
+
+
+def glob_match(pattern: str, text: str) -> bool:
+    """IAM wildcard match: ``*`` any run of characters (``/`` included), ``?`` one character, case-sensitive.
+
+    The classic two-cursor algorithm with backtracking to the last ``*``: linear for typical patterns,
+    O(len(pattern) * len(text)) at worst, and no regular expression (so no compile cost per pattern).
+    """
+    p = t = 0
+    star = -1
+    resume = 0
+    while t < len(text):
+        if p < len(pattern) and (pattern[p] == "?" or pattern[p] == text[t]):
+            p += 1
+            t += 1
+        elif p < len(pattern) and pattern[p] == "*":
+            star, resume = p, t
+            p += 1
+        elif star != -1:
+            # Let the last '*' swallow one more character and retry from there.
+            p = star + 1
+            resume += 1
+            t = resume
+        else:
+            return False
+    while p < len(pattern) and pattern[p] == "*":
+        p += 1
+    return p == len(pattern)
+
+
+def _arn_match(pattern: str, arn: str) -> bool:
+    # IAM compares the six ARN components separately, so a '*' in the region never reaches the path.
+    if pattern == "*":
+        return True
+    pattern_parts = pattern.split(":", 5)
+    arn_parts = arn.split(":", 5)
+    if len(pattern_parts) != 6 or len(arn_parts) != 6:
+        return False
+    return all(glob_match(p, a) for p, a in zip(pattern_parts, arn_parts, strict=True))
+
+
+def _as_list(value: Any, field: str) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list) and value and all(isinstance(item, str) for item in value):
+        return list(value)
+    raise PolicyError(f"{field} must be a string or a non-empty string list", reason="invalid_iam_document")
+
+
+def iam_allows(document: Mapping[str, Any], resource_arn: str) -> bool:
+    """Would API Gateway let a request for ``resource_arn`` through under this policy document?
+
+    Explicit ``Deny`` wins over ``Allow``; no matching ``Allow`` denies. Statements with a ``Condition``,
+    ``NotAction`` or ``NotResource`` cannot be evaluated offline: an ``Allow`` among them never allows and
+    a ``Deny`` among them always denies (fail closed). A malformed document raises ``PolicyError``
+    (``invalid_iam_document``).
+    """
+    if not isinstance(document, Mapping):
+        raise PolicyError("policy document must be a JSON object", reason="invalid_iam_document")
+    if not isinstance(resource_arn, str):
+        raise PolicyError("resource ARN must be a string", reason="invalid_iam_document")
+    raw = document.get("Statement")
+    if isinstance(raw, Mapping):
+        statements: list[Any] = [raw]
+    elif isinstance(raw, list):
+        statements = raw
+    else:
+        raise PolicyError("Statement must be an object or a list", reason="invalid_iam_document")
+    allowed = False
+    for statement in statements:
+        if not isinstance(statement, Mapping):
+            raise PolicyError("each statement must be an object", reason="invalid_iam_document")
+        effect = statement.get("Effect")
+        if effect not in ("Allow", "Deny"):
+            raise PolicyError("Effect must be 'Allow' or 'Deny'", reason="invalid_iam_document")
+        unevaluable = any(key in statement for key in ("Condition", "NotAction", "NotResource"))
+        if unevaluable:
+            if effect == "Deny":
+                return False
+            continue
+        actions = _as_list(statement.get("Action"), "Action")
+        # Action names are case-insensitive and may carry wildcards ("execute-api:*", "*").
+        if not any(glob_match(action.lower(), "execute-api:invoke") for action in actions):
+            continue
+        resources = _as_list(statement.get("Resource"), "Resource")
+        if any(_arn_match(pattern, resource_arn) for pattern in resources):
+            if effect == "Deny":
+                return False
+            allowed = True
+    return allowed
