@@ -7,11 +7,13 @@ Policy of the cache (DESIGN.md section 5):
 * a ``kid`` that is not in a fresh key set triggers at most one refetch per ``kid_miss_cooldown`` so a
   flood of random kids costs one request, not one per token;
 * concurrent refreshes collapse into one (single flight); the lock is held only while fetching, never
-  while a caller verifies a signature;
+  while a caller verifies a signature, and a caller that still holds usable (past-TTL) keys never waits
+  for another thread's refresh: it keeps serving them meanwhile;
 * stale-if-error: when a refresh fails, the last good keys keep serving until ``ttl + max_stale`` after
-  they were fetched, then the cache fails closed with :class:`JwksError`; failures back off exponentially;
-* fetching is bounded: a total deadline, a response size cap, no redirects, HTTPS only unless plain HTTP
-  is explicitly allowed (local issuers, moto).
+  they were fetched, then the cache fails closed with :class:`JwksError`; failures back off exponentially
+  (no fetch attempt at all inside the backoff window);
+* fetching is bounded: a total deadline over every phase (DNS, connect, TLS, headers, body), a response
+  size cap, no redirects, HTTPS only unless plain HTTP is explicitly allowed (local issuers, moto).
 
 ``requests`` is imported only when a fetch actually happens, so a Lambda that loads its keys from a
 bundled file never pays for it.
@@ -20,15 +22,18 @@ bundled file never pays for it.
 from __future__ import annotations
 
 import base64
-import binascii
+import contextlib
 import json
+import math
 import os
+import re
+import socket
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey, RSAPublicNumbers
 
@@ -45,7 +50,16 @@ DEFAULT_MAX_STALE = 6 * 3600.0
 DEFAULT_FETCH_TIMEOUT = 3.0
 DEFAULT_MAX_BYTES = 1 << 20
 MIN_RSA_BITS = 2048
+#: OpenSSL refuses to verify with larger moduli, so such a key could only ever fail as "bad signature";
+#: calling it unusable says why.
+MAX_RSA_BITS = 16384
 _CHUNK = 16 * 1024
+#: Doubling stops here; 2**64 seconds is already far beyond any ``backoff_max`` and keeps the float finite.
+_MAX_BACKOFF_EXPONENT = 64
+#: RFC 7518 §6.3.1: base64url; tolerate trailing padding (some issuers add it), nothing else.
+_B64URL = re.compile(r"[A-Za-z0-9_-]+={0,2}")
+#: What a JWK of kty RSA can verify; anything else (HS*, ES*, EdDSA, none, RSA-OAEP) never gets its key.
+_RSA_SIGNATURE_ALGS = frozenset({"RS256", "RS384", "RS512", "PS256", "PS384", "PS512"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +79,10 @@ class Jwk:
         """Return the public key if this JWK may verify a token signed with ``alg``."""
         if self.key is None:
             raise InvalidKeyError(f"key {self.kid!r} is unusable: {self.problem}", kid=self.kid)
+        if alg not in _RSA_SIGNATURE_ALGS:
+            # Defence in depth against algorithm confusion (an RSA public key used as an HMAC secret):
+            # the verifier's allow-list should already have refused such a header.
+            raise InvalidKeyError(f"key {self.kid!r} is an RSA key, not usable for {alg!r}", kid=self.kid)
         if self.alg is not None and self.alg != alg:
             raise InvalidKeyError(
                 f"key {self.kid!r} is for {self.alg}, the token header says {alg}", kid=self.kid
@@ -73,17 +91,16 @@ class Jwk:
 
 
 def _b64url_uint(value: Any) -> int | None:
-    if not isinstance(value, str) or not value:
+    if not isinstance(value, str) or _B64URL.fullmatch(value) is None:
         return None
-    try:
-        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
-    except (binascii.Error, ValueError):
+    unpadded = value.rstrip("=")
+    if len(unpadded) % 4 == 1:  # no byte string encodes to this length
         return None
+    raw = base64.urlsafe_b64decode(unpadded + "=" * (-len(unpadded) % 4))
     return int.from_bytes(raw, "big") if raw else None
 
 
-def _parse_jwk(entry: Mapping[str, Any]) -> Jwk:
-    kid = entry["kid"]
+def _parse_jwk(kid: str, entry: Mapping[str, Any]) -> Jwk:
     kty, alg, use = entry.get("kty"), entry.get("alg"), entry.get("use")
 
     def unusable(problem: str) -> Jwk:
@@ -102,11 +119,17 @@ def _parse_jwk(entry: Mapping[str, Any]) -> Jwk:
         return unusable(f"use {use!r} is not sig")
     if alg is not None and not isinstance(alg, str):
         return unusable("alg is not a string")
+    if alg is not None and alg not in _RSA_SIGNATURE_ALGS:
+        return unusable(f"alg {alg!r} is not an RSA signature algorithm")
     n, e = _b64url_uint(entry.get("n")), _b64url_uint(entry.get("e"))
     if n is None or e is None:
         return unusable("n or e missing or not base64url")
     if n.bit_length() < MIN_RSA_BITS:
         return unusable(f"modulus shorter than {MIN_RSA_BITS} bits")
+    if n.bit_length() > MAX_RSA_BITS:
+        return unusable(f"modulus longer than {MAX_RSA_BITS} bits")
+    if n % 2 == 0:  # cryptography accepts an even modulus; it is no RSA key
+        return unusable("modulus is even")
     try:
         key = RSAPublicNumbers(e, n).public_key()
     except ValueError as exc:
@@ -117,21 +140,44 @@ def _parse_jwk(entry: Mapping[str, Any]) -> Jwk:
 def parse_jwks(document: Any) -> dict[str, Jwk]:
     """Parse a JWKS document into ``{kid: Jwk}``.
 
-    Entries without a string ``kid`` are ignored (no token can select them). A ``kid`` that appears twice
-    is ambiguous and is kept as unusable rather than letting order decide which key verifies.
+    Entries without a non-empty string ``kid`` are ignored (no token can select them). A ``kid`` that
+    appears twice is ambiguous and is kept as unusable rather than letting order decide which key
+    verifies. Raises :class:`JwksError` (``jwks_invalid``) when the document is not a JWKS at all.
     """
     if not isinstance(document, Mapping) or not isinstance(document.get("keys"), list):
         raise JwksError("JWKS document is not an object with a 'keys' array", reason="jwks_invalid")
     keys: dict[str, Jwk] = {}
     for entry in document["keys"]:
-        if not isinstance(entry, Mapping) or not isinstance(entry.get("kid"), str) or not entry["kid"]:
+        if not isinstance(entry, Mapping):
             continue
-        kid = entry["kid"]
+        kid = entry.get("kid")
+        if not isinstance(kid, str) or not kid:
+            continue
         if kid in keys:
             keys[kid] = Jwk(kid=kid, kty=None, alg=None, use=None, key=None, problem="duplicate kid in JWKS")
             continue
-        keys[kid] = _parse_jwk(entry)
+        keys[kid] = _parse_jwk(kid, entry)
     return keys
+
+
+def _reject_constant(name: str) -> NoReturn:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _object_without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        # {"n": A, "n": B}: which modulus counts would depend on the parser; refuse the document.
+        raise ValueError("duplicate key in JSON object")
+    return obj
+
+
+def _loads_strict(raw: str | bytes) -> Any:
+    """``json.loads`` without NaN/Infinity and without duplicate keys, as :class:`JwksError`."""
+    try:
+        return json.loads(raw, parse_constant=_reject_constant, object_pairs_hook=_object_without_duplicates)
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
+        raise JwksError(f"JWKS is not valid JSON ({type(exc).__name__})", reason="jwks_invalid") from exc
 
 
 class Fetcher(Protocol):
@@ -140,10 +186,47 @@ class Fetcher(Protocol):
     def __call__(self, uri: str) -> Any: ...
 
 
+def _check_duration(name: str, value: Any, *, positive: bool = False, finite: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
+        raise ConfigError(f"{name} must be a number of seconds, got {value!r}")
+    if value < 0 or (positive and value == 0):
+        raise ConfigError(f"{name} must be {'positive' if positive else 'non-negative'}, got {value!r}")
+    if finite and math.isinf(value):
+        raise ConfigError(f"{name} must be finite")
+    return float(value)
+
+
+class _Attempt:
+    """What one fetch worker produced, shared with the caller that waits for it."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.abandoned = False
+        self.response: requests.Response | None = None
+        self.body: bytes | None = None
+        self.error: JwksError | None = None
+
+    def abandon(self) -> None:
+        """The caller gave up at its deadline: wake the worker if it is blocked reading the body."""
+        with self.lock:
+            self.abandoned = True
+            response = self.response
+        if response is None:
+            return  # still connecting or reading headers: the per-read timeout ends the worker
+        connection = getattr(getattr(response, "raw", None), "connection", None)
+        sock = getattr(connection, "sock", None)
+        if isinstance(sock, socket.socket):
+            with contextlib.suppress(OSError):  # already closed: the worker is finishing anyway
+                sock.shutdown(socket.SHUT_RDWR)  # the worker's recv returns; it closes the response
+
+
 class HttpFetcher:
     """Bounded HTTP fetch with ``requests``: total deadline, size cap, no redirects, HTTPS by default.
 
-    Pass ``session`` for proxies, a custom CA bundle or connection reuse across verifiers.
+    Pass ``session`` for proxies, a custom CA bundle or connection reuse across verifiers; without one,
+    each fetch uses (and closes) its own short-lived session, so nothing stays open between the rare
+    fetches. The deadline covers the whole exchange: the request runs on a helper thread and the caller
+    stops waiting at ``timeout`` even if the server trickles its answer a byte at a time.
     """
 
     def __init__(
@@ -154,74 +237,119 @@ class HttpFetcher:
         max_bytes: int = DEFAULT_MAX_BYTES,
         allow_http: bool = False,
     ) -> None:
-        if timeout <= 0 or max_bytes <= 0:
-            raise ConfigError("timeout and max_bytes must be positive")
+        self.timeout = _check_duration("timeout", timeout, positive=True, finite=True)
+        if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes <= 0:
+            raise ConfigError(f"max_bytes must be a positive integer, got {max_bytes!r}")
         self._session = session
-        self.timeout = timeout
         self.max_bytes = max_bytes
         self.allow_http = allow_http
 
-    def _get_session(self) -> requests.Session:
-        if self._session is None:
-            import requests  # noqa: PLC0415 - deferred: only a real fetch pays for importing requests
-
-            self._session = requests.Session()
-        return self._session
-
     def __call__(self, uri: str) -> Any:
-        if not uri.startswith("https://") and not (self.allow_http and uri.startswith("http://")):
+        if not isinstance(uri, str) or not (
+            uri.startswith("https://") or (self.allow_http and uri.startswith("http://"))
+        ):
             raise JwksError(
                 "JWKS URI must be https:// (pass allow_http=True for a local issuer)",
                 reason="jwks_insecure_uri",
             )
-        import requests  # noqa: PLC0415
-
         deadline = time.monotonic() + self.timeout
-        try:
-            response = self._get_session().get(
-                uri,
-                timeout=self.timeout,
-                allow_redirects=False,
-                stream=True,
-                headers={"Accept": "application/json"},
-            )
-            with response:
-                if 300 <= response.status_code < 400:
-                    raise JwksError(
-                        f"JWKS endpoint answered a redirect ({response.status_code}); not followed",
-                        reason="jwks_redirect",
-                    )
-                if response.status_code != 200:
-                    raise JwksError(
-                        f"JWKS endpoint answered HTTP {response.status_code}", reason="jwks_fetch_failed"
-                    )
-                body = bytearray()
-                for chunk in response.iter_content(_CHUNK):
-                    body += chunk
-                    if len(body) > self.max_bytes:
-                        raise JwksError(
-                            f"JWKS response larger than {self.max_bytes} bytes", reason="jwks_too_large"
-                        )
-                    if time.monotonic() > deadline:
-                        raise JwksError(
-                            f"JWKS fetch exceeded its {self.timeout}s deadline", reason="jwks_fetch_failed"
-                        )
-        except requests.RequestException as exc:
-            raise JwksError(
-                f"JWKS fetch failed: {type(exc).__name__}", reason="jwks_fetch_failed"
-            ) from exc
-        if time.monotonic() > deadline:
+        attempt = _Attempt()
+        worker = threading.Thread(
+            target=self._fetch, args=(uri, deadline, attempt), name="cognito-authz-jwks-fetch", daemon=True
+        )
+        worker.start()
+        worker.join(max(0.0, deadline - time.monotonic()))
+        if worker.is_alive():
+            attempt.abandon()
             raise JwksError(f"JWKS fetch exceeded its {self.timeout}s deadline", reason="jwks_fetch_failed")
+        if attempt.error is not None:
+            raise attempt.error
+        assert attempt.body is not None
+        return _loads_strict(attempt.body)
+
+    def _fetch(self, uri: str, deadline: float, attempt: _Attempt) -> None:
+        """Worker thread: never raises; leaves either ``attempt.body`` or ``attempt.error``."""
         try:
-            return json.loads(bytes(body))
-        except (ValueError, RecursionError) as exc:
-            raise JwksError("JWKS response is not valid JSON", reason="jwks_invalid") from exc
+            import requests  # deferred: only a real fetch pays for importing requests
+
+            try:
+                if self._session is not None:
+                    attempt.body = self._get(self._session, uri, deadline, attempt)
+                else:
+                    with requests.Session() as session:
+                        attempt.body = self._get(session, uri, deadline, attempt)
+            except requests.RequestException as exc:
+                raise JwksError(
+                    f"JWKS fetch failed: {type(exc).__name__}", reason="jwks_fetch_failed"
+                ) from exc
+        except JwksError as exc:
+            attempt.error = exc
+        except Exception as exc:  # the worker must not die with an unhandled exception
+            error = JwksError(f"JWKS fetch failed: {type(exc).__name__}", reason="jwks_fetch_failed")
+            error.__cause__ = exc
+            attempt.error = error
+
+    def _get(self, session: requests.Session, uri: str, deadline: float, attempt: _Attempt) -> bytes:
+        # The (connect, read) timeout bounds each blocking call so an abandoned worker ends on its own.
+        response = session.get(
+            uri,
+            timeout=(self.timeout, self.timeout),
+            allow_redirects=False,
+            stream=True,
+            # identity: a JWKS is small, and a compressed body would let a tiny response inflate in memory.
+            headers={"Accept": "application/json", "Accept-Encoding": "identity"},
+        )
+        with response:
+            with attempt.lock:
+                attempt.response = response
+                abandoned = attempt.abandoned
+            if abandoned:
+                raise JwksError("JWKS fetch abandoned at its deadline", reason="jwks_fetch_failed")
+            if 300 <= response.status_code < 400:
+                raise JwksError(
+                    f"JWKS endpoint answered a redirect ({response.status_code}); not followed",
+                    reason="jwks_redirect",
+                )
+            if response.status_code != 200:
+                raise JwksError(
+                    f"JWKS endpoint answered HTTP {response.status_code}", reason="jwks_fetch_failed"
+                )
+            declared = response.headers.get("Content-Length", "")
+            if declared.isdigit() and int(declared) > self.max_bytes:
+                raise JwksError(
+                    f"JWKS response declares {declared} bytes, more than {self.max_bytes}",
+                    reason="jwks_too_large",
+                )
+            body = bytearray()
+            for chunk in response.iter_content(_CHUNK):
+                body += chunk
+                if len(body) > self.max_bytes:
+                    raise JwksError(
+                        f"JWKS response larger than {self.max_bytes} bytes", reason="jwks_too_large"
+                    )
+                if attempt.abandoned or time.monotonic() > deadline:
+                    raise JwksError(
+                        f"JWKS fetch exceeded its {self.timeout}s deadline", reason="jwks_fetch_failed"
+                    )
+            return bytes(body)
+
+
+@dataclass(frozen=True, slots=True)
+class _KeySet:
+    """An immutable snapshot: readers take it with one attribute read, so keys, age and generation
+    always belong together (no torn read of old keys with a new timestamp)."""
+
+    keys: dict[str, Jwk]
+    fetched_at: float
+    generation: int
 
 
 class JwksCache:
     """The key set of one JWKS URI, thread-safe. See the module docstring for the caching policy.
 
-    With ``jwks_uri=None`` the cache never fetches: keys come only from :meth:`load_jwks`.
+    With ``jwks_uri=None`` the cache never fetches: keys come only from :meth:`load_jwks` and never
+    expire. ``fetch_timeout``, ``max_bytes`` and ``allow_http`` configure the default
+    :class:`HttpFetcher`; a custom ``fetcher`` is responsible for its own limits.
     """
 
     def __init__(
@@ -240,29 +368,30 @@ class JwksCache:
         backoff_max: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        if min(ttl, kid_miss_cooldown, max_stale, backoff_initial, backoff_max) < 0:
-            raise ConfigError("JWKS cache durations must not be negative")
+        if jwks_uri is not None and (not isinstance(jwks_uri, str) or not jwks_uri):
+            raise ConfigError("jwks_uri must be a non-empty string or None")
         if fetcher is not None and session is not None:
             raise ConfigError("pass either fetcher or session, not both")
+        if fetcher is not None and not callable(fetcher):
+            raise ConfigError("fetcher must be callable")
         self.jwks_uri = jwks_uri
+        self.ttl = _check_duration("ttl", ttl)
+        self.kid_miss_cooldown = _check_duration("kid_miss_cooldown", kid_miss_cooldown)
+        self.max_stale = _check_duration("max_stale", max_stale)
+        self.backoff_initial = _check_duration("backoff_initial", backoff_initial)
+        self.backoff_max = _check_duration("backoff_max", backoff_max)
         self._fetcher: Fetcher = fetcher or HttpFetcher(
             session=session, timeout=fetch_timeout, max_bytes=max_bytes, allow_http=allow_http
         )
-        self.ttl = ttl
-        self.kid_miss_cooldown = kid_miss_cooldown
-        self.max_stale = max_stale
-        self.backoff_initial = backoff_initial
-        self.backoff_max = backoff_max
         self._clock = clock
 
-        self._keys: dict[str, Jwk] = {}
-        self._fetched_at: float | None = None  # when _keys were obtained; None = nothing loaded yet
-        self._static = False  # keys loaded with no URI to refresh from never expire
-        self._generation = 0  # bumped on every successful replacement (single-flight check)
+        self._current: _KeySet | None = None  # None = nothing loaded yet
+        self._generation = 0  # bumped on every replacement (single-flight check)
         self._failures = 0
         self._retry_at = float("-inf")
         self._last_error: JwksError | None = None
         self._last_miss_refresh = float("-inf")
+        # Held while fetching and while changing any field above; never while a caller verifies.
         self._lock = threading.Lock()
         self.fetch_count = 0
 
@@ -274,35 +403,44 @@ class JwksCache:
         Raises :class:`UnknownKeyError` when the kid is not in the (fresh) key set and
         :class:`JwksError` when no usable key set is available.
         """
+        if not isinstance(kid, str) or not kid:
+            raise UnknownKeyError("the kid is not a non-empty string", kid=None)
         now = self._clock()
-        keys, fetched_at, generation = self._keys, self._fetched_at, self._generation
-        if fetched_at is None or not self._is_fresh(fetched_at, now):
-            keys = self._refresh_or_stale(generation, now)
-            generation = self._generation
-        jwk = keys.get(kid)
+        seen = self._current
+        current = seen
+        if current is None or not self._is_fresh(current, now):
+            current = self._refresh_or_stale(current, now)
+        jwk = current.keys.get(kid)
         if jwk is not None:
             return jwk
-        if self.jwks_uri is not None and now - self._last_miss_refresh >= self.kid_miss_cooldown:
-            self._last_miss_refresh = now
-            try:
-                keys = self._refresh(generation, now)
-            except JwksError:
-                keys = self._keys
-            jwk = keys.get(kid)
+        if self.jwks_uri is not None:
+            current = self._refresh_for_miss(current, seen)
+            jwk = current.keys.get(kid)
             if jwk is not None:
                 return jwk
         raise UnknownKeyError("no key with this kid in the issuer's JWKS", kid=kid)
 
     def hydrate(self) -> None:
-        """Fetch the key set now (cold start), raising :class:`JwksError` if that fails."""
+        """Fetch the key set now (cold start), raising :class:`JwksError` if that fails.
+
+        An explicit call always fetches, even inside a backoff window; a failure still counts for backoff.
+        """
         if self.jwks_uri is None:
             raise ConfigError("hydrate() needs a jwks_uri; use load_jwks() for static keys")
-        self._refresh(self._generation, self._clock())
+        with self._lock:
+            self._fetch_locked()
 
-    def load_jwks(self, source: Mapping[str, Any] | str | os.PathLike[str] | None = None, *,
-                  env: str | None = None) -> None:
+    def load_jwks(
+        self,
+        source: Mapping[str, Any] | str | os.PathLike[str] | None = None,
+        *,
+        env: str | None = None,
+    ) -> None:
         """Install keys without any network: from a JWKS dict, a JSON file path, JSON text, or the
         environment variable ``env`` holding JSON text or a file path.
+
+        Without a ``jwks_uri`` the keys never expire; with one they count as freshly fetched (no
+        request until the TTL runs out).
         """
         if (source is None) == (env is None):
             raise ConfigError("load_jwks takes exactly one of source or env")
@@ -311,16 +449,15 @@ class JwksCache:
             if not value:
                 raise ConfigError(f"environment variable {env} is not set")
             source = value
-        document = self._read_source(source)
-        keys = parse_jwks(document)
+        keys = parse_jwks(self._read_source(source))
         with self._lock:
-            self._install(keys, self._clock())
-            self._static = self.jwks_uri is None
+            self._install(keys)
 
     @property
     def kids(self) -> tuple[str, ...]:
         """The kids currently held (usable or not)."""
-        return tuple(self._keys)
+        current = self._current
+        return tuple(current.keys) if current is not None else ()
 
     # -- internals -------------------------------------------------------------------------------
 
@@ -328,74 +465,120 @@ class JwksCache:
     def _read_source(source: Any) -> Any:
         if isinstance(source, Mapping):
             return source
+        if not isinstance(source, (str, os.PathLike)):
+            raise ConfigError(f"cannot load a JWKS from a {type(source).__name__}")
         text = os.fspath(source)
+        if not isinstance(text, str):
+            raise ConfigError("a JWKS path must be a str path")
         if text.lstrip().startswith("{"):
             raw = text
         else:
             try:
                 raw = Path(text).read_text(encoding="utf-8")
-            except OSError as exc:
-                raise ConfigError(f"cannot read JWKS file {text}: {exc.strerror}") from exc
-        try:
-            return json.loads(raw)
-        except (ValueError, RecursionError) as exc:
-            raise JwksError("JWKS is not valid JSON", reason="jwks_invalid") from exc
+            except (OSError, UnicodeDecodeError) as exc:
+                raise ConfigError(f"cannot read JWKS file {text}: {type(exc).__name__}") from exc
+        return _loads_strict(raw)
 
-    def _is_fresh(self, fetched_at: float, now: float) -> bool:
-        return self._static or self.jwks_uri is None or now - fetched_at < self.ttl
+    def _is_fresh(self, current: _KeySet, now: float) -> bool:
+        return self.jwks_uri is None or now - current.fetched_at < self.ttl
 
-    def _install(self, keys: dict[str, Jwk], now: float) -> None:
-        self._keys = keys  # atomic replacement: readers see the old or the new set, never a mix
-        self._fetched_at = now
+    def _install(self, keys: dict[str, Jwk]) -> _KeySet:
+        """Replace the key set (lock held). One attribute write: readers see the old set or the new."""
         self._generation += 1
+        current = _KeySet(keys=keys, fetched_at=self._clock(), generation=self._generation)
+        self._current = current
         self._failures = 0
         self._retry_at = float("-inf")
         self._last_error = None
+        return current
 
-    def _refresh_or_stale(self, generation: int, now: float) -> dict[str, Jwk]:
+    def _fetch_locked(self) -> _KeySet:
+        """Fetch, parse and install (lock held); a failure is recorded for backoff and re-raised."""
+        assert self.jwks_uri is not None
+        self.fetch_count += 1
+        try:
+            document = self._fetcher(self.jwks_uri)
+        except JwksError as exc:
+            self._record_failure(exc)
+            raise
+        except Exception as exc:  # a custom Fetcher must not break the error contract
+            error = JwksError(f"JWKS fetcher raised {type(exc).__name__}", reason="jwks_fetch_failed")
+            self._record_failure(error)
+            raise error from exc
+        try:
+            keys = parse_jwks(document)
+        except JwksError as exc:
+            self._record_failure(exc)
+            raise
+        return self._install(keys)
+
+    def _refresh_or_stale(self, current: _KeySet | None, now: float) -> _KeySet:
         """Keys are missing or past their TTL: refresh, or serve the last good set within max_stale."""
         if self.jwks_uri is None:
             raise JwksError("no JWKS loaded and no jwks_uri to fetch from", reason="jwks_unavailable")
+        usable = current is not None and now - current.fetched_at < self.ttl + self.max_stale
+        if usable and not self._lock.acquire(blocking=False):
+            # Another thread is fetching; this caller's keys are still within their maximum age, so it
+            # answers now instead of queueing behind a fetch that may take the whole deadline.
+            assert current is not None
+            return current
+        if not usable:
+            self._lock.acquire()
         try:
-            return self._refresh(generation, now)
-        except JwksError:
-            fetched_at = self._fetched_at
-            if fetched_at is not None and now - fetched_at < self.ttl + self.max_stale:
-                return self._keys
-            if fetched_at is not None:
-                raise JwksError(
-                    "JWKS refresh failed and the last good keys are past their maximum age",
-                    reason="jwks_stale",
-                ) from self._last_error
-            raise
-
-    def _refresh(self, generation: int, now: float) -> dict[str, Jwk]:
-        """Fetch and install a new key set, at most one fetch in flight (single flight)."""
-        assert self.jwks_uri is not None
-        with self._lock:
-            if self._generation != generation:
-                # Another thread installed a new key set while this one waited for the lock.
-                return self._keys
+            latest = self._current
+            if latest is not None and (current is None or latest.generation != current.generation):
+                return latest  # replaced while this caller waited for the lock: single flight
             if self._clock() < self._retry_at:
-                raise JwksError(
-                    "JWKS refresh is backing off after a failure", reason="jwks_backoff"
-                ) from self._last_error
-            self.fetch_count += 1
+                error = JwksError("JWKS refresh is backing off after a failure", reason="jwks_backoff")
+                error.__cause__ = self._last_error
+            else:
+                try:
+                    return self._fetch_locked()
+                except JwksError as exc:
+                    error = exc
+        finally:
+            self._lock.release()
+        if usable:
+            assert current is not None
+            return current
+        if current is not None:
+            raise JwksError(
+                "JWKS refresh failed and the last good keys are past their maximum age",
+                reason="jwks_stale",
+            ) from error
+        raise error
+
+    def _refresh_for_miss(self, current: _KeySet, seen: _KeySet | None) -> _KeySet:
+        """The kid is not in ``current``: refetch if the cooldown allows, else return what we have.
+
+        ``seen`` is the key set the lookup started with; if ``current`` is newer, this lookup already
+        caused (or waited for) a fetch, which counts as its miss refetch.
+        """
+        if self._clock() - self._last_miss_refresh < self.kid_miss_cooldown and not self._lock.locked():
+            return current  # fast path for a flood of random kids: no lock, no fetch
+        with self._lock:
+            latest = self._current
+            if latest is not None and latest.generation != current.generation:
+                return latest  # a fetch finished while this caller waited: it is the answer
+            now = self._clock()
+            if seen is None or seen.generation != current.generation:
+                # The document was fetched during this very lookup; fetching it again now would only
+                # double the requests (a cold cache hit by random kids must cost one fetch, not two).
+                self._last_miss_refresh = max(self._last_miss_refresh, current.fetched_at)
+                return current
+            if now - self._last_miss_refresh < self.kid_miss_cooldown or now < self._retry_at:
+                return current
+            self._last_miss_refresh = now
             try:
-                keys = parse_jwks(self._fetcher(self.jwks_uri))
-            except JwksError as exc:
-                self._record_failure(exc)
-                raise
-            except Exception as exc:  # a custom Fetcher must not break the error contract
-                error = JwksError(f"JWKS fetcher raised {type(exc).__name__}", reason="jwks_fetch_failed")
-                error.__cause__ = exc
-                self._record_failure(error)
-                raise error from exc
-            self._install(keys, self._clock())
-            return keys
+                return self._fetch_locked()
+            except JwksError:
+                # The kid stays unknown (a 401, like any unknown kid); the stale-if-error and backoff
+                # bookkeeping already happened in _fetch_locked.
+                return self._current or current
 
     def _record_failure(self, error: JwksError) -> None:
         self._failures += 1
         self._last_error = error
-        delay = min(self.backoff_max, self.backoff_initial * 2 ** (self._failures - 1))
+        exponent = min(self._failures - 1, _MAX_BACKOFF_EXPONENT)
+        delay = min(self.backoff_max, self.backoff_initial * 2.0**exponent)
         self._retry_at = self._clock() + delay
