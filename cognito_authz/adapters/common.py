@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 from cognito_authz.errors import (
     AccessDenied,
     AuthzError,
+    ConfigError,
     JwksError,
     MalformedTokenError,
     MissingClaimError,
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Gate",
+    "PathExclusions",
     "ProxyRequest",
     "Rejection",
     "Requirement",
@@ -360,6 +362,49 @@ def upstream_principal(event: Any) -> Principal:
     if not principal.sub:
         raise MissingClaimError("upstream authorizer claims have no sub", claim="sub")
     return principal
+
+
+# --- paths a middleware lets through unauthenticated ------------------------------------------------
+
+
+class PathExclusions:
+    """``exclude_paths`` of the ASGI and WSGI middleware: exact paths, or ``"/prefix/*"`` for a subtree.
+
+    A subtree match needs clean segments below the prefix (no empty, ``.`` or ``..`` segment), so
+    ``/docs/../admin`` is never waved through as part of ``/docs/*``.
+    """
+
+    def __init__(self, patterns: Iterable[str]) -> None:
+        if isinstance(patterns, str):
+            raise ConfigError("exclude_paths must be a list of paths, not a string")
+        exact: set[str] = set()
+        prefixes: list[str] = []
+        for pattern in patterns:
+            if not isinstance(pattern, str) or not pattern.startswith("/"):
+                raise ConfigError(f"exclude_paths entries must be paths starting with '/': {pattern!r}")
+            if pattern.endswith("/*"):
+                prefixes.append(pattern[:-1])
+            elif "*" in pattern:
+                raise ConfigError(f"exclude_paths: '*' only as a final '/*' segment: {pattern!r}")
+            else:
+                exact.add(pattern)
+        self.exact = frozenset(exact)
+        self.prefixes = tuple(prefixes)
+
+    def __bool__(self) -> bool:
+        return bool(self.exact or self.prefixes)
+
+    def __contains__(self, path: object) -> bool:
+        if not isinstance(path, str):
+            return False
+        if path in self.exact:
+            return True
+        for prefix in self.prefixes:
+            if path.startswith(prefix):
+                rest = path[len(prefix):].split("/")
+                if all(segment not in ("", ".", "..") for segment in rest):
+                    return True
+        return False
 
 
 # --- rejections: one mapping from error to HTTP answer for every HTTP-shaped adapter ---------------
