@@ -188,9 +188,7 @@ def _check_claim_types(claims: Mapping[str, Any]) -> None:
     if not isinstance(sub, str) or not sub:
         _bad_type("sub", "a non-empty string")
     groups = claims.get("cognito:groups")
-    if groups is not None and (
-        not isinstance(groups, list) or not all(isinstance(g, str) for g in groups)
-    ):
+    if groups is not None and (not isinstance(groups, list) or not all(isinstance(g, str) for g in groups)):
         _bad_type("cognito:groups", "a list of strings")
     scope = claims.get("scope")
     if scope is not None and not isinstance(scope, str):

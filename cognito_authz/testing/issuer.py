@@ -124,8 +124,14 @@ class LocalIssuer:
         for kid, key in keys.items():
             numbers = key.public_key().public_numbers()
             entries.append(
-                {"alg": "RS256", "e": _uint(numbers.e), "kid": kid, "kty": "RSA", "n": _uint(numbers.n),
-                 "use": "sig"}
+                {
+                    "alg": "RS256",
+                    "e": _uint(numbers.e),
+                    "kid": kid,
+                    "kty": "RSA",
+                    "n": _uint(numbers.n),
+                    "use": "sig",
+                }
             )
         jwks = {"keys": entries}
         body = json.dumps(jwks).encode("utf-8")
