@@ -1,0 +1,248 @@
+"""WSGI (Flask, any WSGI app): a middleware that authenticates and authorizes every request by the policy,
+and ``flask_protect``, a view decorator for per-route requirements that puts the principal in ``g``.
+
+::
+
+    app.wsgi_app = CognitoWsgiMiddleware(app.wsgi_app, verifier=verifier, policy=policy)
+
+    @app.get("/admin")
+    @flask_protect(groups=["admin"])
+    def admin():
+        return {"sub": g.principal.sub}
+
+The middleware imports no framework; Flask is imported only by :func:`flask_protect`.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, overload
+
+from cognito_authz.adapters.common import (
+    Gate,
+    PathExclusions,
+    Rejection,
+    Requirement,
+    bearer_token,
+    rejection,
+)
+from cognito_authz.errors import ConfigError
+from cognito_authz.principal import Principal
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+    from flask import Response
+
+    from cognito_authz.adapters.common import TokenVerifier
+    from cognito_authz.policy import Policy
+
+__all__ = ["PRINCIPAL_KEY", "CognitoWsgiMiddleware", "flask_protect", "wsgi_path"]
+
+logger = logging.getLogger("cognito_authz")
+
+#: Where the middleware puts the :class:`Principal` in the WSGI environ.
+PRINCIPAL_KEY = "cognito_authz.principal"
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def wsgi_path(environ: WSGIEnvironment) -> str:
+    """The path the application routes on, as Werkzeug computes ``request.path``.
+
+    ``PATH_INFO`` (``SCRIPT_NAME``, the mount point, excluded) is percent-decoded bytes carried as
+    latin-1 text; decoding it as UTF-8 gives what the router dispatches on, so the policy decides on the
+    same path.
+    """
+    raw = environ.get("PATH_INFO") or ""
+    if not isinstance(raw, str):
+        return "/"
+    try:
+        path = raw.encode("latin-1").decode("utf-8", "replace")
+    except UnicodeEncodeError:  # a server that already decoded to text
+        path = raw
+    return "/" + path.lstrip("/")
+
+
+def _requirement(
+    *, groups: Sequence[str], all_groups: Sequence[str], scopes: Sequence[str], all_scopes: Sequence[str]
+) -> Requirement | None:
+    for name, value in (("groups", groups), ("all_groups", all_groups), ("scopes", scopes),
+                        ("all_scopes", all_scopes)):
+        if isinstance(value, str):
+            raise ConfigError(f"{name} must be a list of names, not a string")
+    return Requirement.of(groups=groups, all_groups=all_groups, scopes=scopes, all_scopes=all_scopes)
+
+
+def _check_parts(verifier: object, policy: object) -> None:
+    if verifier is not None and not callable(getattr(verifier, "verify", None)):
+        raise ConfigError("verifier must have a verify(token) method (a CognitoVerifier)")
+    if policy is not None and not callable(getattr(policy, "decide", None)):
+        raise ConfigError("policy must have a decide(principal, method, path) method (a Policy)")
+
+
+def _headers(answer: Rejection, body: bytes) -> list[tuple[str, str]]:
+    return [
+        ("Content-Type", "application/json"),
+        ("Content-Length", str(len(body))),
+        *answer.headers.items(),
+    ]
+
+
+class CognitoWsgiMiddleware:
+    """Authenticate (bearer token) and authorize (policy, optional group/scope requirement) every request.
+
+    On success the :class:`Principal` is at ``environ["cognito_authz.principal"]``; on failure the app
+    never runs and the answer is 401, 403, 503 (keys unavailable) or 500 with a generic JSON body.
+    ``exclude_paths``: exact paths or ``"/prefix/*"`` subtrees that skip authentication.
+    ``on_error(environ, error)`` may return a WSGI app (a Werkzeug ``Response`` is one) to answer instead;
+    it cannot turn a rejection into a pass.
+    """
+
+    def __init__(
+        self,
+        app: WSGIApplication,
+        *,
+        verifier: TokenVerifier,
+        policy: Policy | None = None,
+        groups: Sequence[str] = (),
+        all_groups: Sequence[str] = (),
+        scopes: Sequence[str] = (),
+        all_scopes: Sequence[str] = (),
+        exclude_paths: Iterable[str] = (),
+        on_error: Callable[[WSGIEnvironment, Exception], WSGIApplication | None] | None = None,
+    ) -> None:
+        if verifier is None:
+            raise ConfigError("CognitoWsgiMiddleware needs a verifier (a CognitoVerifier)")
+        _check_parts(verifier, policy)
+        if on_error is not None and not callable(on_error):
+            raise ConfigError("on_error must be callable")
+        self.app = app
+        self.gate = Gate(
+            verifier,
+            policy,
+            _requirement(groups=groups, all_groups=all_groups, scopes=scopes, all_scopes=all_scopes),
+        )
+        self.exclude = PathExclusions(exclude_paths)
+        self.on_error = on_error
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        path = wsgi_path(environ)
+        if path in self.exclude:
+            return self.app(environ, start_response)
+        method = str(environ.get("REQUEST_METHOD") or "GET").upper()
+        try:
+            principal = self.gate.authenticate(bearer_token(environ.get("HTTP_AUTHORIZATION")))
+            self.gate.authorize(principal, method, path)
+        except Exception as exc:  # every failure is a rejection: never pass, never leak the exception
+            answer = rejection(exc, method=method, path=path)
+            custom = self._custom(environ, exc)
+            if custom is not None:
+                return custom(environ, start_response)
+            body = answer.body().encode()
+            start_response(f"{answer.status} {answer.message}", _headers(answer, body))
+            return [body]
+        environ[PRINCIPAL_KEY] = principal
+        return self.app(environ, start_response)
+
+    def _custom(self, environ: WSGIEnvironment, error: Exception) -> WSGIApplication | None:
+        if self.on_error is None:
+            return None
+        try:
+            return self.on_error(environ, error)
+        except Exception:
+            logger.exception("on_error hook failed; sending the default rejection")
+            return None
+
+
+@overload
+def flask_protect(func: Callable[P, R], /) -> Callable[P, R | Response]: ...
+
+
+@overload
+def flask_protect(
+    *,
+    verifier: TokenVerifier | None = None,
+    policy: Policy | None = None,
+    groups: Sequence[str] = (),
+    all_groups: Sequence[str] = (),
+    scopes: Sequence[str] = (),
+    all_scopes: Sequence[str] = (),
+) -> Callable[[Callable[P, R]], Callable[P, R | Response]]: ...
+
+
+def flask_protect(
+    func: Callable[..., Any] | None = None,
+    /,
+    *,
+    verifier: TokenVerifier | None = None,
+    policy: Policy | None = None,
+    groups: Sequence[str] = (),
+    all_groups: Sequence[str] = (),
+    scopes: Sequence[str] = (),
+    all_scopes: Sequence[str] = (),
+) -> Any:
+    """Protect a Flask view: ``@flask_protect`` or ``@flask_protect(groups=[...], verifier=...)``.
+
+    The principal is the one :class:`CognitoWsgiMiddleware` established; without the middleware (or on
+    an excluded path) the ``Authorization`` header is verified here when a ``verifier`` is given, else
+    the answer is 401. Then the requirement and, if given, ``policy`` (on ``request.method`` and
+    ``request.path``) are checked, and the view runs with the principal in ``flask.g.principal``.
+    Failures return 401/403/503/500 JSON responses with ``WWW-Authenticate`` where it applies.
+    Sync and ``async`` views both work. Place it below ``@app.route``.
+    """
+    import flask
+
+    _check_parts(verifier, policy)
+    gate = Gate(
+        verifier,
+        policy,
+        _requirement(groups=groups, all_groups=all_groups, scopes=scopes, all_scopes=all_scopes),
+    )
+
+    def check() -> flask.Response | None:
+        request = flask.request
+        method, path = request.method, wsgi_path(request.environ)
+        try:
+            found = request.environ.get(PRINCIPAL_KEY)
+            if isinstance(found, Principal):
+                principal = found
+            else:
+                principal = gate.authenticate(bearer_token(request.environ.get("HTTP_AUTHORIZATION")))
+                request.environ[PRINCIPAL_KEY] = principal
+            gate.authorize(principal, method, path)
+        except Exception as exc:
+            answer = rejection(exc, method=method, path=path)
+            return flask.Response(
+                answer.body(), status=answer.status, headers=dict(answer.headers), mimetype="application/json"
+            )
+        flask.g.principal = principal
+        return None
+
+    def decorate(view: Callable[P, Any]) -> Callable[P, Any]:
+        if inspect.iscoroutinefunction(view):
+
+            @functools.wraps(view)
+            async def async_wrapper(*args: P.args, **kwargs: P.kwargs) -> Any:
+                denied = check()
+                if denied is not None:
+                    return denied
+                return await view(*args, **kwargs)
+
+            return async_wrapper
+
+        @functools.wraps(view)
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> Any:
+            denied = check()
+            if denied is not None:
+                return denied
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    if func is not None:
+        return decorate(func)
+    return decorate
