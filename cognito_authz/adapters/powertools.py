@@ -1,0 +1,122 @@
+"""Powertools for AWS Lambda interop: authorizer event data classes for ``LambdaAuthorizer``, and a
+middleware for the REST/HTTP/ALB event handler resolvers.
+
+::
+
+    app = APIGatewayRestResolver()
+    app.use(middlewares=[CognitoResolverMiddleware(verifier, policy)])
+
+    @app.get("/orders/<order_id>")
+    def get_order(order_id: str):
+        principal = app.context["principal"]
+
+``LambdaAuthorizer(verifier, policy)(event, context)`` accepts ``APIGatewayAuthorizerTokenEvent``,
+``APIGatewayAuthorizerRequestEvent`` and ``APIGatewayAuthorizerEventV2`` as they are (it reads their
+``raw_event``); :func:`raw_event` does the same unwrapping for your own code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
+from aws_lambda_powertools.event_handler.middlewares import BaseMiddlewareHandler, NextMiddleware
+
+from cognito_authz.adapters import common
+from cognito_authz.adapters.common import (
+    Gate,
+    Requirement,
+    bearer_token,
+    proxy_request,
+    rejection,
+    upstream_principal,
+)
+from cognito_authz.errors import ConfigError
+
+if TYPE_CHECKING:
+    from cognito_authz.adapters.common import TokenVerifier
+    from cognito_authz.policy import Policy
+
+__all__ = ["CONTEXT_KEY", "CognitoResolverMiddleware", "raw_event"]
+
+#: The key of the :class:`Principal` in the resolver's ``app.context``.
+CONTEXT_KEY = "principal"
+
+
+def raw_event(event: Any) -> dict[str, Any]:
+    """The event dict behind a Powertools data class (or the dict itself), e.g. for ``LambdaAuthorizer``.
+
+    Raises :class:`ConfigError` for anything that is neither: a handler wired to the wrong event source.
+    """
+    raw = common.raw_event(event)
+    if not isinstance(raw, dict):
+        raise ConfigError(f"expected an event dict or a Powertools data class, not {type(event).__name__}")
+    return raw
+
+
+class CognitoResolverMiddleware(BaseMiddlewareHandler[ApiGatewayResolver]):
+    """Powertools event handler middleware: authenticate, authorize, expose ``app.context["principal"]``.
+
+    Works with ``APIGatewayRestResolver``, ``APIGatewayHttpResolver`` and ``ALBResolver``, globally
+    (``app.use(middlewares=[...])``) or per route (``@app.get(..., middlewares=[...])``). The principal
+    comes from the bearer token (verified by ``verifier``) or, with ``trust_upstream=True``, from the
+    claims the API Gateway authorizer already verified. ``groups``/``scopes`` (any of), ``all_groups``/
+    ``all_scopes`` and ``policy`` (on the method and the stage-less path as API Gateway routed it) must
+    all allow. Failures answer 401/403/503/500 ``Response`` objects with a generic JSON body.
+    """
+
+    def __init__(
+        self,
+        verifier: TokenVerifier | None = None,
+        policy: Policy | None = None,
+        *,
+        groups: Sequence[str] = (),
+        all_groups: Sequence[str] = (),
+        scopes: Sequence[str] = (),
+        all_scopes: Sequence[str] = (),
+        trust_upstream: bool = False,
+    ) -> None:
+        super().__init__()
+        if trust_upstream not in (True, False):
+            raise ConfigError("trust_upstream must be True or False")
+        if verifier is None and not trust_upstream:
+            raise ConfigError("CognitoResolverMiddleware needs a verifier, or trust_upstream=True")
+        if verifier is not None and not callable(getattr(verifier, "verify", None)):
+            raise ConfigError("verifier must have a verify(token) method (a CognitoVerifier)")
+        if policy is not None and not callable(getattr(policy, "decide", None)):
+            raise ConfigError("policy must have a decide(principal, method, path) method (a Policy)")
+        for name, value in (("groups", groups), ("all_groups", all_groups), ("scopes", scopes),
+                            ("all_scopes", all_scopes)):
+            if isinstance(value, str):
+                raise ConfigError(f"{name} must be a list of names, not a string")
+        self.gate = Gate(
+            verifier,
+            policy,
+            Requirement.of(groups=groups, all_groups=all_groups, scopes=scopes, all_scopes=all_scopes),
+        )
+        self.trust_upstream = trust_upstream
+
+    def handler(self, app: ApiGatewayResolver, next_middleware: NextMiddleware) -> Response[Any]:
+        event = app.current_event.raw_event
+        request = proxy_request(event)
+        method, path = (request.method, request.path) if request is not None else ("?", "?")
+        try:
+            if request is None:
+                raise ConfigError("the resolver's event is not a REST, HTTP API or ALB proxy event")
+            if self.trust_upstream:
+                principal = upstream_principal(event)
+            else:
+                principal = self.gate.authenticate(bearer_token(request.authorization))
+            self.gate.authorize(principal, method, path)
+        except Exception as exc:  # every failure is a rejection: never pass, never leak the exception
+            answer = rejection(exc, method=method, path=path)
+            return Response(
+                status_code=answer.status,
+                content_type="application/json",
+                body=answer.body(),
+                headers=dict(answer.headers),
+            )
+        app.context[CONTEXT_KEY] = principal
+        return next_middleware(app)
