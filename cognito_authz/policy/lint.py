@@ -1,0 +1,308 @@
+"""Policy lint: mistakes that load fine but are almost certainly not what the author meant.
+
+Findings (``code``: severity):
+
+* ``unknown_group``: error. A condition names a group not in the declared ``groups`` list (a typo
+  narrows an allow, or makes a deny never fire).
+* ``never_applies``: error. A rule's conditions can never hold: ``when`` implies ``unless`` (the rule is
+  always skipped), or scopes are required of ID tokens (Cognito puts scopes only in access tokens).
+* ``shadowed_by_deny``: warning. Every route of an allow rule is covered by deny rules that apply
+  whenever the allow does, so it can never grant anything.
+* ``route_not_allowed``: warning. A route of the policy that no (applicable) allow rule overlaps:
+  nobody may ever call it, so deny rules on it protect nothing.
+* ``route_param_conflict``: warning. The same route shape spelled with different parameter names
+  (API Gateway rejects such routes as conflicting; claim templates then bind differently).
+* ``unconditional_allow``: warning. An allow rule without conditions on a greedy route: every
+  authenticated caller gets a whole subtree.
+* ``no_rules``: warning. The policy denies everything.
+
+Problems that make a policy unloadable (broken route braces such as ``{ id}`` or ``{}``, duplicate
+ids, unknown keys, bad claim templates) are load errors; :func:`lint_file` and :func:`lint_data` report
+them as ``error`` findings whose code is the ``PolicyError`` reason, so one command shows everything.
+Implication checks are conservative: lint may miss a shadowed rule, it never reports a false one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from cognito_authz.errors import PolicyError
+from cognito_authz.policy.model import Condition, Rule, template_param
+from cognito_authz.policy.routes import LITERAL, Route, overlaps, subsumes
+
+if TYPE_CHECKING:
+    from cognito_authz.policy.engine import Policy
+
+__all__ = ["LintFinding", "lint_data", "lint_file", "lint_policy"]
+
+Severity = Literal["error", "warning"]
+
+
+@dataclass(frozen=True, slots=True)
+class LintFinding:
+    """One lint result. ``code`` is stable; ``message`` is for people."""
+
+    severity: Severity
+    code: str
+    message: str
+    rule_id: str | None = None
+
+    def __str__(self) -> str:
+        where = f" rule {self.rule_id!r}:" if self.rule_id else ""
+        return f"{self.severity} [{self.code}]{where} {self.message}"
+
+
+def lint_file(path: str | Path) -> list[LintFinding]:
+    """Load and lint a policy file; a load error becomes a single ``error`` finding."""
+    from cognito_authz.policy.engine import Policy
+
+    try:
+        policy = Policy.from_file(path)
+    except PolicyError as exc:
+        return [_load_finding(exc)]
+    return lint_policy(policy)
+
+
+def lint_data(data: Mapping[str, Any], source: str = "<dict>") -> list[LintFinding]:
+    """Validate and lint a policy given as a mapping; a load error becomes a single ``error`` finding."""
+    from cognito_authz.policy.engine import Policy
+
+    try:
+        policy = Policy.from_dict(data, source=source)
+    except PolicyError as exc:
+        return [_load_finding(exc)]
+    return lint_policy(policy)
+
+
+def _load_finding(exc: PolicyError) -> LintFinding:
+    rule_id = exc.details.get("rule_id")
+    return LintFinding("error", exc.reason, exc.message, rule_id if isinstance(rule_id, str) else None)
+
+
+def lint_policy(policy: Policy) -> list[LintFinding]:
+    """Every finding for a loaded policy, rule by rule, then route-level findings."""
+    findings: list[LintFinding] = []
+    rules = policy.rules
+    if not rules:
+        findings.append(
+            LintFinding("warning", "no_rules", "the policy has no rules: every request is denied")
+        )
+        return findings
+    declared = set(policy.declared_groups) if policy.declared_groups is not None else None
+    dead: set[str] = set()
+    for rule in rules:
+        if declared is not None:
+            findings.extend(_unknown_groups(rule, declared))
+        reason = _never_applies(rule)
+        if reason is not None:
+            dead.add(rule.id)
+            findings.append(LintFinding("error", "never_applies", reason, rule.id))
+        if rule.effect == "allow" and rule.when is None and rule.unless is None:
+            greedy = [route.text for route in rule.routes if route.greedy]
+            if greedy:
+                findings.append(
+                    LintFinding(
+                        "warning",
+                        "unconditional_allow",
+                        f"allows every authenticated caller on {', '.join(greedy)}; add a 'when' condition",
+                        rule.id,
+                    )
+                )
+    denies = [rule for rule in rules if rule.effect == "deny" and rule.id not in dead]
+    for rule in rules:
+        if rule.effect == "allow" and rule.id not in dead:
+            shadowing = _shadowed_by(rule, denies)
+            if shadowing:
+                findings.append(
+                    LintFinding(
+                        "warning",
+                        "shadowed_by_deny",
+                        f"every route is denied whenever this rule applies (by {', '.join(shadowing)}): "
+                        "it can never allow anything",
+                        rule.id,
+                    )
+                )
+    findings.extend(_routes_not_allowed(policy, dead))
+    findings.extend(_param_conflicts(policy.routes))
+    return findings
+
+
+def _unknown_groups(rule: Rule, declared: set[str]) -> list[LintFinding]:
+    out: list[LintFinding] = []
+    for part in ("when", "unless"):
+        condition: Condition | None = getattr(rule, part)
+        if condition is None:
+            continue
+        for group in condition.group_names():
+            if group not in declared:
+                out.append(
+                    LintFinding(
+                        "error",
+                        "unknown_group",
+                        f"{part} names group {group!r}, which is not in the declared groups",
+                        rule.id,
+                    )
+                )
+    return out
+
+
+def _never_applies(rule: Rule) -> str | None:
+    when = rule.when
+    id_tokens_only = when is not None and when.token_use is not None and set(when.token_use) == {"id"}
+    if id_tokens_only and when is not None and (when.scopes is not None or when.all_scopes is not None):
+        return "requires scopes of ID tokens, but Cognito puts scopes only in access tokens"
+    if rule.unless is not None and _implies(when, rule.unless, same_routes=True):
+        return "'unless' holds whenever 'when' does, so the rule is always skipped"
+    return None
+
+
+def _shadowed_by(rule: Rule, denies: list[Rule]) -> list[str]:
+    """Deny rules that together cover every route of ``rule`` whenever it applies; empty if not."""
+    used: list[str] = []
+    for route in rule.routes:
+        cover = next(
+            (
+                deny
+                for deny in denies
+                if deny.unless is None
+                and _implies(rule.when, deny.when, same_routes=False)
+                and any(_covers(other, route) for other in deny.routes)
+            ),
+            None,
+        )
+        if cover is None:
+            return []
+        if cover.id not in used:
+            used.append(cover.id)
+    return used
+
+
+def _covers(outer: Route, inner: Route) -> bool:
+    return subsumes((outer.method, outer.pattern), (inner.method, inner.pattern))
+
+
+def _routes_not_allowed(policy: Policy, dead: set[str]) -> list[LintFinding]:
+    allow_routes = [
+        (route.method, route.pattern)
+        for rule in policy.rules
+        if rule.effect == "allow" and rule.id not in dead
+        for route in rule.routes
+    ]
+    out: list[LintFinding] = []
+    for route in policy.routes:
+        if not any(overlaps((route.method, route.pattern), other) for other in allow_routes):
+            users = [rule.id for rule in policy.rules if route in rule.routes]
+            out.append(
+                LintFinding(
+                    "warning",
+                    "route_not_allowed",
+                    f"no applicable allow rule covers any request to {route.text} (named by "
+                    f"{', '.join(users)}): it is always denied",
+                    users[0] if len(users) == 1 else None,
+                )
+            )
+    return out
+
+
+def _param_conflicts(routes: tuple[Route, ...]) -> list[LintFinding]:
+    shapes: dict[tuple[tuple[int, str], ...], Route] = {}
+    out: list[LintFinding] = []
+    reported: set[tuple[str, str]] = set()
+    for route in routes:
+        if route.method is None:
+            continue
+        shape = tuple((kind, text if kind == LITERAL else "") for kind, text in route.pattern)
+        first = shapes.setdefault(shape, route)
+        if first.params != route.params and (first.path, route.path) not in reported:
+            reported.add((first.path, route.path))
+            out.append(
+                LintFinding(
+                    "warning",
+                    "route_param_conflict",
+                    f"{route.text} and {first.text} are the same path with different parameter names; "
+                    "API Gateway treats them as one resource",
+                )
+            )
+    return out
+
+
+# --- implication: "whenever a holds, b holds" (conservative) ----------------------------------------
+
+
+def _implies(a: Condition | None, b: Condition | None, *, same_routes: bool) -> bool:
+    if b is None or b.is_empty():
+        return True
+    if a is None:
+        return False
+    return (
+        _any_implied(a.groups, a.all_groups, b.groups)
+        and _all_implied(a.groups, a.all_groups, b.all_groups)
+        and _any_implied(a.scopes, a.all_scopes, b.scopes)
+        and _all_implied(a.scopes, a.all_scopes, b.all_scopes)
+        and _subset(a.token_use, b.token_use)
+        and _subset(a.client_id, b.client_id)
+        and _claims_implied(a.claims, b.claims, same_routes=same_routes)
+    )
+
+
+def _any_implied(
+    any_of: tuple[str, ...] | None, all_of: tuple[str, ...] | None, wanted: tuple[str, ...] | None
+) -> bool:
+    if wanted is None:
+        return True
+    if any_of is not None and set(any_of) <= set(wanted):
+        return True
+    return all_of is not None and bool(set(all_of) & set(wanted))
+
+
+def _all_implied(
+    any_of: tuple[str, ...] | None, all_of: tuple[str, ...] | None, wanted: tuple[str, ...] | None
+) -> bool:
+    if wanted is None:
+        return True
+    have = set(all_of or ())
+    if any_of is not None and len(set(any_of)) == 1:
+        have |= set(any_of)
+    return set(wanted) <= have
+
+
+def _subset(have: tuple[str, ...] | None, wanted: tuple[str, ...] | None) -> bool:
+    if wanted is None:
+        return True
+    return have is not None and set(have) <= set(wanted)
+
+
+def _claims_implied(
+    have: Mapping[str, Any] | None, wanted: Mapping[str, Any] | None, *, same_routes: bool
+) -> bool:
+    if wanted is None:
+        return True
+    if have is None:
+        return False
+    for claim, spec in wanted.items():
+        if claim not in have:
+            return False
+        if spec == "*":
+            continue
+        mine = _values(have[claim])
+        theirs = _values(spec)
+        if mine is None or theirs is None:
+            return False
+        uses_templates = any(template_param(value) is not None for _, value in (*mine, *theirs))
+        if uses_templates and not same_routes:
+            # The same template name can sit at different positions in another rule's routes.
+            return False
+        if not set(mine) <= set(theirs):
+            return False
+    return True
+
+
+def _values(spec: Any) -> tuple[Any, ...] | None:
+    if spec == "*":
+        return None
+    values = spec if isinstance(spec, tuple) else (spec,)
+    # Keep booleans apart from the integers 1 and 0 when comparing sets.
+    return tuple((type(value).__name__, value) for value in values)
