@@ -180,31 +180,35 @@ def _bad_type(name: str, expected: str) -> NoReturn:
     raise InvalidClaimError(f"{name} is not {expected}", claim=name)
 
 
+def _is_string_list(value: object) -> bool:
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+
+def _is_boolean(value: object) -> bool:
+    # Some issuers (moto, claims forwarded by API Gateway) send "true"/"false" strings.
+    return isinstance(value, bool) or value in ("true", "false")
+
+
+#: Claims whose type Cognito fixes; present with another type (null included) means InvalidClaimError.
+_CLAIM_TYPES: tuple[tuple[str, Callable[[object], bool], str], ...] = (
+    ("cognito:groups", _is_string_list, "a list of strings"),
+    ("scope", lambda value: isinstance(value, str), "a string"),
+    *((name, lambda value: isinstance(value, str), "a string") for name in _STRING_CLAIMS),
+    *((name, _is_boolean, "a boolean") for name in _BOOLEAN_CLAIMS),
+    ("version", lambda value: type(value) is int, "an integer"),
+)
+
+
 def _check_claim_types(claims: Mapping[str, Any]) -> None:
     """Claims the library or its users rely on must have Cognito's types; anything else is rejected."""
-    sub = claims.get("sub")
-    if sub is None:
+    if "sub" not in claims:
         raise MissingClaimError("token has no sub claim", claim="sub")
+    sub = claims["sub"]
     if not isinstance(sub, str) or not sub:
         _bad_type("sub", "a non-empty string")
-    groups = claims.get("cognito:groups")
-    if groups is not None and (not isinstance(groups, list) or not all(isinstance(g, str) for g in groups)):
-        _bad_type("cognito:groups", "a list of strings")
-    scope = claims.get("scope")
-    if scope is not None and not isinstance(scope, str):
-        _bad_type("scope", "a string")
-    for name in _STRING_CLAIMS:
-        value = claims.get(name)
-        if value is not None and not isinstance(value, str):
-            _bad_type(name, "a string")
-    for name in _BOOLEAN_CLAIMS:
-        value = claims.get(name)
-        # Some issuers (moto, claims forwarded by API Gateway) send "true"/"false" strings.
-        if value is not None and not isinstance(value, bool) and value not in ("true", "false"):
-            _bad_type(name, "a boolean")
-    version = claims.get("version")
-    if version is not None and type(version) is not int:
-        _bad_type("version", "an integer")
+    for name, valid, expected in _CLAIM_TYPES:
+        if name in claims and not valid(claims[name]):
+            _bad_type(name, expected)
 
 
 class CognitoVerifier:
@@ -413,10 +417,12 @@ class CognitoVerifier:
     def _verify_fresh(self, token: object) -> Principal:
         parsed = parse_token(token, algorithms=self.algorithms, max_bytes=self.max_token_bytes)
         claims = parsed.claims
-        iss = claims.get("iss")
-        if iss is None:
+        if "iss" not in claims:
             raise MissingClaimError("token has no iss claim", claim="iss")
-        pool = self._pools.get(iss) if isinstance(iss, str) else None
+        iss = claims["iss"]
+        if not isinstance(iss, str):
+            raise InvalidClaimError("iss is not a string", claim="iss")
+        pool = self._pools.get(iss)
         if pool is None:
             # Decided before any key lookup: an attacker-chosen issuer never causes a fetch.
             raise UnknownIssuerError("iss is not a configured issuer")
