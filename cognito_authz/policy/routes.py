@@ -95,8 +95,9 @@ class Route:
                 greedy=False,
                 pattern=((LITERAL, stripped),),
             )
-        method, *rest = stripped.split(None, 1)
-        path = rest[0].strip() if rest else ""
+        words = stripped.split(None, 1)
+        method = words[0] if words else ""
+        path = words[1].strip() if len(words) == 2 else ""
         if not path and method.startswith("/"):
             raise _route_error(text, "missing method: write 'ANY /path' or 'GET /path'")
         if not path:
