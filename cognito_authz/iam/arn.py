@@ -64,7 +64,7 @@ class MethodArn:
 
     @classmethod
     def parse(cls, arn: object) -> MethodArn:
-        """Parse ``methodArn`` / ``routeArn``; anything else raises ``EventError`` (``invalid_method_arn``)."""
+        """Parse ``methodArn`` / ``routeArn``; other input raises ``EventError`` (``invalid_method_arn``)."""
         if not isinstance(arn, str):
             raise _bad(f"method ARN must be a string, not {type(arn).__name__}")
         if len(arn) > MAX_METHOD_ARN_LENGTH:

@@ -1,0 +1,1072 @@
+"""Cache-safe, principal-wide IAM documents: one document per token that stays right for every route.
+
+With authorizer caching on, API Gateway reuses the returned policy for every request the same token makes,
+so the document must answer every route exactly as ``Policy.decide`` would. IAM can only say it with globs
+(``*`` spans ``/``) and deny-overrides, so the document is *synthesized and proven*, never guessed:
+
+1. A request is a word ``[verb, segment, ...]``. ``decide`` depends on a segment only through equality
+   with route literals and the principal's claim values (templates compare claims with parameters), and
+   a glob of whole-segment tokens depends on a segment only through equality with its literal tokens. So
+   the product of the route-matching automaton (with claim bindings) and the automata of a pool of
+   candidate patterns has finitely many states, and every state is one class of requests with one
+   ``decide`` answer and one set of matching patterns. We walk that product from every verb class.
+2. From the classes, pick Allow patterns and Deny patterns: a Deny may never match an allowed class, and
+   every denied class an Allow reaches must be reached by a chosen Deny. If some allowed class cannot be
+   covered that way the principal's permissions need negation ("any tenant except acme"), which IAM
+   cannot express: the result is a request-scoped document for the current ARN only.
+3. Self-check the emitted strings with :func:`iam_allows` against ``decide`` on one concrete request per
+   class; any disagreement also falls back to request scope.
+
+Soundness is over every well-formed request (no empty, ``.`` or ``..`` segment), not only the routes the
+policy lists, so an API route missing from the policy file is denied by the document as ``decide`` denies
+it. Requests whose ``methodArn`` carries percent-escapes are denied outright by documents that rely on a
+Deny carve-out, because IAM compares raw text while ``decide`` compares decoded segments.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from itertools import product
+from threading import Lock
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+from cognito_authz.iam.arn import HTTP_VERBS, MethodArn
+from cognito_authz.iam.document import Statement, document_size, iam_allows, policy_document
+from cognito_authz.principal import Principal
+
+if TYPE_CHECKING:
+    from collections import OrderedDict
+
+__all__ = [
+    "DEFAULT_MAX_BYTES",
+    "MAX_RESOURCE_LENGTH",
+    "CacheSafety",
+    "PolicyResult",
+    "build_principal_policy",
+    "cache_safety",
+    "request_policy",
+]
+
+logger = logging.getLogger("cognito_authz.iam")
+
+#: Default ceiling for a principal-wide document (compact JSON bytes). API Gateway bounds the whole
+#: authorizer response; 8 KiB leaves room for ``principalId`` and ``context``.
+DEFAULT_MAX_BYTES = 8192
+#: API Gateway limits each ``Resource`` ARN in an authorizer policy to 512 characters.
+MAX_RESOURCE_LENGTH = 512
+# Upper bound on product states explored for one principal; beyond it the policy falls back to request
+# scope rather than spend unbounded time inside an authorizer invocation.
+_STATE_BUDGET = 40_000
+# Upper bound on claim-value combinations tried for the parameters of one route.
+_COMBO_BUDGET = 32
+
+Scope = Literal["principal", "request"]
+
+
+# --- what we read from the policy engine (structural, so iam never imports the engine) ---------------
+
+
+class _RouteLike(Protocol):
+    @property
+    def method(self) -> str | None: ...
+
+    @property
+    def path(self) -> str: ...
+
+    @property
+    def text(self) -> str: ...
+
+
+class _DecisionLike(Protocol):
+    @property
+    def allowed(self) -> bool: ...
+
+    @property
+    def rules(self) -> tuple[str, ...]: ...
+
+
+class PolicyLike(Protocol):
+    """The part of ``cognito_authz.policy.Policy`` this module uses."""
+
+    @property
+    def routes(self) -> Sequence[Any]: ...
+
+    @property
+    def rules(self) -> Sequence[Any]: ...
+
+    def decide(self, principal: Principal, method: str, path: str) -> Any: ...
+
+
+# --- results -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyResult:
+    """A generated document and how far it may be cached.
+
+    ``scope`` is ``"principal"`` when the document is exact for every route (safe to cache per token), or
+    ``"request"`` when it only covers the current ARN; ``reason`` is then a stable code
+    (``inexpressible``, ``too_large``, ``resource_too_long``, ``unexpressible_claim_value``,
+    ``analysis_budget``, ``self_check_failed``) and ``detail`` says more. ``size`` is the byte length of
+    the document as compact JSON. ``rules`` names the policy rules that made a principal-wide document
+    impossible, when known.
+    """
+
+    document: dict[str, Any]
+    scope: Scope
+    reason: str
+    size: int
+    detail: str = ""
+    rules: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CacheSafety:
+    """Whether a policy admits exact principal-wide documents for every principal (known at load).
+
+    ``blocking_rules`` are the rule ids whose shape forces request-scoped documents for some principals;
+    ``advice`` tells the operator how to configure the authorizer cache for such a policy.
+    """
+
+    safe: bool
+    blocking_rules: tuple[str, ...]
+    advice: str
+    findings: tuple[str, ...] = ()
+
+
+ADVICE = (
+    "This policy cannot always be expressed as one principal-wide IAM document, so the authorizer "
+    "returns a request-scoped policy for affected callers. With authorizer caching on, such a policy would "
+    "be reused for other routes: use a REQUEST authorizer with context.httpMethod and context.resourcePath "
+    "(HTTP APIs: $context.routeKey) in the identity sources so the cache is per route, or turn caching off "
+    "(TTL 0) for a TOKEN authorizer."
+)
+SAFE_ADVICE = "Every principal gets an exact principal-wide document; authorizer caching per token is safe."
+
+
+# --- the model: routes, pattern tokens ----------------------------------------------------------------
+
+
+class _Star:
+    """The ``*`` glob token (a sentinel, so a literal segment ``*`` can never be mistaken for it)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "*"
+
+
+STAR = _Star()
+_LIT, _PARAM, _GREEDY = 0, 1, 2
+_ALL_VERBS = frozenset(HTTP_VERBS)
+# A pattern token: the verb position holds STAR or a set of verbs; path positions STAR or a literal.
+Token = Any
+PatternTokens = tuple[Token, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Route:
+    method: str  # verb or "ANY"
+    text: str
+    tokens: tuple[tuple[int, str], ...]  # (kind, literal text or parameter name)
+
+
+def _parse_template(path: str) -> tuple[tuple[int, str], ...] | None:
+    if path == "/":
+        return ()
+    if not path.startswith("/"):
+        return None
+    out: list[tuple[int, str]] = []
+    for segment in path[1:].split("/"):
+        if segment.startswith("{") and segment.endswith("}"):
+            name = segment[1:-1]
+            if name.endswith("+"):
+                out.append((_GREEDY, name[:-1]))
+            else:
+                out.append((_PARAM, name))
+        else:
+            out.append((_LIT, segment))
+    return tuple(out)
+
+
+def _glob_safe(text: str) -> bool:
+    # Text that may appear verbatim inside a Resource: no glob characters, and no '%' because IAM
+    # compares raw text while the engine compares decoded segments.
+    return not any(ch in text for ch in "*?%") and all(ord(ch) > 0x20 and ord(ch) != 0x7F for ch in text)
+
+
+def _segment_ok(text: str) -> bool:
+    """Could a canonical request segment equal ``text``?"""
+    return text not in ("", ".", "..") and "/" not in text and all(ord(ch) >= 0x20 for ch in text)
+
+
+@dataclass(frozen=True)
+class _PolicyModel:
+    """What is computed once per policy: parsed routes and which claims templates bind to which params."""
+
+    routes: tuple[_Route, ...]
+    websocket_keys: tuple[str, ...]
+    explicit_verbs: tuple[str, ...]
+    # (route text, param) -> claim names bound by a template there; None when rules cannot be read.
+    bindings: dict[tuple[str, str], frozenset[str]] | None
+    condition_claims: frozenset[str] | None
+    rule_shapes: tuple[str, ...] = field(default=())
+
+
+def _template_name(value: object) -> str | None:
+    if isinstance(value, str) and len(value) > 2 and value[0] == "{" and value[-1] == "}":
+        inner = value[1:-1]
+        if inner and "{" not in inner and "}" not in inner:
+            return inner
+    return None
+
+
+def _condition_claims(condition: Any) -> Mapping[str, Any]:
+    if condition is None:
+        return {}
+    claims = getattr(condition, "claims", None)
+    return claims if isinstance(claims, Mapping) else {}
+
+
+def _spec_values(spec: Any) -> tuple[Any, ...]:
+    return tuple(spec) if isinstance(spec, tuple | list) else (spec,)
+
+
+def _route_of(value: Any) -> tuple[str | None, str, str] | None:
+    method = getattr(value, "method", None)
+    path = getattr(value, "path", None)
+    text = getattr(value, "text", None)
+    if not isinstance(path, str):
+        return None
+    return method, path, text if isinstance(text, str) else f"{method} {path}"
+
+
+def _build_model(policy: PolicyLike) -> _PolicyModel:
+    routes: list[_Route] = []
+    websocket: list[str] = []
+    for route in policy.routes:
+        parsed = _route_of(route)
+        if parsed is None:
+            continue
+        method, path, text = parsed
+        if method is None:
+            websocket.append(path)
+            continue
+        tokens = _parse_template(path)
+        if tokens is not None:
+            routes.append(_Route(method, text, tokens))
+    explicit = tuple(v for v in HTTP_VERBS if any(r.method == v for r in routes))
+    found: dict[tuple[str, str], frozenset[str]] = {}
+    mentioned: set[str] = set()
+    bindings: dict[tuple[str, str], frozenset[str]] | None = found
+    condition_claims: set[str] | None = mentioned
+    try:
+        for rule in policy.rules:
+            rule_routes = [_route_of(r) for r in getattr(rule, "routes", ())]
+            for part in (getattr(rule, "when", None), getattr(rule, "unless", None)):
+                for claim, spec in _condition_claims(part).items():
+                    mentioned.add(claim)
+                    for value in _spec_values(spec):
+                        name = _template_name(value)
+                        if name is None:
+                            continue
+                        for parsed in rule_routes:
+                            if parsed is None:
+                                continue
+                            key = (parsed[2], name)
+                            found[key] = found.get(key, frozenset()) | {claim}
+    except (AttributeError, TypeError):  # pragma: no cover - an engine that does not expose rules
+        bindings = None
+        condition_claims = None
+    return _PolicyModel(
+        routes=tuple(routes),
+        websocket_keys=tuple(dict.fromkeys(websocket)),
+        explicit_verbs=explicit,
+        bindings=bindings,
+        condition_claims=frozenset(condition_claims) if condition_claims is not None else None,
+    )
+
+
+_MODELS: dict[int, tuple[PolicyLike, _PolicyModel]] = {}
+_MODELS_LOCK = Lock()
+
+
+def _model(policy: PolicyLike) -> _PolicyModel:
+    key = id(policy)
+    with _MODELS_LOCK:
+        hit = _MODELS.get(key)
+        if hit is not None and hit[0] is policy:
+            return hit[1]
+    model = _build_model(policy)
+    with _MODELS_LOCK:
+        if len(_MODELS) >= 64:
+            _MODELS.pop(next(iter(_MODELS)))
+        # The entry keeps the policy alive, so its id cannot be reused while the entry exists.
+        _MODELS[key] = (policy, model)
+    return model
+
+
+# --- claim values of one principal --------------------------------------------------------------------
+
+
+def _claim_texts(principal: Principal, claim: str) -> list[str]:
+    """The strings a claim compares equal to, as the engine compares them (ints by decimal form,
+    booleans as ``"true"``/``"false"``, list claims item by item)."""
+    if claim == "cognito:groups":
+        items: Iterable[Any] = principal.groups
+    elif claim == "scope":
+        items = principal.scopes
+    else:
+        value = principal.claims.get(claim) if isinstance(principal.claims, Mapping) else None
+        if value is None:
+            return []
+        items = value if isinstance(value, list | tuple) else (value,)
+    texts: list[str] = []
+    for item in items:
+        if isinstance(item, bool):
+            texts.append("true" if item else "false")
+        elif isinstance(item, int):
+            texts.append(str(item))
+        elif isinstance(item, str):
+            texts.append(item)
+    return list(dict.fromkeys(texts))
+
+
+class _Unexpressible(Exception):
+    def __init__(self, code: str, detail: str, rules: tuple[str, ...] = ()) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+        self.rules = rules
+
+
+@dataclass
+class _ClaimValues:
+    symbols: frozenset[str]  # every claim segment a request segment may equal
+    per_param: dict[tuple[str, str], list[tuple[str, ...]]]  # (route text, param) -> values as segments
+    max_segments: int
+
+
+def _principal_claims(model: _PolicyModel, principal: Principal) -> _ClaimValues:
+    per_param: dict[tuple[str, str], list[tuple[str, ...]]] = {}
+    symbols: set[str] = set()
+    max_segments = 1
+    if model.bindings is None:
+        claim_names: Iterable[str] = principal.claims.keys() if isinstance(principal.claims, Mapping) else ()
+        bound = {
+            (r.text, name): frozenset(claim_names) for r in model.routes for kind, name in r.tokens if kind
+        }
+    else:
+        bound = model.bindings
+    greedy_params = {
+        (r.text, r.tokens[-1][1]) for r in model.routes if r.tokens and r.tokens[-1][0] == _GREEDY
+    }
+    for key, claims in bound.items():
+        greedy = key in greedy_params
+        values: list[tuple[str, ...]] = []
+        for claim in sorted(claims):
+            for text in _claim_texts(principal, claim):
+                parts = tuple(text.split("/")) if greedy else (text,)
+                if not all(_segment_ok(part) for part in parts):
+                    continue  # no request can ever carry this value in this parameter
+                if not all(_glob_safe(part) for part in parts):
+                    raise _Unexpressible(
+                        "unexpressible_claim_value",
+                        f"claim {claim!r} has a value with '*', '?' or '%' that no Resource can name exactly",
+                    )
+                values.append(parts)
+                symbols.update(parts)
+                max_segments = max(max_segments, len(parts))
+        per_param[key] = list(dict.fromkeys(values))
+    return _ClaimValues(frozenset(symbols), per_param, max_segments)
+
+
+# --- candidate patterns -------------------------------------------------------------------------------
+
+
+def _verb_classes(model: _PolicyModel) -> list[tuple[str, frozenset[str]]]:
+    """(representative verb, class) pairs: each verb a route names explicitly, then all the others."""
+    classes = [(v, frozenset({v})) for v in model.explicit_verbs]
+    others = [v for v in HTTP_VERBS if v not in model.explicit_verbs]
+    if others:
+        classes.append((others[0], frozenset(others)))
+    return classes
+
+
+def _candidate_pool(model: _PolicyModel, claims: _ClaimValues) -> list[PatternTokens]:
+    pool: dict[PatternTokens, None] = {}
+
+    def add(tokens: PatternTokens) -> None:
+        pool.setdefault(tokens, None)
+
+    add((STAR, STAR))
+    add((STAR, ""))
+    add((_ALL_VERBS, STAR))
+    for verb in model.explicit_verbs:
+        add((frozenset({verb}), STAR))
+        add((frozenset({verb}), ""))
+    for route in model.routes:
+        # A '*' verb would span into the path ("*/orders/*" also matches ".../x/orders/1"), so an ANY
+        # route lists its verbs; only the global patterns below use a '*' verb.
+        verb_tokens: list[Token] = [_ALL_VERBS] if route.method == "ANY" else [frozenset({route.method})]
+        options: list[list[tuple[Token, ...]]] = []
+        for kind, text in route.tokens:
+            if kind == _LIT:
+                options.append([(text,) if _glob_safe(text) else (STAR,)])
+            else:
+                values = claims.per_param.get((route.text, text), [])
+                options.append([(STAR,), *values])
+        combos = list(product(*options)) if options else [()]
+        if len(combos) > _COMBO_BUDGET:
+            # Keep the all-wildcard form and each single binding; the solver proves what it needs.
+            base = [opts[0] for opts in options]
+            combos = [tuple(base)]
+            for index, opts in enumerate(options):
+                for value in opts[1:]:
+                    combos.append((*base[:index], value, *base[index + 1 :]))
+        for verb_token in verb_tokens:
+            for combo in combos:
+                path: tuple[Token, ...] = tuple(token for part in combo for token in part)
+                if not route.tokens:
+                    add((verb_token, ""))
+                    continue
+                base_tokens = (verb_token, *path)
+                add(base_tokens)
+                add((*base_tokens, STAR))
+                for cut in range(1, len(path)):
+                    add((verb_token, *path[:cut], STAR))
+                for index, token in enumerate(path):
+                    if token is STAR:
+                        # A wider span at this wildcard: carves off paths deeper than the route.
+                        add((verb_token, *path[: index + 1], STAR, *path[index + 1 :]))
+    return list(pool)
+
+
+def _step_pattern(tokens: PatternTokens, states: Iterable[int], symbol: str) -> set[int]:
+    # NFA over tokens: state 2p = before token p, 2p+1 = inside the '*' at p after >= 1 symbol.
+    out: set[int] = set()
+    for state in states:
+        position, inside = divmod(state, 2)
+        if inside:
+            out.add(state)
+            continue
+        if position >= len(tokens):
+            continue
+        token = tokens[position]
+        if token is STAR:
+            out.add(2 * position + 1)
+        elif isinstance(token, frozenset):
+            if symbol in token:
+                out.add(2 * position + 2)
+        elif token == symbol:
+            out.add(2 * position + 2)
+    # epsilon: leaving a '*' that has consumed at least one symbol
+    out.update(state + 1 for state in list(out) if state % 2)
+    return out
+
+
+_OTHER = "\x00other"  # stands for every symbol that equals no literal an automaton tests
+
+
+class _PatternAutomaton:
+    """All candidate patterns run side by side, determinized lazily: a state is an interned id."""
+
+    def __init__(self, pool: list[PatternTokens]) -> None:
+        self.pool = pool
+        self.literals = frozenset(t for p in pool for t in p[1:] if isinstance(t, str))
+        self._ids: dict[frozenset[tuple[int, int]], int] = {}
+        self.accepts: list[frozenset[int]] = []
+        self.expects: list[frozenset[str]] = []
+        self._sets: list[frozenset[tuple[int, int]]] = []
+        self._next: dict[tuple[int, str], int] = {}
+        self.start = self._intern(frozenset((i, 0) for i in range(len(pool))))
+
+    def _intern(self, states: frozenset[tuple[int, int]]) -> int:
+        found = self._ids.get(states)
+        if found is not None:
+            return found
+        index = self._ids[states] = len(self._sets)
+        self._sets.append(states)
+        self.accepts.append(frozenset(i for i, s in states if s == 2 * len(self.pool[i])))
+        expects = set()
+        for i, state in states:
+            position, inside = divmod(state, 2)
+            if not inside and 0 < position < len(self.pool[i]):
+                token = self.pool[i][position]
+                if isinstance(token, str) and token:
+                    expects.add(token)
+        self.expects.append(frozenset(expects))
+        return index
+
+    def step(self, state: int, symbol: str) -> int:
+        key = (state, symbol if symbol in self.literals or state == self.start else _OTHER)
+        found = self._next.get(key)
+        if found is not None:
+            return found
+        by_pattern: dict[int, list[int]] = {}
+        for i, s in self._sets[state]:
+            by_pattern.setdefault(i, []).append(s)
+        out: set[tuple[int, int]] = set()
+        for i, states in by_pattern.items():
+            out.update((i, s) for s in _step_pattern(self.pool[i], states, symbol))
+        found = self._next[key] = self._intern(frozenset(out))
+        return found
+
+
+_Thread = tuple[int, int, tuple[Any, ...], bool]  # route index, position, bindings, greedy started
+
+
+class _RouteAutomaton:
+    """The policy's routes matched side by side with claim bindings, determinized lazily.
+
+    A state knows which routes are complete and what their parameters equal (a claim value, or
+    nothing the policy can tell apart), which is everything ``decide`` depends on.
+    """
+
+    def __init__(self, routes: tuple[_Route, ...], claim_symbols: frozenset[str], tail_cap: int) -> None:
+        self.routes = routes
+        self.claim_symbols = claim_symbols
+        self.tail_cap = tail_cap
+        self.literals = frozenset(text for r in routes for kind, text in r.tokens if kind == _LIT)
+        self._ids: dict[frozenset[_Thread], int] = {}
+        self._sets: list[frozenset[_Thread]] = []
+        self.complete: list[frozenset[Any]] = []
+        self.binds: list[bool] = []
+        self.expects: list[frozenset[str]] = []
+        self._next: dict[tuple[int, str], int] = {}
+
+    def intern(self, threads: frozenset[_Thread]) -> int:
+        found = self._ids.get(threads)
+        if found is not None:
+            return found
+        index = self._ids[threads] = len(self._sets)
+        self._sets.append(threads)
+        complete = []
+        binds = False
+        expects = set()
+        for ri, pos, bound, started in threads:
+            tokens = self.routes[ri].tokens
+            if started or (pos == len(tokens) and not (tokens and tokens[-1][0] == _GREEDY)):
+                complete.append((ri, bound))
+            if started or (pos < len(tokens) and tokens[pos][0] != _LIT):
+                binds = True
+            elif pos < len(tokens):
+                expects.add(tokens[pos][1])
+        self.complete.append(frozenset(complete))
+        self.binds.append(binds)
+        self.expects.append(frozenset(expects))
+        return index
+
+    def _info(self, symbol: str) -> str:
+        return symbol if symbol in self.claim_symbols else ""
+
+    def step(self, state: int, symbol: str) -> int:
+        relevant = symbol in self.literals or symbol in self.claim_symbols
+        key = (state, symbol if relevant else _OTHER)
+        found = self._next.get(key)
+        if found is not None:
+            return found
+        out: set[_Thread] = set()
+        for ri, pos, bound, started in self._sets[state]:
+            tokens = self.routes[ri].tokens
+            if started:  # inside a greedy parameter: it takes every further segment
+                tail = bound[-1]
+                tail = (*tail, self._info(symbol)) if len(tail) < self.tail_cap else tail
+                out.add((ri, pos, (*bound[:-1], tail), True))
+                continue
+            if pos >= len(tokens):
+                continue
+            kind, text = tokens[pos]
+            if kind == _LIT:
+                if symbol == text:
+                    out.add((ri, pos + 1, bound, False))
+            elif kind == _PARAM:
+                out.add((ri, pos + 1, (*bound, self._info(symbol)), False))
+            else:
+                out.add((ri, pos, (*bound, (self._info(symbol),)), True))
+        found = self._next[key] = self.intern(frozenset(out))
+        return found
+
+
+@dataclass
+class _Class:
+    allowed: bool
+    matches: frozenset[int]
+    verb: str
+    path: str
+    rules: tuple[str, ...]
+
+
+def _explore(
+    policy: PolicyLike,
+    principal: Principal,
+    model: _PolicyModel,
+    pool: list[PatternTokens],
+    claims: _ClaimValues,
+) -> list[_Class]:
+    routes = model.routes
+    patterns = _PatternAutomaton(pool)
+    automaton = _RouteAutomaton(routes, claims.symbols, claims.max_segments + 1)
+    taken = automaton.literals | patterns.literals | claims.symbols
+    fresh = "x0"
+    while fresh in taken:
+        fresh += "0"
+    claim_symbols = claims.symbols
+    decided: dict[frozenset[Any], tuple[bool, tuple[str, ...]]] = {}
+    classes: dict[tuple[bool, frozenset[int]], _Class] = {}
+    budget = _STATE_BUDGET
+
+    def record(verb: str, segments: tuple[str, ...], rstate: int, pstate: int) -> None:
+        complete = automaton.complete[rstate]
+        hit = decided.get(complete)
+        if hit is None:
+            if complete:
+                decision = policy.decide(principal, verb, "/" + "/".join(segments))
+                hit = (bool(decision.allowed), tuple(getattr(decision, "rules", ()) or ()))
+            else:
+                hit = (False, ())  # no route matches: no rule can allow it
+            decided[complete] = hit
+        key = (hit[0], patterns.accepts[pstate])
+        if key not in classes:
+            classes[key] = _Class(hit[0], key[1], verb, "/" + "/".join(segments), hit[1])
+
+    seen: set[tuple[int, int]] = set()
+    for verb, _members in _verb_classes(model):
+        rstart = automaton.intern(
+            frozenset((ri, 0, (), False) for ri, r in enumerate(routes) if r.method in ("ANY", verb))
+        )
+        pstart = patterns.step(patterns.start, verb)
+        # The root resource ".../VERB/" is the word [verb, ""]: only empty-path routes match it.
+        root = automaton.intern(frozenset(t for t in automaton._sets[rstart] if not routes[t[0]].tokens))
+        record(verb, (), root, patterns.step(pstart, ""))
+        stack: list[tuple[tuple[str, ...], int, int]] = [((), rstart, pstart)]
+        while stack:
+            segments, rstate, pstate = stack.pop()
+            symbols = {fresh} | automaton.expects[rstate] | patterns.expects[pstate]
+            if automaton.binds[rstate]:
+                symbols |= claim_symbols
+            for symbol in symbols:
+                path = (*segments, symbol)
+                next_r = automaton.step(rstate, symbol)
+                next_p = patterns.step(pstate, symbol)
+                record(verb, path, next_r, next_p)
+                key = (next_r, next_p)
+                if key in seen:
+                    continue
+                seen.add(key)
+                budget -= 1
+                if budget <= 0:
+                    raise _Unexpressible(
+                        "analysis_budget", "the policy's route structure is too large to prove a document"
+                    )
+                stack.append((path, next_r, next_p))
+    return list(classes.values())
+
+
+# --- choosing patterns --------------------------------------------------------------------------------
+
+
+def _pattern_resources(method_arn: MethodArn, tokens: PatternTokens) -> list[str]:
+    path = "/" + "/".join("*" if t is STAR else t for t in tokens[1:])
+    head = tokens[0]
+    if head is STAR:
+        return [method_arn.prefix + "*" + path]
+    return [method_arn.with_resource(verb, path) for verb in HTTP_VERBS if verb in head]
+
+
+def _cost(method_arn: MethodArn, tokens: PatternTokens) -> int:
+    return sum(len(r) + 3 for r in _pattern_resources(method_arn, tokens))
+
+
+def _greedy_cover(
+    targets: set[int], candidates: list[int], covers: dict[int, set[int]], cost: dict[int, int]
+) -> list[int] | None:
+    chosen: list[int] = []
+    remaining = set(targets)
+    while remaining:
+        best = None
+        best_score = 0.0
+        for c in candidates:
+            gain = len(covers[c] & remaining)
+            if gain:
+                score = gain / cost[c]
+                if score > best_score or (score == best_score and best is not None and cost[c] < cost[best]):
+                    best, best_score = c, score
+        if best is None:
+            return None
+        chosen.append(best)
+        remaining -= covers[best]
+    return chosen
+
+
+def _solve(
+    classes: list[_Class], pool: list[PatternTokens], method_arn: MethodArn
+) -> tuple[list[PatternTokens], list[PatternTokens]]:
+    allowed = [c for c in classes if c.allowed]
+    denied = [c for c in classes if not c.allowed]
+    on_allowed: set[int] = set().union(*(c.matches for c in allowed)) if allowed else set()
+    safe_deny = [i for i in range(len(pool)) if i not in on_allowed]
+    safe_deny_set = set(safe_deny)
+    acceptable = [
+        i for i in range(len(pool)) if all(c.matches & safe_deny_set for c in denied if i in c.matches)
+    ]
+    acceptable_set = set(acceptable)
+    uncovered = [c for c in allowed if not (c.matches & acceptable_set)]
+    if uncovered:
+        # Name the rules that deny what an Allow glob would have to carry along.
+        blockers: list[str] = []
+        for c in uncovered[:4]:
+            for d in denied:
+                if c.matches & d.matches:
+                    blockers.extend(d.rules)
+        rules = tuple(dict.fromkeys([*blockers, *(r for c in uncovered[:4] for r in c.rules)]))
+        example = uncovered[0]
+        raise _Unexpressible(
+            "inexpressible",
+            f"{example.verb} {example.path} is allowed but every IAM glob that covers it also covers a "
+            "denied request that no Deny can carve out without denying an allowed one",
+            rules,
+        )
+    cost = {i: _cost(method_arn, pool[i]) for i in range(len(pool))}
+    allowed_ids = set(range(len(allowed)))
+    covers = {i: {k for k, c in enumerate(allowed) if i in c.matches} for i in acceptable}
+    chosen_allow = _greedy_cover(allowed_ids, acceptable, covers, cost) or []
+    chosen_set = set(chosen_allow)
+    reached = {k for k, c in enumerate(denied) if c.matches & chosen_set}
+    deny_covers = {i: {k for k in reached if i in denied[k].matches} for i in safe_deny}
+    chosen_deny = _greedy_cover(reached, safe_deny, deny_covers, cost) or []
+    return [pool[i] for i in chosen_allow], [pool[i] for i in chosen_deny]
+
+
+# --- public API ---------------------------------------------------------------------------------------
+
+
+def request_policy(policy: PolicyLike, principal: Principal, method_arn: MethodArn) -> dict[str, Any]:
+    """A document for the current ARN only: Allow it if ``decide`` allows, else Deny it."""
+    decision = policy.decide(principal, method_arn.verb or "GET", method_arn.path)
+    statement = Statement("Allow" if bool(decision.allowed) else "Deny", (method_arn.arn,))
+    return policy_document([statement])
+
+
+def _request_result(
+    policy: PolicyLike,
+    principal: Principal,
+    method_arn: MethodArn,
+    reason: str,
+    detail: str,
+    rules: tuple[str, ...] = (),
+) -> PolicyResult:
+    document = request_policy(policy, principal, method_arn)
+    return PolicyResult(document, "request", reason, document_size(document), detail, rules)
+
+
+def _websocket_document(policy: PolicyLike, principal: Principal, model: _PolicyModel, arn: MethodArn) -> Any:
+    keys = list(dict.fromkeys([*model.websocket_keys, arn.path]))
+    allowed = [k for k in keys if _glob_safe(k) and bool(policy.decide(principal, "GET", k).allowed)]
+    denied = [k for k in keys if k not in allowed]
+    statements = []
+    if allowed:
+        statements.append(Statement("Allow", tuple(arn.with_resource(None, k) for k in allowed)))
+    if denied:
+        statements.append(Statement("Deny", tuple(arn.with_resource(None, k) for k in denied)))
+    return policy_document(statements)
+
+
+def build_principal_policy(
+    policy: PolicyLike,
+    principal: Principal,
+    method_arn: MethodArn,
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+) -> PolicyResult:
+    """The document to return for ``principal``: principal-wide when exactly expressible, else for
+    ``method_arn`` only (``scope="request"`` with a reason; see :class:`PolicyResult`).
+
+    A principal-wide document never allows a well-formed request that ``policy.decide`` denies and never
+    denies one it allows; it names this API and stage only (from ``method_arn``).
+    """
+    model = _model(policy)
+    if method_arn.verb is None:
+        document = _websocket_document(policy, principal, model, method_arn)
+        return PolicyResult(document, "principal", "", document_size(document))
+    key = _memo_key(policy, model, principal, method_arn, max_bytes)
+    if key is not None:
+        cached = _memo_get(key, policy)
+        if cached is not None:
+            return cached
+    result = _build(policy, principal, method_arn, model, max_bytes)
+    if key is not None and result.reason != "analysis_budget":
+        _memo_put(key, policy, result)
+        result = _copied(result)
+    return result
+
+
+def _copied(result: PolicyResult) -> PolicyResult:
+    # Callers own the document they get (an adapter may add to it); the memo keeps its own.
+    document = {
+        "Version": result.document["Version"],
+        "Statement": [{**s, "Resource": list(s["Resource"])} for s in result.document["Statement"]],
+    }
+    return PolicyResult(document, result.scope, result.reason, result.size, result.detail, result.rules)
+
+
+def _build(
+    policy: PolicyLike, principal: Principal, method_arn: MethodArn, model: _PolicyModel, max_bytes: int
+) -> PolicyResult:
+    try:
+        claims = _principal_claims(model, principal)
+        pool = _candidate_pool(model, claims)
+        classes = _explore(policy, principal, model, pool, claims)
+        allow, deny = _solve(classes, pool, method_arn)
+    except _Unexpressible as exc:
+        return _request_result(policy, principal, method_arn, exc.code, exc.detail, exc.rules)
+    allow_resources = [r for tokens in allow for r in _pattern_resources(method_arn, tokens)]
+    deny_resources = [r for tokens in deny for r in _pattern_resources(method_arn, tokens)]
+    if deny_resources:
+        # IAM matches raw text and decide decoded segments: "/%74enants/x/y" must not slip past a Deny
+        # on "tenants/*/*". Fail closed on every percent-escaped path under a carve-out document.
+        deny_resources.append(method_arn.prefix + "*%*")
+    statements = []
+    if allow_resources:
+        statements.append(Statement("Allow", tuple(dict.fromkeys(allow_resources))))
+    if deny_resources:
+        statements.append(Statement("Deny", tuple(dict.fromkeys(deny_resources))))
+    if not statements:
+        statements.append(Statement("Deny", (method_arn.prefix + "*",)))
+    document = policy_document(statements)
+    longest = max(len(r) for s in statements for r in s.resources)
+    if longest > MAX_RESOURCE_LENGTH:
+        return _request_result(
+            policy,
+            principal,
+            method_arn,
+            "resource_too_long",
+            f"a Resource would be {longest} characters; API Gateway accepts at most {MAX_RESOURCE_LENGTH}",
+        )
+    size = document_size(document)
+    if size > max_bytes:
+        logger.warning(
+            "principal-wide IAM document is %d bytes (max_bytes=%d); returning a request-scoped policy. "
+            "With authorizer caching on, cache per route (identity sources with the method and path).",
+            size,
+            max_bytes,
+        )
+        return _request_result(
+            policy,
+            principal,
+            method_arn,
+            "too_large",
+            f"the principal-wide document would be {size} bytes (max_bytes={max_bytes})",
+        )
+    for cls in classes:
+        arn = method_arn.with_resource(cls.verb, cls.path)
+        if iam_allows(document, arn) != cls.allowed:
+            logger.error("IAM self-check disagrees with decide on %s %s; request scope", cls.verb, cls.path)
+            return _request_result(
+                policy,
+                principal,
+                method_arn,
+                "self_check_failed",
+                f"the generated document disagrees with decide on {cls.verb} {cls.path}",
+            )
+    return PolicyResult(document, "principal", "", size)
+
+
+# --- memo: the same principal (as far as the policy can tell) gets the same document ------------------
+
+_MEMO_SIZE = 512
+_MEMO: OrderedDict[Any, tuple[PolicyLike, PolicyResult]] | None = None
+_MEMO_LOCK = Lock()
+
+
+def _memo_key(
+    policy: PolicyLike, model: _PolicyModel, principal: Principal, method_arn: MethodArn, max_bytes: int
+) -> Any:
+    if model.condition_claims is None:
+        return None
+    claims = principal.claims if isinstance(principal.claims, Mapping) else {}
+    relevant = []
+    for name in sorted(model.condition_claims):
+        value = claims.get(name)
+        relevant.append((name, repr(value)))
+    return (
+        id(policy),
+        method_arn.prefix,
+        max_bytes,
+        tuple(principal.groups),
+        tuple(principal.scopes),
+        principal.token_use,
+        principal.client_id,
+        tuple(relevant),
+    )
+
+
+def _memo_get(key: Any, policy: PolicyLike) -> PolicyResult | None:
+    with _MEMO_LOCK:
+        if _MEMO is None:
+            return None
+        hit = _MEMO.get(key)
+        # The entry holds its policy, so an equal id is the same policy only if it is that object.
+        if hit is None or hit[0] is not policy:
+            return None
+        _MEMO.move_to_end(key)
+    return _copied(hit[1])
+
+
+def _memo_put(key: Any, policy: PolicyLike, result: PolicyResult) -> None:
+    global _MEMO
+    from collections import OrderedDict
+
+    with _MEMO_LOCK:
+        if _MEMO is None:
+            _MEMO = OrderedDict()
+        _MEMO[key] = (policy, result)
+        _MEMO.move_to_end(key)
+        while len(_MEMO) > _MEMO_SIZE:
+            _MEMO.popitem(last=False)
+
+
+# --- cache safety of a whole policy (known at load) ---------------------------------------------------
+
+
+def _templates(condition: Any) -> dict[str, str]:
+    """param -> claim for every ``"{param}"`` template in a condition's claims."""
+    out: dict[str, str] = {}
+    for claim, spec in _condition_claims(condition).items():
+        for value in _spec_values(spec):
+            name = _template_name(value)
+            if name is not None:
+                out[name] = claim
+    return out
+
+
+def _overlap(a: _Route, b: _Route) -> bool:
+    if a.method != b.method and "ANY" not in (a.method, b.method):
+        return False
+    for index in range(max(len(a.tokens), len(b.tokens))):
+        if index >= len(a.tokens) or index >= len(b.tokens):
+            return False
+        (kind_a, text_a), (kind_b, text_b) = a.tokens[index], b.tokens[index]
+        if _GREEDY in (kind_a, kind_b):
+            return True
+        if kind_a == _LIT and kind_b == _LIT and text_a != text_b:
+            return False
+    return True
+
+
+def _as_route(value: Any) -> _Route | None:
+    parsed = _route_of(value)
+    if parsed is None or parsed[0] is None:
+        return None
+    tokens = _parse_template(parsed[1])
+    return _Route(parsed[0], parsed[2], tokens) if tokens is not None else None
+
+
+def _shape_findings(policy: PolicyLike) -> tuple[list[str], list[str]]:
+    blocking: list[str] = []
+    findings: list[str] = []
+    rules = list(policy.rules)
+    allow_rules = [r for r in rules if getattr(r, "effect", "allow") == "allow"]
+    for rule in rules:
+        rule_id = str(getattr(rule, "id", "?"))
+        unless = _templates(getattr(rule, "unless", None))
+        if not unless:
+            continue
+        if getattr(rule, "effect", "allow") == "allow":
+            blocking.append(rule_id)
+            findings.append(
+                f"rule {rule_id!r} allows every value of {sorted(unless)} except the caller's own claim: "
+                "IAM globs cannot say 'except'"
+            )
+            continue
+        own_routes = [r for r in (_as_route(x) for x in getattr(rule, "routes", ())) if r is not None]
+        for other in allow_rules:
+            bound = _templates(getattr(other, "when", None))
+            if all(bound.get(param) == claim for param, claim in unless.items()):
+                continue  # the allow rule only ever grants the caller's own value: expressible
+            other_routes = [r for r in (_as_route(x) for x in getattr(other, "routes", ())) if r is not None]
+            if any(_overlap(a, b) for a in own_routes for b in other_routes):
+                blocking.append(rule_id)
+                findings.append(
+                    f"deny rule {rule_id!r} spares only the caller's own {sorted(unless)}, but rule "
+                    f"{getattr(other, 'id', '?')!r} allows other values on overlapping routes: IAM would "
+                    "need 'any value except the caller's'"
+                )
+                break
+    return blocking, findings
+
+
+def _probe_principals(policy: PolicyLike) -> list[Principal]:
+    template_claims: set[str] = set()
+    for rule in policy.rules:
+        for part in (getattr(rule, "when", None), getattr(rule, "unless", None)):
+            template_claims.update(_templates(part).values())
+    base_claims = {claim: f"probe{n}" for n, claim in enumerate(sorted(template_claims))}
+    base_claims.setdefault("sub", "probe-sub")
+
+    def principal_for(conditions: list[Any]) -> Principal:
+        groups: list[str] = []
+        scopes: list[str] = []
+        token_use: str | None = None
+        client_id: str | None = None
+        claims: dict[str, Any] = dict(base_claims)
+        for condition in conditions:
+            if condition is None:
+                continue
+            groups.extend(
+                [
+                    *(getattr(condition, "groups", None) or ())[:1],
+                    *(getattr(condition, "all_groups", None) or ()),
+                ]
+            )
+            scopes.extend(
+                [
+                    *(getattr(condition, "scopes", None) or ())[:1],
+                    *(getattr(condition, "all_scopes", None) or ()),
+                ]
+            )
+            token_use = token_use or next(iter(getattr(condition, "token_use", None) or ()), None)
+            client_id = client_id or next(iter(getattr(condition, "client_id", None) or ()), None)
+            for claim, spec in _condition_claims(condition).items():
+                first = _spec_values(spec)[0]
+                if _template_name(first) is None:
+                    claims[claim] = "present" if first == "*" else first
+        return Principal(
+            sub=str(claims.get("sub", "probe-sub")),
+            groups=tuple(dict.fromkeys(g for g in groups if isinstance(g, str))),
+            scopes=tuple(dict.fromkeys(s for s in scopes if isinstance(s, str))),
+            token_use=token_use,
+            client_id=client_id,
+            claims=claims,
+        )
+
+    whens = [getattr(r, "when", None) for r in policy.rules if getattr(r, "effect", "allow") == "allow"]
+    probes = [principal_for([w]) for w in whens]
+    probes.append(principal_for(whens))
+    return probes
+
+
+_PROBE_ARN = MethodArn("aws", "us-east-1", "123456789012", "probe00000", "probe", "GET", "/")
+
+
+def cache_safety(policy: PolicyLike) -> CacheSafety:
+    """Whether every principal gets an exact principal-wide document, and if not which rules prevent it.
+
+    Two checks: rule shapes that need negation (a deny rule whose ``unless`` spares only the caller's own
+    claim value on routes another rule allows more widely; an allow rule with an ``unless`` template), and
+    probes: principals synthesized to satisfy each allow rule (and all of them at once), each run through
+    :func:`build_principal_policy`.
+    """
+    blocking, findings = _shape_findings(policy)
+    for probe in _probe_principals(policy):
+        result = _build(policy, probe, _PROBE_ARN, _model(policy), max_bytes=1 << 30)
+        if result.scope == "request" and result.reason in ("inexpressible", "self_check_failed"):
+            blocking.extend(result.rules[:1] or ())
+            findings.append(f"principal with groups {list(probe.groups)}: {result.detail}")
+        elif result.scope == "request" and result.reason == "analysis_budget":
+            findings.append(result.detail)
+    blocking_rules = tuple(dict.fromkeys(blocking))
+    safe = not blocking_rules and not findings
+    return CacheSafety(safe, blocking_rules, SAFE_ADVICE if safe else ADVICE, tuple(dict.fromkeys(findings)))
