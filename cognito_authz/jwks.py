@@ -217,7 +217,9 @@ class _Attempt:
         sock = getattr(connection, "sock", None)
         if isinstance(sock, socket.socket):
             with contextlib.suppress(OSError):  # already closed: the worker is finishing anyway
-                sock.shutdown(socket.SHUT_RDWR)  # the worker's recv returns; it closes the response
+                # The plain-socket method even for TLS: SSLSocket.shutdown would also drop its SSL
+                # object under the worker's feet. The worker's read returns and it closes the response.
+                socket.socket.shutdown(sock, socket.SHUT_RDWR)
 
 
 class HttpFetcher:
@@ -257,7 +259,10 @@ class HttpFetcher:
         worker = threading.Thread(
             target=self._fetch, args=(uri, deadline, attempt), name="cognito-authz-jwks-fetch", daemon=True
         )
-        worker.start()
+        try:
+            worker.start()
+        except RuntimeError as exc:  # "can't start new thread": out of threads or memory
+            raise JwksError("JWKS fetch could not start a thread", reason="jwks_fetch_failed") from exc
         worker.join(max(0.0, deadline - time.monotonic()))
         if worker.is_alive():
             attempt.abandon()
@@ -296,6 +301,9 @@ class HttpFetcher:
             timeout=(self.timeout, self.timeout),
             allow_redirects=False,
             stream=True,
+            # Per request, so the session's own CA bundle wins: requests otherwise lets
+            # REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE override session.verify (psf/requests#3829).
+            verify=session.verify,
             # identity: a JWKS is small, and a compressed body would let a tiny response inflate in memory.
             headers={"Accept": "application/json", "Accept-Encoding": "identity"},
         )
@@ -474,7 +482,7 @@ class JwksCache:
             raw = text
         else:
             try:
-                raw = Path(text).read_text(encoding="utf-8")
+                raw = Path(text).read_text(encoding="utf-8-sig")  # tolerate a BOM from an editor
             except (OSError, UnicodeDecodeError) as exc:
                 raise ConfigError(f"cannot read JWKS file {text}: {type(exc).__name__}") from exc
         return _loads_strict(raw)
@@ -551,21 +559,20 @@ class JwksCache:
     def _refresh_for_miss(self, current: _KeySet, seen: _KeySet | None) -> _KeySet:
         """The kid is not in ``current``: refetch if the cooldown allows, else return what we have.
 
-        ``seen`` is the key set the lookup started with; if ``current`` is newer, this lookup already
-        caused (or waited for) a fetch, which counts as its miss refetch.
+        ``seen`` is the key set the lookup started with; if the key set changed since, this lookup
+        already caused (or waited for) a fetch, which counts as its miss refetch.
         """
         if self._clock() - self._last_miss_refresh < self.kid_miss_cooldown and not self._lock.locked():
             return current  # fast path for a flood of random kids: no lock, no fetch
         with self._lock:
-            latest = self._current
-            if latest is not None and latest.generation != current.generation:
-                return latest  # a fetch finished while this caller waited: it is the answer
+            latest = self._current or current
+            if seen is None or seen.generation != latest.generation:
+                # The key set was fetched during this very lookup (by it, or by a thread it waited
+                # for): that fetch is this miss's refetch. Fetching again now would only double the
+                # requests; a cold cache hit by random kids must cost one fetch, not two.
+                self._last_miss_refresh = max(self._last_miss_refresh, latest.fetched_at)
+                return latest
             now = self._clock()
-            if seen is None or seen.generation != current.generation:
-                # The document was fetched during this very lookup; fetching it again now would only
-                # double the requests (a cold cache hit by random kids must cost one fetch, not two).
-                self._last_miss_refresh = max(self._last_miss_refresh, current.fetched_at)
-                return current
             if now - self._last_miss_refresh < self.kid_miss_cooldown or now < self._retry_at:
                 return current
             self._last_miss_refresh = now

@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import certifi
 import pytest
 import requests
 from cryptography.hazmat.primitives import hashes
@@ -887,6 +888,49 @@ def test_injected_session_is_used_and_left_open(server: JwksServer, clock: FakeC
         assert [h["User-Agent"] for h in server.headers] == ["counting-session/1"] * 2
         # The cache does not close a session it was lent: the caller can keep using it.
         assert session.get(server.url, timeout=2).json() == server.jwks
+
+
+@pytest.fixture
+def tls_server(k1: RsaKey) -> Iterator[JwksServer]:
+    with JwksServer(jwks_of(k1), tls=True) as running:
+        yield running
+
+
+def test_https_with_a_custom_ca_through_an_injected_session(
+    tls_server: JwksServer, clock: FakeClock, k1: RsaKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert tls_server.url.startswith("https://")
+    # A machine-wide bundle must not silently replace the session's CA (psf/requests#3829).
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", certifi.where())
+    with requests.Session() as session:
+        session.verify = tls_server.ca_file  # the "custom CA" use of an injected session
+        cache = JwksCache(tls_server.url, session=session, clock=clock, fetch_timeout=2.0)  # no allow_http
+        assert_is_key_of(cache.get_key("k1"), k1)
+    assert tls_server.request_count == 1
+
+
+def test_https_certificate_is_verified_by_default(tls_server: JwksServer, clock: FakeClock) -> None:
+    cache = JwksCache(tls_server.url, clock=clock, fetch_timeout=2.0)
+    with raises_reason(JwksError, "jwks_fetch_failed") as info:
+        cache.get_key("k1")
+    assert isinstance(info.value.__cause__, requests.exceptions.SSLError)
+    assert tls_server.request_count == 0  # the handshake failed: no request was ever sent
+
+
+def test_total_deadline_holds_over_tls(tls_server: JwksServer, clock: FakeClock) -> None:
+    tls_server.fault = Fault.trickle(0.02)
+    with requests.Session() as session:
+        session.verify = tls_server.ca_file
+        cache = JwksCache(tls_server.url, session=session, clock=clock, fetch_timeout=FETCH_TIMEOUT)
+        started = time.monotonic()
+        with raises_reason(JwksError, "jwks_fetch_failed"):
+            cache.get_key("k1")
+        assert time.monotonic() - started < FETCH_TIMEOUT + 1.0
+        # The abandoned worker is woken (its TLS socket shut down) and ends without the server's help.
+        deadline = time.monotonic() + 2.0
+        while any(t.name == WORKER_THREAD for t in threading.enumerate()) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert not any(t.name == WORKER_THREAD for t in threading.enumerate())
 
 
 def test_fetcher_and_session_are_exclusive() -> None:

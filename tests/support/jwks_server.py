@@ -17,20 +17,29 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import datetime
 import io
+import ipaddress
 import json
+import shutil
 import socket
+import ssl
 import struct
+import sys
+import tempfile
 import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.x509.oid import NameOID
 
 __all__ = ["JWKS_PATH", "Fault", "JwksServer", "RsaKey", "b64url_uint", "jwks_of"]
 
@@ -164,9 +173,72 @@ class Fault:
         return cls("reset", after_bytes=after_bytes)
 
 
+LOOPBACK = ipaddress.ip_address("127.0.0.1")
+
+
+def _self_signed_certificate(directory: Path) -> tuple[Path, Path]:
+    """A CA-shaped self-signed certificate for 127.0.0.1 (IP SAN); returns (cert, key) PEM paths."""
+    key = ec.generate_private_key(ec.SECP256R1())  # fast to generate, unlike RSA
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "jwks-server test CA")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(LOOPBACK)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(key.public_key()), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    return cert_path, key_path
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     owner: JwksServer
+    tls_context: ssl.SSLContext | None = None
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        connection, address = super().get_request()
+        if self.tls_context is not None:
+            # Handshake later, on the handler's thread: a client that stalls or rejects the certificate
+            # must not block the accept loop.
+            connection = self.tls_context.wrap_socket(
+                connection, server_side=True, do_handshake_on_connect=False
+            )
+        return connection, address
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # Clients in these tests hang up on purpose (deadline, size cap, rejected certificate).
+        if isinstance(sys.exc_info()[1], (OSError, ValueError)):
+            return
+        super().handle_error(request, client_address)
 
     def process_request(self, request: Any, client_address: Any) -> None:
         # ThreadingMixIn does not keep daemon threads; keep them so close() can join every handler
@@ -298,7 +370,9 @@ class JwksServer:
     request headers in order. All of them, and ``jwks``/``fault``, are safe to use from any thread.
     """
 
-    def __init__(self, jwks: dict[str, Any] | None = None) -> None:
+    def __init__(self, jwks: dict[str, Any] | None = None, *, tls: bool = False) -> None:
+        self.tls = tls
+        self._tls_dir: Path | None = None
         self._lock = threading.Lock()
         self._state = _State(jwks=jwks if jwks is not None else {"keys": []})
         self._stopping = threading.Event()
@@ -311,6 +385,12 @@ class JwksServer:
     def start(self) -> JwksServer:
         httpd = _Server(("127.0.0.1", 0), _Handler)
         httpd.owner = self
+        if self.tls:
+            self._tls_dir = Path(tempfile.mkdtemp(prefix="jwks-server-"))
+            cert, key = _self_signed_certificate(self._tls_dir)
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(cert, key)
+            httpd.tls_context = context
         self._httpd = httpd
         self._serve_thread = threading.Thread(
             target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="jwks-server", daemon=True
@@ -332,6 +412,9 @@ class JwksServer:
             thread.join(max(0.0, deadline - time.monotonic()))
         self._httpd.server_close()
         self._httpd = None
+        if self._tls_dir is not None:
+            shutil.rmtree(self._tls_dir, ignore_errors=True)
+            self._tls_dir = None
         leftover = [t for t in self._handler_threads() if t.is_alive()]
         if leftover or self._serve_thread.is_alive():
             raise RuntimeError(f"JwksServer threads still running after close: {leftover}")
@@ -353,12 +436,18 @@ class JwksServer:
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
     @property
     def url(self) -> str:
-        """The JWKS URL (plain http: a client needs ``allow_http=True``)."""
+        """The JWKS URL (plain http unless ``tls=True``: a client then needs ``allow_http=True``)."""
         return self.base_url + JWKS_PATH
+
+    @property
+    def ca_file(self) -> str:
+        """With ``tls=True``: the PEM file to trust (``session.verify = server.ca_file``)."""
+        assert self._tls_dir is not None, "not a started TLS server"
+        return str(self._tls_dir / "cert.pem")
 
     @property
     def alt_url(self) -> str:
@@ -444,4 +533,5 @@ class JwksServer:
             connections = [c for _, c in self._threads]
         for connection in connections:
             with contextlib.suppress(OSError):  # already closed by its handler
-                connection.shutdown(socket.SHUT_RDWR)
+                # socket.socket's own method: SSLSocket.shutdown would also unwrap TLS under the handler.
+                socket.socket.shutdown(connection, socket.SHUT_RDWR)
