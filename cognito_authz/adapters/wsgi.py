@@ -18,8 +18,8 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
-from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, overload
+from collections.abc import Callable, Coroutine, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, ParamSpec, Protocol, TypeVar, overload
 
 from cognito_authz.adapters.common import (
     Gate,
@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from cognito_authz.adapters.common import TokenVerifier
     from cognito_authz.policy import Policy
 
-__all__ = ["PRINCIPAL_KEY", "CognitoWsgiMiddleware", "flask_protect", "wsgi_path"]
+__all__ = ["PRINCIPAL_KEY", "CognitoWsgiMiddleware", "FlaskDecorator", "flask_protect", "wsgi_path"]
 
 logger = logging.getLogger("cognito_authz")
 
@@ -158,6 +158,24 @@ class CognitoWsgiMiddleware:
             return None
 
 
+class FlaskDecorator(Protocol):
+    """What ``flask_protect(...)`` returns: keeps the view's parameters, adds a rejection ``Response``."""
+
+    @overload
+    def __call__(
+        self, view: Callable[P, Coroutine[Any, Any, R]], /
+    ) -> Callable[P, Coroutine[Any, Any, R | Response]]: ...
+
+    @overload
+    def __call__(self, view: Callable[P, R], /) -> Callable[P, R | Response]: ...
+
+
+@overload
+def flask_protect(
+    func: Callable[P, Coroutine[Any, Any, R]], /
+) -> Callable[P, Coroutine[Any, Any, R | Response]]: ...
+
+
 @overload
 def flask_protect(func: Callable[P, R], /) -> Callable[P, R | Response]: ...
 
@@ -171,7 +189,7 @@ def flask_protect(
     all_groups: Sequence[str] = (),
     scopes: Sequence[str] = (),
     all_scopes: Sequence[str] = (),
-) -> Callable[[Callable[P, R]], Callable[P, R | Response]]: ...
+) -> FlaskDecorator: ...
 
 
 def flask_protect(
