@@ -204,6 +204,11 @@ def split_path(path: object) -> tuple[str, ...] | None:
         return None
     if _CONTROL.search(path):
         return None
+    if not path.isascii():
+        try:
+            path.encode("utf-8")
+        except UnicodeEncodeError:  # lone surrogates: no request on the wire can carry them
+            return None
     if path == "/":
         return ()
     segments = path[1:].split("/")

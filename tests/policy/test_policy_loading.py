@@ -28,11 +28,13 @@ def _load_error(data: Any, source: str = "policy.yaml") -> PolicyError:
 
 def test_yaml_json_and_toml_load_the_same_policy(tmp_path: Path) -> None:
     (tmp_path / "p.yaml").write_text(
-        "version: 1\nrules:\n  - id: read\n    routes: ['GET /orders/{orderId}']\n    when: {groups: [admin]}\n"
+        "version: 1\nrules:\n  - id: read\n"
+        "    routes: ['GET /orders/{orderId}']\n    when: {groups: [admin]}\n"
     )
     (tmp_path / "p.json").write_text(json.dumps({"version": 1, "rules": [RULE]}))
     (tmp_path / "p.toml").write_text(
-        'version = 1\n[[rules]]\nid = "read"\nroutes = ["GET /orders/{orderId}"]\nwhen = {groups = ["admin"]}\n'
+        'version = 1\n[[rules]]\nid = "read"\n'
+        'routes = ["GET /orders/{orderId}"]\nwhen = {groups = ["admin"]}\n'
     )
     loaded = [Policy.from_file(tmp_path / name) for name in ("p.yaml", "p.json", "p.toml")]
     assert {policy.rules for policy in loaded} == {loaded[0].rules}
@@ -60,7 +62,8 @@ def test_from_dict_default_source() -> None:
         ("p.yaml", "version: 1\nversion: 1\nrules: []\n", "policy_syntax", "duplicate key 'version'"),
         (
             "p.yaml",
-            "version: 1\nrules:\n  - id: a\n    routes: ['GET /x']\n    when: {groups: [a]}\n    when: {groups: [b]}\n",
+            "version: 1\nrules:\n  - id: a\n    routes: ['GET /x']\n"
+            "    when: {groups: [a]}\n    when: {groups: [b]}\n",
             "policy_syntax",
             "duplicate key 'when'",
         ),
@@ -136,7 +139,9 @@ def test_schema_errors_name_rule_and_field(rule_patch: dict[str, Any], field: st
     assert error.field == field
     assert error.reason == "policy_schema"
     assert fragment in str(error)
-    assert "file policy.yaml" in str(error) and "rule 'read'" in str(error) and field in str(error)
+    assert "file policy.yaml" in str(error)
+    assert "rule 'read'" in str(error)
+    assert field in str(error)
 
 
 @pytest.mark.parametrize(
@@ -187,7 +192,11 @@ def test_duplicate_rule_ids() -> None:
 
 
 def test_template_must_name_a_parameter_of_every_route() -> None:
-    rule = {"id": "own", "routes": ["GET /users/{userId}", "GET /me"], "when": {"claims": {"sub": "{userId}"}}}
+    rule = {
+        "id": "own",
+        "routes": ["GET /users/{userId}", "GET /me"],
+        "when": {"claims": {"sub": "{userId}"}},
+    }
     error = _load_error({"version": 1, "rules": [rule]})
     assert error.reason == "unknown_path_param"
     assert error.rule_id == "own"
@@ -196,7 +205,12 @@ def test_template_must_name_a_parameter_of_every_route() -> None:
 
 
 def test_template_in_unless_and_in_lists_is_checked() -> None:
-    rule = {"id": "g", "effect": "deny", "routes": ["ANY /t/{tenantId}"], "unless": {"claims": {"t": ["{tenant}"]}}}
+    rule = {
+        "id": "g",
+        "effect": "deny",
+        "routes": ["ANY /t/{tenantId}"],
+        "unless": {"claims": {"t": ["{tenant}"]}},
+    }
     error = _load_error({"version": 1, "rules": [rule]})
     assert error.field == "rules[0].unless.claims.t"
 
@@ -225,7 +239,10 @@ def test_empty_unless_is_an_error() -> None:
 
 def test_shorthands_and_defaults() -> None:
     policy = Policy.from_dict(
-        {"version": 1, "rules": [{"id": "a", "routes": "GET /x", "when": {"groups": "admin", "token_use": "id"}}]}
+        {
+            "version": 1,
+            "rules": [{"id": "a", "routes": "GET /x", "when": {"groups": "admin", "token_use": "id"}}],
+        }
     )
     rule = policy.rules[0]
     assert rule.effect == "allow"

@@ -131,6 +131,7 @@ def test_split_path(path: str, segments: tuple[str, ...]) -> None:
         "/a/%C3",  # invalid UTF-8
         "/a/%00",  # control characters, raw or encoded
         "/a\nb",
+        "/\ud800",  # a lone surrogate: not encodable, so never a real request
         "/" + "a" * 9000,  # longer than any API Gateway path
         None,
         42,
@@ -143,7 +144,15 @@ def test_split_path_rejects(path: object) -> None:
 
 @pytest.mark.parametrize(
     ("method", "expected"),
-    [("GET", "GET"), ("get", "GET"), ("Delete", "DELETE"), ("", None), ("G3T", None), ("GÉT", None), (None, None)],
+    [
+        ("GET", "GET"),
+        ("get", "GET"),
+        ("Delete", "DELETE"),
+        ("", None),
+        ("G3T", None),
+        ("GÉT", None),
+        (None, None),
+    ],
 )
 def test_normalize_method(method: object, expected: str | None) -> None:
     assert normalize_method(method) == expected
