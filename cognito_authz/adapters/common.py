@@ -345,15 +345,18 @@ def upstream_principal(event: Any) -> Principal:
     authorizer = ctx.get("authorizer") if isinstance(ctx, Mapping) else None
     claims: dict[str, Any] | None = None
     if isinstance(authorizer, Mapping):
-        jwt = authorizer.get("jwt")
-        lam = authorizer.get("lambda")
-        if isinstance(jwt, Mapping):
-            if isinstance(jwt.get("claims"), Mapping):
+        # Decide the shape by its key, then require it well-formed: a malformed "jwt" or "claims" entry is
+        # never reread as a Lambda authorizer's flat context.
+        jwt, lam, plain = authorizer.get("jwt"), authorizer.get("lambda"), authorizer.get("claims")
+        if "jwt" in authorizer:
+            if isinstance(jwt, Mapping) and isinstance(jwt.get("claims"), Mapping):
                 claims = _with_scopes(jwt["claims"], jwt.get("scopes"))
-        elif isinstance(authorizer.get("claims"), Mapping):
-            claims = _with_scopes(authorizer["claims"], authorizer.get("scopes"))
-        elif isinstance(lam, Mapping):
-            claims = _claims_from_context(lam)
+        elif "claims" in authorizer:
+            if isinstance(plain, Mapping):
+                claims = _with_scopes(plain, authorizer.get("scopes"))
+        elif "lambda" in authorizer:
+            if isinstance(lam, Mapping):
+                claims = _claims_from_context(lam)
         elif authorizer:
             claims = _claims_from_context(authorizer)
     if claims is None:

@@ -1,0 +1,218 @@
+"""The proxy-event helpers of ``adapters.common`` that the handler decorators and the Powertools middleware
+share: reading events, trusting upstream authorizers, path exclusions, errors mapped to HTTP answers."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from cognito_authz import CognitoVerifier
+from cognito_authz.adapters.common import (
+    PathExclusions,
+    proxy_request,
+    raw_event,
+    rejection,
+    upstream_principal,
+)
+from cognito_authz.errors import (
+    AccessDenied,
+    ConfigError,
+    ExpiredTokenError,
+    JwksError,
+    MissingClaimError,
+    PolicyError,
+    TokenError,
+)
+
+EventFactory = Callable[..., dict[str, Any]]
+
+
+@pytest.mark.parametrize("kind", ["rest_v1", "http_v2", "alb"])
+def test_proxy_request_reads_method_path_and_authorization(kind: str, adapter_event: EventFactory) -> None:
+    request = proxy_request(adapter_event(kind, "patch", "/a/b", token="T0KEN"))
+    assert request is not None
+    assert (request.kind, request.method, request.path) == (kind, "PATCH", "/a/b")
+    assert request.authorization == "Bearer T0KEN"
+    assert request.multi_value is False
+
+
+def test_http_api_payload_1_0_strips_the_named_stage(adapter_event: EventFactory) -> None:
+    event = adapter_event("rest_v1", "GET", "/orders/1", stage="dev")
+    event["version"] = "1.0"
+    event["path"] = "/dev/orders/1"  # HTTP APIs keep the stage in the path on named stages
+    request = proxy_request(event)
+    assert request is not None
+    assert (request.kind, request.path) == ("http_v1", "/orders/1")
+
+
+def test_stage_named_like_a_segment_is_only_removed_once(adapter_event: EventFactory) -> None:
+    request = proxy_request(adapter_event("http_v2", "GET", "/prod/x", stage="prod"))
+    assert request is not None
+    assert request.path == "/prod/x"
+
+
+def test_alb_multi_value_mode(adapter_event: EventFactory) -> None:
+    request = proxy_request(adapter_event("alb", token="T", multi_value=True))
+    assert request is not None
+    assert request.multi_value is True
+    assert request.authorization == "Bearer T"
+
+
+def test_conflicting_authorization_headers_count_as_none(adapter_event: EventFactory) -> None:
+    event = adapter_event("rest_v1", token="A")
+    event["multiValueHeaders"]["Authorization"] = ["Bearer A", "Bearer B"]
+    request = proxy_request(event)
+    assert request is not None
+    assert request.authorization is None
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        None,
+        "GET /",
+        {},
+        {"type": "TOKEN", "authorizationToken": "x", "methodArn": "arn"},
+        {"httpMethod": "GET", "path": "/x"},  # no requestContext
+        {"httpMethod": "GET", "path": "relative", "requestContext": {}},
+        {"httpMethod": 7, "path": "/x", "requestContext": {}},
+        {"version": "2.0", "rawPath": "/x", "requestContext": {"http": "GET"}},
+        {"requestContext": {"connectionId": "abc", "routeKey": "$connect", "eventType": "CONNECT"}},
+    ],
+)
+def test_not_a_proxy_event(event: Any) -> None:
+    assert proxy_request(event) is None
+
+
+def test_raw_event_leaves_dicts_alone() -> None:
+    event = {"a": 1}
+    assert raw_event(event) is event
+
+    class Wrapped:
+        raw_event = event
+
+    assert raw_event(Wrapped()) is event
+
+
+# --- upstream authorizers -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("groups", "expected"),
+    [
+        ("[admin support]", ("admin", "support")),
+        ("[admin, support]", ("admin", "support")),
+        ("admin,support", ("admin", "support")),
+        ("admin", ("admin",)),
+        (["admin", "support"], ("admin", "support")),
+        ("[]", ()),
+    ],
+)
+def test_rest_cognito_authorizer_group_shapes(
+    groups: Any, expected: tuple[str, ...], adapter_event: EventFactory
+) -> None:
+    event = adapter_event("rest_v1", authorizer={"claims": {"sub": "s", "cognito:groups": groups}})
+    assert upstream_principal(event).groups == expected
+
+
+def test_http_api_payload_1_0_jwt_authorizer_claims_and_scopes(adapter_event: EventFactory) -> None:
+    authorizer = {"claims": {"sub": "s", "scope": "a b"}, "scopes": ["b", "c"]}
+    principal = upstream_principal(adapter_event("rest_v1", authorizer=authorizer))
+    assert principal.scopes == ("a", "b", "c")
+
+
+def test_http_jwt_authorizer_with_null_scopes(adapter_event: EventFactory) -> None:
+    jwt = {"claims": {"sub": "s", "scope": "orders/read"}, "scopes": None}
+    assert upstream_principal(adapter_event("http_v2", authorizer={"jwt": jwt})).scopes == ("orders/read",)
+
+
+def test_lambda_context_keeps_its_own_cognito_claim_names(adapter_event: EventFactory) -> None:
+    context = {"sub": "s", "cognito:groups": "a,b", "groups": "ignored", "custom:tenant": "acme"}
+    principal = upstream_principal(adapter_event("http_v2", authorizer={"lambda": context}))
+    assert principal.groups == ("a", "b")
+    assert principal.claims["custom:tenant"] == "acme"
+
+
+@pytest.mark.parametrize(
+    "authorizer",
+    [None, {}, {"jwt": {"claims": None}}, {"jwt": "x"}, {"claims": "sub=x"}],
+)
+def test_no_upstream_claims_is_a_missing_token(authorizer: Any, adapter_event: EventFactory) -> None:
+    event = adapter_event("http_v2", authorizer=authorizer)
+    with pytest.raises(TokenError) as caught:
+        upstream_principal(event)
+    assert caught.value.reason == "missing_token"
+
+
+@pytest.mark.parametrize("sub", [None, "", 42])
+def test_upstream_claims_need_a_string_sub(sub: Any, adapter_event: EventFactory) -> None:
+    claims = {"cognito:groups": "[admin]"} if sub is None else {"sub": sub, "cognito:groups": "[admin]"}
+    with pytest.raises(MissingClaimError):
+        upstream_principal(adapter_event("rest_v1", authorizer={"claims": claims}))
+
+
+# --- exclusions -----------------------------------------------------------------------------------
+
+
+def test_path_exclusions() -> None:
+    exclusions = PathExclusions(["/health", "/docs/*"])
+    assert bool(exclusions)
+    assert "/health" in exclusions
+    assert "/health/" not in exclusions
+    assert "/docs/index.html" in exclusions
+    assert "/docs/a/b" in exclusions
+    assert "/docs" not in exclusions  # list it on its own when the root should be open too
+    for sneaky in ("/docs/../admin", "/docs/./x", "/docs//x", "/docs/"):
+        assert sneaky not in exclusions
+    assert not PathExclusions([])
+
+
+@pytest.mark.parametrize("patterns", ["/health", ["health"], ["/a*"], ["/a/*/b"], [None]])
+def test_path_exclusions_reject_bad_patterns(patterns: Any) -> None:
+    with pytest.raises(ConfigError):
+        PathExclusions(patterns)
+
+
+# --- rejections -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "message", "challenge"),
+    [
+        (TokenError("no token", reason="missing_token"), 401, "Unauthorized", "Bearer"),
+        (ExpiredTokenError("expired"), 401, "Unauthorized", 'Bearer error="invalid_token"'),
+        (AccessDenied("no"), 403, "Forbidden", 'Bearer error="insufficient_scope"'),
+        (JwksError("down"), 503, "Service Unavailable", None),
+        (PolicyError("bad"), 500, "Internal Server Error", None),
+        (KeyError("boom"), 500, "Internal Server Error", None),
+    ],
+)
+def test_rejection_mapping(error: Exception, status: int, message: str, challenge: str | None) -> None:
+    answer = rejection(error)
+    assert answer.status == status
+    assert answer.message == message
+    # Generic: the body never echoes the exception text.
+    assert json.loads(answer.body()) == {"message": message}
+    assert answer.headers.get("WWW-Authenticate") == challenge
+
+
+def test_rejection_logs_never_carry_the_token(
+    caplog: pytest.LogCaptureFixture, access_verifier: CognitoVerifier, access_token: Callable[..., str]
+) -> None:
+    token = access_token()
+    try:
+        access_verifier.verify(token[:-2] + "zz")
+    except TokenError as exc:
+        error = exc
+    with caplog.at_level(logging.DEBUG, logger="cognito_authz"):
+        answer = rejection(error, method="GET", path="/orders/1")
+    assert answer.status == 401
+    assert caplog.records, "a rejection is logged"
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "GET /orders/1" in logged
+    assert error.reason in logged
+    assert token[:40] not in logged
