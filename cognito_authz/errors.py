@@ -220,8 +220,11 @@ class AccessDenied(AuthzError):
     default_reason = "access_denied"
     status = 403
 
+    decision: Any
+
     def __init__(self, message: str, *, decision: Any = None, reason: str | None = None) -> None:
         super().__init__(message, reason=reason, decision=decision)
+        self.decision = decision
 
 
 class EventError(AuthzError):
