@@ -401,7 +401,7 @@ class JwksCache:
         self._last_miss_refresh = float("-inf")
         # Held while fetching and while changing any field above; never while a caller verifies.
         self._lock = threading.Lock()
-        self.fetch_count = 0
+        self.fetch_count = 0  # fetch attempts, failed ones included (tests and metrics read it)
 
     # -- public API ------------------------------------------------------------------------------
 
@@ -518,6 +518,10 @@ class JwksCache:
         except JwksError as exc:
             self._record_failure(exc)
             raise
+        except Exception as exc:  # a custom Fetcher may return a Mapping that misbehaves when read
+            error = JwksError(f"JWKS document unreadable ({type(exc).__name__})", reason="jwks_invalid")
+            self._record_failure(error)
+            raise error from exc
         return self._install(keys)
 
     def _refresh_or_stale(self, current: _KeySet | None, now: float) -> _KeySet:

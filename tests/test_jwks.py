@@ -7,6 +7,7 @@ deadlines wherever a server must be slow.
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import secrets
 import subprocess
@@ -23,6 +24,9 @@ import pytest
 import requests
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from cognito_authz.errors import REASONS, ConfigError, InvalidKeyError, JwksError, UnknownKeyError
 from cognito_authz.jwks import HttpFetcher, Jwk, JwksCache, parse_jwks
@@ -862,6 +866,18 @@ def test_custom_fetcher_document_is_parsed_strictly(clock: FakeClock, k1: RsaKey
     assert_is_key_of(cache.get_key("k1"), k1)
 
 
+class ExplodingMapping(dict[str, Any]):
+    def get(self, key: str, default: Any = None) -> Any:
+        raise RuntimeError("lazy document failed to load")
+
+
+def test_custom_fetcher_document_that_breaks_when_read_is_jwks_invalid(clock: FakeClock) -> None:
+    cache = JwksCache("https://issuer.example/jwks.json", fetcher=lambda uri: ExplodingMapping(), clock=clock)
+    with raises_reason(JwksError, "jwks_invalid") as info:
+        cache.get_key("k1")
+    assert isinstance(info.value.__cause__, RuntimeError)
+
+
 class CountingSession(requests.Session):
     """A real requests.Session that counts what it sends (as a proxy or custom CA setup would see it)."""
 
@@ -1003,3 +1019,152 @@ def test_b64url_helper_round_trips() -> None:
         text = b64url_uint(value)
         assert "=" not in text
         assert int.from_bytes(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)), "big") == value
+
+
+# -- properties -----------------------------------------------------------------------------------------
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=5),
+    max_leaves=20,
+)
+_jwk_like = st.fixed_dictionaries(
+    {},
+    optional={
+        "kid": st.one_of(st.text(max_size=4), st.integers(), st.none()),
+        "kty": st.sampled_from(["RSA", "oct", "EC", 1, None]),
+        "use": st.sampled_from(["sig", "enc", None, 0]),
+        "alg": st.sampled_from(["RS256", "HS256", "PS512", None, 7]),
+        "n": st.one_of(st.text(max_size=12), st.integers()),
+        "e": st.sampled_from(["AQAB", "AQ", "Aw", "", "A", 3]),
+    },
+)
+
+
+_jwks_like = st.builds(lambda entries: {"keys": entries}, st.lists(_jwk_like | _json_values, max_size=6))
+
+
+@given(st.one_of(_json_values, _jwks_like))
+def test_parse_jwks_never_raises_anything_but_jwks_invalid(document: Any) -> None:
+    try:
+        keys = parse_jwks(document)
+    except JwksError as exc:
+        error: JwksError | None = exc
+        keys = {}
+    else:
+        error = None
+    assert error is None or error.reason == "jwks_invalid"
+    for kid, jwk in keys.items():
+        assert isinstance(kid, str)
+        assert kid
+        assert jwk.kid == kid
+        assert (jwk.key is None) != (jwk.problem is None)
+        if jwk.key is None:
+            with raises_reason(InvalidKeyError, "unusable_key"):
+                jwk.key_for("RS256")
+
+
+@functools.cache
+def _pool_jwks() -> dict[str, dict[str, Any]]:
+    return {kid: RsaKey.generate(kid).public_jwk() for kid in ("k1", "k2", "k3")}
+
+
+class CacheMachine(RuleBasedStateMachine):
+    """Random schedules of time, rotation, outages and lookups against a reference model of the policy:
+    atomic replacement, the hard maximum age, the backoff windows, and refresh after the TTL."""
+
+    TTL, COOLDOWN, MAX_STALE, BACKOFF, BACKOFF_MAX = 100.0, 10.0, 300.0, 2.0, 16.0
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.clock = FakeClock()
+        self.upstream: set[str] = {"k1"}
+        self.failing = False
+        self.last_good: tuple[float, frozenset[str]] | None = None
+        self.failures = 0
+        self.retry_at = float("-inf")
+        self.violations: list[str] = []
+        self.cache = JwksCache(
+            "https://issuer.example/jwks.json",
+            fetcher=self.fetch,
+            clock=self.clock,
+            ttl=self.TTL,
+            kid_miss_cooldown=self.COOLDOWN,
+            max_stale=self.MAX_STALE,
+            backoff_initial=self.BACKOFF,
+            backoff_max=self.BACKOFF_MAX,
+        )
+
+    def fetch(self, uri: str) -> Any:
+        now = self.clock()
+        if now < self.retry_at:
+            # Recorded, not asserted: the cache turns whatever its fetcher raises into a JwksError.
+            self.violations.append(f"fetch at {now} inside the backoff window ending {self.retry_at}")
+        if self.failing:
+            self.failures += 1
+            self.retry_at = now + min(self.BACKOFF_MAX, self.BACKOFF * 2 ** (self.failures - 1))
+            raise JwksError("down", reason="jwks_fetch_failed")
+        self.failures, self.retry_at = 0, float("-inf")
+        self.last_good = (now, frozenset(self.upstream))
+        pool = _pool_jwks()
+        return {"keys": [pool[kid] for kid in sorted(self.upstream)]}
+
+    @rule(seconds=st.sampled_from([0.0, 1.0, 2.0, 9.0, 10.0, 50.0, 99.0, 100.0, 250.0, 400.0]))
+    def advance(self, seconds: float) -> None:
+        self.clock.advance(seconds)
+
+    @rule(kids=st.sets(st.sampled_from(["k1", "k2", "k3"])))
+    def rotate(self, kids: set[str]) -> None:
+        self.upstream = kids
+
+    @rule(failing=st.booleans())
+    def outage(self, failing: bool) -> None:
+        self.failing = failing
+
+    @rule(kid=st.sampled_from(["k1", "k2", "k3", "zz"]))
+    def lookup(self, kid: str) -> None:
+        now = self.clock()
+        before = self.last_good
+        must_refresh = (
+            not self.failing
+            and now >= self.retry_at
+            and (before is None or now - before[0] >= self.TTL)
+            and kid in self.upstream
+        )
+        try:
+            jwk: Jwk | None = self.cache.get_key(kid)
+        except (UnknownKeyError, JwksError) as exc:
+            error: UnknownKeyError | JwksError | None = exc
+            jwk = None
+        else:
+            error = None
+        if isinstance(error, UnknownKeyError):
+            assert not must_refresh, "healthy upstream past the TTL, yet the published kid was not found"
+        elif isinstance(error, JwksError):
+            assert not must_refresh, f"healthy upstream past the TTL, yet {error}"
+            if error.reason == "jwks_stale":
+                assert before is not None
+                assert now - before[0] >= self.TTL + self.MAX_STALE
+            else:
+                assert error.reason in {"jwks_fetch_failed", "jwks_backoff"}, error
+                assert self.last_good is None or now - self.last_good[0] >= self.TTL + self.MAX_STALE
+        else:
+            assert jwk is not None
+            assert jwk.kid == kid
+            assert self.last_good is not None
+            fetched_at, kids = self.last_good
+            assert kid in kids, "a key from an older key set was returned (not atomically replaced)"
+            assert now - fetched_at < self.TTL + self.MAX_STALE, "served keys past their maximum age"
+
+    @invariant()
+    def no_fetch_inside_a_backoff_window(self) -> None:
+        assert not self.violations
+
+    @invariant()
+    def cache_holds_the_last_good_set(self) -> None:
+        expected = () if self.last_good is None else tuple(sorted(self.last_good[1]))
+        assert tuple(sorted(self.cache.kids)) == expected
+
+
+TestCacheMachine = CacheMachine.TestCase
+TestCacheMachine.settings = settings(max_examples=30, stateful_step_count=30, deadline=None)
