@@ -1,15 +1,18 @@
 """Fixtures for the HTTP-facing adapter tests (handler decorators, ASGI, WSGI, Powertools).
 
 Names are prefixed ``adapter_`` so they never clash with the authorizer tests in this folder.
-``adapter_event(kind, method, path, ...)`` builds Lambda proxy events in the shapes AWS documents
-(REST v1 proxy, HTTP API payload 2.0, ALB target group).
+``adapter_event(kind, method, path, ...)`` builds Lambda proxy events from the AWS-shaped fixtures in
+``tests/events/`` (REST v1 proxy, HTTP API payload 2.0, ALB target group), with the request line, token
+and authorizer a test needs; ``adapter_fixture_event(name)`` loads a fixture unchanged.
 """
 
 from __future__ import annotations
 
 import copy
+import json
 import socket
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -33,80 +36,16 @@ EXAMPLE_POLICY: dict[str, Any] = {
     ],
 }
 
-_REST_V1: dict[str, Any] = {
-    "resource": "/{proxy+}",
-    "path": "/orders/42",
-    "httpMethod": "GET",
-    "headers": {"Accept": "application/json", "Host": "abc123.execute-api.eu-west-1.amazonaws.com"},
-    "multiValueHeaders": {
-        "Accept": ["application/json"],
-        "Host": ["abc123.execute-api.eu-west-1.amazonaws.com"],
-    },
-    "queryStringParameters": None,
-    "multiValueQueryStringParameters": None,
-    "pathParameters": {"proxy": "orders/42"},
-    "stageVariables": None,
-    "requestContext": {
-        "accountId": "123456789012",
-        "apiId": "abc123",
-        "resourceId": "r1",
-        "resourcePath": "/{proxy+}",
-        "httpMethod": "GET",
-        "path": "/prod/orders/42",
-        "stage": "prod",
-        "requestId": "c6af9ac6-7b61-11e6-9a41-93e8deadbeef",
-        "requestTimeEpoch": 1700000000000,
-        "protocol": "HTTP/1.1",
-        "domainName": "abc123.execute-api.eu-west-1.amazonaws.com",
-        "identity": {"sourceIp": "203.0.113.7", "userAgent": "curl/8.0"},
-    },
-    "body": None,
-    "isBase64Encoded": False,
-}
+EVENTS = Path(__file__).resolve().parent.parent / "events"
+#: The AWS-shaped fixtures in tests/events/ that the builder starts from (placeholder token "TOKEN").
+FIXTURES = {"rest_v1": "proxy_rest_v1", "http_v2": "proxy_http_v2", "alb": "alb"}
 
-_HTTP_V2: dict[str, Any] = {
-    "version": "2.0",
-    "routeKey": "ANY /{proxy+}",
-    "rawPath": "/prod/orders/42",
-    "rawQueryString": "",
-    "headers": {"accept": "application/json", "host": "abc123.execute-api.eu-west-1.amazonaws.com"},
-    "requestContext": {
-        "accountId": "123456789012",
-        "apiId": "abc123",
-        "domainName": "abc123.execute-api.eu-west-1.amazonaws.com",
-        "domainPrefix": "abc123",
-        "http": {
-            "method": "GET",
-            "path": "/prod/orders/42",
-            "protocol": "HTTP/1.1",
-            "sourceIp": "203.0.113.7",
-            "userAgent": "curl/8.0",
-        },
-        "requestId": "JKJaXmPLvHcESHA=",
-        "routeKey": "ANY /{proxy+}",
-        "stage": "prod",
-        "time": "10/Mar/2024:12:00:00 +0000",
-        "timeEpoch": 1710072000000,
-    },
-    "pathParameters": {"proxy": "orders/42"},
-    "isBase64Encoded": False,
-}
 
-_ALB: dict[str, Any] = {
-    "requestContext": {
-        "elb": {
-            "targetGroupArn": (
-                "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/tg/6d0ecf831eec9f09"
-            )
-        }
-    },
-    "httpMethod": "GET",
-    "path": "/orders/42",
-    "queryStringParameters": {},
-    "headers": {"accept": "application/json", "host": "lb-123.eu-west-1.elb.amazonaws.com"},
-    "body": "",
-    "isBase64Encoded": False,
-}
+def load_event(name: str) -> dict[str, Any]:
+    """A fresh copy of ``tests/events/<name>.json``."""
+    data: dict[str, Any] = json.loads((EVENTS / f"{name}.json").read_text())
+    return data
+
 
 EventFactory = Callable[..., dict[str, Any]]
 
@@ -129,31 +68,35 @@ def build_event(
     only, as a target group with multi-value headers enabled does.
     """
     header = authorization if authorization is not None else (f"Bearer {token}" if token else None)
+    if kind not in FIXTURES:
+        raise ValueError(kind)
+    event = load_event(FIXTURES[kind])
+    # The fixtures carry an upstream authorizer's claims; a test that wants them says so.
+    event["requestContext"].pop("authorizer", None)
+    for headers in (event.get("headers") or {}, event.get("multiValueHeaders") or {}):
+        for name in [n for n in headers if n.lower() == "authorization"]:
+            del headers[name]
     if kind == "rest_v1":
-        event = copy.deepcopy(_REST_V1)
         event["path"], event["httpMethod"] = path, method
         event["requestContext"].update(httpMethod=method, stage=stage, path=f"/{stage}{path}")
         if header is not None:
             event["headers"]["Authorization"] = header
             event["multiValueHeaders"]["Authorization"] = [header]
     elif kind == "http_v2":
-        event = copy.deepcopy(_HTTP_V2)
         raw = path if stage == "$default" else f"/{stage}{path}"
         event["rawPath"] = raw
         event["requestContext"]["http"].update(method=method, path=raw)
         event["requestContext"]["stage"] = stage
         if header is not None:
             event["headers"]["authorization"] = header
-    elif kind == "alb":
-        event = copy.deepcopy(_ALB)
+    else:
         event["path"], event["httpMethod"] = path, method
         if header is not None:
             event["headers"]["authorization"] = header
         if multi_value:
             event["multiValueHeaders"] = {name: [value] for name, value in event.pop("headers").items()}
-            event["multiValueQueryStringParameters"] = event.pop("queryStringParameters")
-    else:
-        raise ValueError(kind)
+            query = event.pop("queryStringParameters")
+            event["multiValueQueryStringParameters"] = {name: [value] for name, value in query.items()}
     if authorizer is not None:
         event["requestContext"]["authorizer"] = authorizer
     return event
@@ -163,6 +106,12 @@ def build_event(
 def adapter_event() -> EventFactory:
     """``adapter_event("rest_v1" | "http_v2" | "alb", method, path, token=..., authorizer=...)``."""
     return build_event
+
+
+@pytest.fixture
+def adapter_fixture_event() -> Callable[[str], dict[str, Any]]:
+    """``adapter_fixture_event("proxy_rest_v1")``: a fresh copy of a ``tests/events`` fixture."""
+    return load_event
 
 
 @pytest.fixture

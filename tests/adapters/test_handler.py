@@ -295,6 +295,41 @@ def test_trusted_claims_still_go_through_the_policy(
     assert_rejected(response, "rest_v1", 403, "Forbidden")
 
 
+@pytest.mark.parametrize(
+    ("fixture", "scopes"),
+    [
+        ("proxy_rest_v1", ()),
+        ("proxy_http_v2", ("orders/read", "orders/write")),
+        ("proxy_http_v2_lambda_auth", ("orders/read", "orders/write")),
+    ],
+)
+def test_trusted_upstream_fixture_events_as_aws_sends_them(
+    fixture: str, scopes: tuple[str, ...], adapter_policy: Policy,
+    adapter_fixture_event: Callable[[str], dict[str, Any]],
+) -> None:
+    calls: list[Principal] = []
+    wrapped = protect(policy=adapter_policy, groups=["support"], trust_upstream=True)(echo(calls))
+    response = wrapped(adapter_fixture_event(fixture), None)
+    assert response["statusCode"] == 200
+    (principal,) = calls
+    assert principal.sub == "7d3c2b1a-9e86-4f61-a0f4-5c8f3a7e9b2d"
+    assert principal.username == "alice"
+    assert principal.groups == ("admin", "support")
+    assert principal.scopes == scopes
+
+
+def test_fixture_placeholder_token_is_rejected_when_verifying(
+    access_verifier: CognitoVerifier, adapter_policy: Policy,
+    adapter_fixture_event: Callable[[str], dict[str, Any]],
+) -> None:
+    # The same events, without trust_upstream: the header's "TOKEN" is what gets checked, and fails.
+    wrapped = protect(verifier=access_verifier, policy=adapter_policy)(echo([]))
+    for fixture in ("proxy_rest_v1", "proxy_http_v2", "alb"):
+        response = wrapped(adapter_fixture_event(fixture), None)
+        assert response["statusCode"] == 401
+        assert header(response, "WWW-Authenticate") == 'Bearer error="invalid_token"'
+
+
 @pytest.mark.parametrize("kind", KINDS)
 def test_trust_upstream_without_authorizer_data_is_401_and_ignores_the_header(
     kind: str, adapter_event: EventFactory, access_token: Callable[..., str]
