@@ -197,3 +197,29 @@ def test_raw_event_unwraps_authorizer_data_classes(data_class: Any, event: dict[
 def test_raw_event_rejects_other_objects() -> None:
     with pytest.raises(ConfigError):
         raw_event("not an event")
+
+
+def test_lambda_authorizer_takes_powertools_data_classes(
+    access_verifier: CognitoVerifier, adapter_policy: Policy, access_token: Mint,
+    adapter_fixture_event: Callable[[str], dict[str, Any]],
+) -> None:
+    # What a Powertools user hands over unchanged: the authorizer reads the data class's raw_event.
+    from cognito_authz.adapters.lambda_authorizer import LambdaAuthorizer
+
+    authorizer = LambdaAuthorizer(access_verifier, adapter_policy)
+    token = access_token(sub="pt-sub", scopes=["orders/read"])
+
+    rest = adapter_fixture_event("rest_token")
+    rest["authorizationToken"] = f"Bearer {token}"
+    document = authorizer(APIGatewayAuthorizerTokenEvent(rest), CTX)
+    assert document["principalId"] == "pt-sub"
+    assert any(s["Effect"] == "Allow" for s in document["policyDocument"]["Statement"])
+
+    http = adapter_fixture_event("http_v2_request")
+    http["identitySource"] = [f"Bearer {token}"]
+    http["headers"]["authorization"] = f"Bearer {token}"
+    assert authorizer(APIGatewayAuthorizerEventV2(http), CTX)["isAuthorized"] is True
+    http["routeArn"] = http["routeArn"].replace("/GET/", "/DELETE/")
+    http["routeKey"] = "DELETE /orders/{orderId}"
+    http["requestContext"]["http"]["method"] = "DELETE"
+    assert authorizer(APIGatewayAuthorizerEventV2(http), CTX)["isAuthorized"] is False
