@@ -795,6 +795,11 @@ def build_principal_policy(
     if key is not None:
         cached = _memo_get(key, policy)
         if cached is not None:
+            if cached.scope == "request":
+                # Only the verdict is reused: a request-scoped document names the current ARN.
+                return _request_result(
+                    policy, principal, method_arn, cached.reason, cached.detail, cached.rules
+                )
             return cached
     result = _build(policy, principal, method_arn, model, max_bytes)
     if key is not None and result.reason != "analysis_budget":
@@ -975,11 +980,7 @@ def _shape_findings(policy: PolicyLike) -> tuple[list[str], list[str]]:
         if not unless:
             continue
         if getattr(rule, "effect", "allow") == "allow":
-            blocking.append(rule_id)
-            findings.append(
-                f"rule {rule_id!r} allows every value of {sorted(unless)} except the caller's own claim: "
-                "IAM globs cannot say 'except'"
-            )
+            # "Allow every value except the caller's own" is expressible: Allow '*' and Deny the value.
             continue
         own_routes = [r for r in (_as_route(x) for x in getattr(rule, "routes", ())) if r is not None]
         for other in allow_rules:
@@ -1055,7 +1056,7 @@ def cache_safety(policy: PolicyLike) -> CacheSafety:
     """Whether every principal gets an exact principal-wide document, and if not which rules prevent it.
 
     Two checks: rule shapes that need negation (a deny rule whose ``unless`` spares only the caller's own
-    claim value on routes another rule allows more widely; an allow rule with an ``unless`` template), and
+    claim value on routes another rule allows more widely: "any tenant except mine" has no IAM form), and
     probes: principals synthesized to satisfy each allow rule (and all of them at once), each run through
     :func:`build_principal_policy`.
     """
