@@ -556,3 +556,10 @@ def test_allow_unless_own_value_is_expressible_as_allow_star_deny_own() -> None:
     for path in ("/expenses/me/approve", "/expenses/you/approve", "/expenses/a/b/approve"):
         expected = policy.decide(principal, "POST", path).allowed
         assert iam_allows(result.document, CURRENT.with_resource("POST", path)) == expected
+
+
+def test_cache_safety_shape_check_alone_names_the_same_rule(design_policy: Policy) -> None:
+    quick = cache_safety(design_policy, probes=False)
+    assert not quick.safe
+    assert quick.blocking_rules == ("tenant-guard",)
+    assert len(quick.findings) == 1
