@@ -27,6 +27,7 @@ from cognito_authz.adapters.common import Gate, bearer_token, flatten_context, g
 from cognito_authz.errors import AccessDenied, AuthzError, ConfigError, EventError, JwksError, TokenError
 from cognito_authz.iam import (
     DEFAULT_MAX_BYTES,
+    CacheSafety,
     MethodArn,
     build_principal_policy,
     cache_safety,
@@ -125,8 +126,10 @@ class LambdaAuthorizer:
         self.context_claims = tuple(context_claims)
         self.usage_identifier_claim = usage_identifier_claim
         self.max_policy_bytes = max_policy_bytes
-        self.cache_safety = cache_safety(policy)
-        if policy_scope == "principal" and not self.cache_safety.safe:
+        # Only principal-wide documents depend on the verdict, and proving it can take seconds on a large
+        # policy: a request-scoped authorizer (caching off or keyed per route) skips the analysis.
+        self.cache_safety: CacheSafety | None = cache_safety(policy) if policy_scope == "principal" else None
+        if self.cache_safety is not None and not self.cache_safety.safe:
             logger.warning(
                 "policy is not cache-safe for principal-wide documents (rules %s): %s",
                 ", ".join(self.cache_safety.blocking_rules),

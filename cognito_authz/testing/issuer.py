@@ -78,6 +78,7 @@ def _sign(key: rsa.RSAPrivateKey, data: bytes, algorithm: str) -> bytes:
 class LocalIssuer:
     """A local, Cognito-shaped token issuer. Use as a context manager, or call start()/stop().
 
+    ``signing_key`` signs with an existing RSA key instead of generating one (so do ``add_key``).
     ``rotate_keys()`` adds a new signing key (``keep_previous=False`` also removes the old ones, so tokens
     they signed stop verifying once a verifier refreshes). ``request_count`` counts HTTP requests served.
     """
@@ -91,6 +92,7 @@ class LocalIssuer:
         serve: bool = True,
         key_size: int = 2048,
         clock: Callable[[], float] = time.time,
+        signing_key: rsa.RSAPrivateKey | None = None,
     ) -> None:
         self.user_pool_id = user_pool_id
         self.client_id = client_id
@@ -106,7 +108,10 @@ class LocalIssuer:
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._request_count = 0
-        self.rotate_keys()
+        if signing_key is None:
+            self.rotate_keys()
+        else:
+            self.add_key(signing_key)
 
     # -- keys ------------------------------------------------------------------------------------
 
@@ -115,6 +120,17 @@ class LocalIssuer:
         key = rsa.generate_private_key(public_exponent=65537, key_size=self.key_size)
         kid = _cognito_kid(key)
         keys = dict(self._keys) if keep_previous else {}
+        keys[kid] = key
+        self._publish(keys)
+        return kid
+
+    def add_key(self, key: rsa.RSAPrivateKey, keep_previous: bool = True) -> str:
+        """Sign from now on with an existing RSA key (a developer's PEM key); returns its kid."""
+        if not isinstance(key, rsa.RSAPrivateKey):
+            raise ConfigError("LocalIssuer signs with RSA private keys")
+        kid = _cognito_kid(key)
+        keys = dict(self._keys) if keep_previous else {}
+        keys.pop(kid, None)  # re-adding a key makes it the newest, so it signs by default
         keys[kid] = key
         self._publish(keys)
         return kid
