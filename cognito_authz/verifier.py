@@ -16,7 +16,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, NoReturn
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, NoReturn
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
@@ -47,7 +47,7 @@ from cognito_authz.jwks import (
     JwksCache,
 )
 from cognito_authz.principal import Principal
-from cognito_authz.token import DEFAULT_MAX_TOKEN_BYTES, parse_token
+from cognito_authz.token import DEFAULT_MAX_TOKEN_BYTES, TokenParser
 
 if TYPE_CHECKING:
     import os
@@ -98,9 +98,9 @@ class _Pool:
     jwks: JwksCache
 
 
-@dataclass(frozen=True, slots=True)
-class _Verified:
-    """What a token-cache hit needs to re-check without redoing the signature."""
+class _Verified(NamedTuple):
+    """What a token-cache hit needs to re-check without redoing the signature (a NamedTuple: cheap to
+    build on every fresh verify)."""
 
     principal: Principal
     exp: float
@@ -180,35 +180,35 @@ def _bad_type(name: str, expected: str) -> NoReturn:
     raise InvalidClaimError(f"{name} is not {expected}", claim=name)
 
 
-def _is_string_list(value: object) -> bool:
-    return isinstance(value, list) and all(isinstance(item, str) for item in value)
-
-
-def _is_boolean(value: object) -> bool:
-    # Some issuers (moto, claims forwarded by API Gateway) send "true"/"false" strings.
-    return isinstance(value, bool) or value in ("true", "false")
-
-
-#: Claims whose type Cognito fixes; present with another type (null included) means InvalidClaimError.
-_CLAIM_TYPES: tuple[tuple[str, Callable[[object], bool], str], ...] = (
-    ("cognito:groups", _is_string_list, "a list of strings"),
-    ("scope", lambda value: isinstance(value, str), "a string"),
-    *((name, lambda value: isinstance(value, str), "a string") for name in _STRING_CLAIMS),
-    *((name, _is_boolean, "a boolean") for name in _BOOLEAN_CLAIMS),
-    ("version", lambda value: type(value) is int, "an integer"),
-)
-
-
 def _check_claim_types(claims: Mapping[str, Any]) -> None:
-    """Claims the library or its users rely on must have Cognito's types; anything else is rejected."""
-    if "sub" not in claims:
-        raise MissingClaimError("token has no sub claim", claim="sub")
-    sub = claims["sub"]
-    if not isinstance(sub, str) or not sub:
+    """Claims the library or its users rely on must have Cognito's types; anything else is rejected.
+
+    Present with another type (null included) is InvalidClaimError. Written out flat: this runs on every
+    fresh verify, and a table of predicates costs a function call per claim.
+    """
+    sub = claims.get("sub")
+    if type(sub) is not str or not sub:
+        if "sub" not in claims:
+            raise MissingClaimError("token has no sub claim", claim="sub")
         _bad_type("sub", "a non-empty string")
-    for name, valid, expected in _CLAIM_TYPES:
-        if name in claims and not valid(claims[name]):
-            _bad_type(name, expected)
+    if "cognito:groups" in claims:
+        groups = claims["cognito:groups"]
+        if type(groups) is not list or not all(type(group) is str for group in groups):
+            _bad_type("cognito:groups", "a list of strings")
+    if "scope" in claims and type(claims["scope"]) is not str:
+        _bad_type("scope", "a string")
+    for name in _STRING_CLAIMS:
+        if name in claims and type(claims[name]) is not str:
+            _bad_type(name, "a string")
+    for name in _BOOLEAN_CLAIMS:
+        # Some issuers (moto, claims forwarded by API Gateway) send "true"/"false" strings.
+        if name in claims:
+            value = claims[name]
+            # Identity, not equality: 1 == True, yet 1 is not a boolean.
+            if value is not True and value is not False and value not in ("true", "false"):
+                _bad_type(name, "a boolean")
+    if "version" in claims and type(claims["version"]) is not int:
+        _bad_type("version", "an integer")
 
 
 class CognitoVerifier:
@@ -275,6 +275,7 @@ class CognitoVerifier:
         if unsupported:
             raise ConfigError(f"unsupported algorithms {unsupported}; Cognito signs with RS256")
         self.algorithms = frozenset(algs)
+        self._parser = TokenParser(self.algorithms, max_bytes=max_token_bytes)
         self._any_scopes = self._requirement(required_scopes, "required_scopes")
         self._all_scopes = self._requirement(all_scopes, "all_scopes")
         self._any_groups = self._requirement(required_groups, "required_groups")
@@ -415,7 +416,7 @@ class CognitoVerifier:
         return pool
 
     def _verify_fresh(self, token: object) -> Principal:
-        parsed = parse_token(token, algorithms=self.algorithms, max_bytes=self.max_token_bytes)
+        parsed = self._parser.parse(token)
         claims = parsed.claims
         if "iss" not in claims:
             raise MissingClaimError("token has no iss claim", claim="iss")
@@ -451,7 +452,7 @@ class CognitoVerifier:
         if self._token_cache is not None:
             entry = _Verified(principal, exp, nbf, iat, auth_time, pool.jwks, parsed.kid, jwk)
             with self._cache_lock:
-                self._token_cache[token] = entry  # type: ignore[index]  # parse_token proved it is a str
+                self._token_cache[token] = entry  # type: ignore[index]  # parse() proved it is a str
                 if len(self._token_cache) > self.token_cache_size:
                     self._token_cache.popitem(last=False)
         return principal
