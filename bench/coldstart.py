@@ -1,0 +1,70 @@
+"""Cold-start rows: fresh Python processes, the way a Lambda init phase starts.
+
+Budget (DESIGN.md section 8): importing cognito_authz, loading a policy file, installing keys from a
+bundled JWKS file and building a ``LambdaAuthorizer`` (``bench/data/lambda_function.py``) costs <= 1.2x
+``python -c "import jwt"``. Each round runs every command once, in rotating order, and the ratio is
+taken within the round; the table shows medians over rounds. A first untimed run of each command
+writes the bytecode caches, as a deployed package ships them.
+"""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from bench._rows import Row, Setup
+
+__all__ = ["COLD_BUDGET", "run"]
+
+COLD_BUDGET = 1.2
+DATA = Path(__file__).resolve().parent / "data"
+LAMBDA = str(DATA / "lambda_function.py")
+REFERENCE = 'python -c "import jwt"'
+
+COMMANDS: dict[str, list[str]] = {
+    "python -c pass": ["-c", "pass"],
+    REFERENCE: ["-c", "import jwt"],
+    "import cognito_authz": ["-c", "import cognito_authz"],
+    "authorizer from policy.yaml + bundled JWKS": [LAMBDA, str(DATA / "policy.yaml")],
+    "authorizer from policy.json + bundled JWKS": [LAMBDA, str(DATA / "policy.json")],
+}
+BUDGETED = "authorizer from policy.yaml + bundled JWKS"
+
+
+def _once(args: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run([sys.executable, *args], check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
+def run(setup: Setup) -> list[Row]:
+    """One row per command: median milliseconds and the median per-round ratio to ``import jwt``."""
+    rounds = 3 if setup.quick else 11
+    names = list(COMMANDS)
+    for args in COMMANDS.values():
+        _once(args)  # bytecode caches written, disk pages warm
+    times: dict[str, list[float]] = {name: [] for name in names}
+    for index in range(rounds):
+        shift = index % len(names)
+        for name in names[shift:] + names[:shift]:
+            times[name].append(_once(COMMANDS[name]))
+    reference = times[REFERENCE]
+    rows = []
+    for name in names:
+        ratios = [mine / ref for mine, ref in zip(times[name], reference, strict=True)]
+        rows.append(
+            Row(
+                "cold start",
+                f"cold start: {name}",
+                statistics.median(times[name]) * 1e3,
+                "ms",
+                statistics.median(ratios),
+                "import jwt",
+                COLD_BUDGET if name == BUDGETED else None,
+                note=f"median of {rounds} fresh processes",
+            )
+        )
+    return rows
