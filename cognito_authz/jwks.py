@@ -399,6 +399,7 @@ class JwksCache:
         self._retry_at = float("-inf")
         self._last_error: JwksError | None = None
         self._last_miss_refresh = float("-inf")
+        self._fetching = False  # a fetch is in flight (read without the lock by the kid-miss fast path)
         # Held while fetching and while changing any field above; never while a caller verifies.
         self._lock = threading.Lock()
         self.fetch_count = 0  # fetch attempts, failed ones included (tests and metrics read it)
@@ -504,6 +505,7 @@ class JwksCache:
         """Fetch, parse and install (lock held); a failure is recorded for backoff and re-raised."""
         assert self.jwks_uri is not None
         self.fetch_count += 1
+        self._fetching = True
         try:
             document = self._fetcher(self.jwks_uri)
         except JwksError as exc:
@@ -513,6 +515,8 @@ class JwksCache:
             error = JwksError(f"JWKS fetcher raised {type(exc).__name__}", reason="jwks_fetch_failed")
             self._record_failure(error)
             raise error from exc
+        finally:
+            self._fetching = False
         try:
             keys = parse_jwks(document)
         except JwksError as exc:
@@ -566,8 +570,10 @@ class JwksCache:
         ``seen`` is the key set the lookup started with; if the key set changed since, this lookup
         already caused (or waited for) a fetch, which counts as its miss refetch.
         """
-        if self._clock() - self._last_miss_refresh < self.kid_miss_cooldown and not self._lock.locked():
-            return current  # fast path for a flood of random kids: no lock, no fetch
+        if self._clock() - self._last_miss_refresh < self.kid_miss_cooldown and not self._fetching:
+            # Fast path for a flood of random kids: no lock, no fetch. Only a fetch in flight is worth
+            # waiting for (it may bring this kid); merely contending for the lock is not.
+            return current
         with self._lock:
             latest = self._current or current
             if seen is None or seen.generation != latest.generation:
@@ -579,6 +585,7 @@ class JwksCache:
             now = self._clock()
             if now - self._last_miss_refresh < self.kid_miss_cooldown or now < self._retry_at:
                 return current
+            self._fetching = True  # before the cooldown starts, so no lookup sees one without the other
             self._last_miss_refresh = now
             try:
                 return self._fetch_locked()
