@@ -77,7 +77,10 @@ def build_policy(rule_count: int) -> Policy:
         service, kind = divmod(index, 4)
         base = f"/svc{service}/items"
         if kind == 0:
-            rule = {"routes": [f"GET {base}", f"GET {base}/{{itemId}}"], "when": {"scopes": [f"svc{service}/read"]}}
+            rule = {
+                "routes": [f"GET {base}", f"GET {base}/{{itemId}}"],
+                "when": {"scopes": [f"svc{service}/read"]},
+            }
         elif kind == 1:
             rule = {
                 "routes": [f"POST {base}", f"PUT {base}/{{itemId}}"],
@@ -89,7 +92,11 @@ def build_policy(rule_count: int) -> Policy:
                 "when": {"claims": {"custom:tenant_id": "*"}, "token_use": "access"},
             }
         else:
-            rule = {"effect": "deny", "routes": [f"DELETE {base}/{{itemId}}"], "when": {"groups": ["contractor"]}}
+            rule = {
+                "effect": "deny",
+                "routes": [f"DELETE {base}/{{itemId}}"],
+                "when": {"groups": ["contractor"]},
+            }
         rules.append({"id": f"svc{service}-{kind}", **rule})
     return Policy.from_dict({"version": 1, "rules": rules[:rule_count]}, source=f"<bench {rule_count} rules>")
 
@@ -127,8 +134,11 @@ def run(
 
     floor = _median_per_call(verify, repeat, max(200, number // 10))
     results: list[dict[str, Any]] = [
-        {"name": "floor_rsa2048_verify", "token_bytes": len(signing_input) + 1 + len(_b64(signature)),
-         "median_us": floor * 1e6}  # fmt: skip
+        {
+            "name": "floor_rsa2048_verify",
+            "token_bytes": len(signing_input) + 1 + len(_b64(signature)),
+            "median_us": floor * 1e6,
+        }
     ]
     baseline: float | None = None
     for count in rule_counts:
@@ -141,7 +151,12 @@ def run(
         decide = policy.decide
         a, b, c = cases
 
-        def cycle(a: tuple[Any, ...] = a, b: tuple[Any, ...] = b, c: tuple[Any, ...] = c) -> None:
+        def cycle(
+            a: tuple[Any, ...] = a,
+            b: tuple[Any, ...] = b,
+            c: tuple[Any, ...] = c,
+            decide: Callable[..., object] = decide,
+        ) -> None:
             decide(*a)
             decide(*b)
             decide(*c)
@@ -167,7 +182,10 @@ def main() -> None:
     args = parser.parse_args()
     results = run(repeat=3, number=1_000) if args.quick else run()
     floor = results[0]
-    print(f"floor: RSA-2048 PKCS1v15 SHA-256 verify, {floor['token_bytes']}-byte token: {floor['median_us']:.1f} µs")
+    print(
+        f"floor: RSA-2048 PKCS1v15 SHA-256 verify, {floor['token_bytes']}-byte token: "
+        f"{floor['median_us']:.1f} µs"
+    )
     print(f"{'rules':>7}  {'decide':>10}  {'x floor':>8}  {'x 10 rules':>10}  {'load':>9}")
     for row in results[1:]:
         print(
