@@ -18,7 +18,7 @@ from cognito_authz.errors import (
     TokenTooLargeError,
     UnsupportedAlgorithmError,
 )
-from cognito_authz.token import FORBIDDEN_HEADERS, ParsedToken, b64url_encode, parse_token
+from cognito_authz.token import FORBIDDEN_HEADERS, ParsedToken, TokenParser, b64url_encode, parse_token
 
 ALGS = frozenset({"RS256"})
 HEADER = {"kid": "k1", "alg": "RS256"}
@@ -340,3 +340,52 @@ def test_every_byte_string_has_exactly_one_accepted_spelling(data: bytes) -> Non
 )
 def test_any_json_object_payload_round_trips(claims: dict[str, Any]) -> None:
     assert parse(token(claims=claims), max_bytes=1 << 16).claims == claims
+
+
+# -- the verifier's parser remembers accepted headers ----------------------------------------------
+
+
+def test_remembered_header_changes_nothing_observable() -> None:
+    parser = TokenParser({"RS256"})
+    first, second = token(claims={**CLAIMS, "n": 1}), token(claims={**CLAIMS, "n": 2})
+    assert parser.parse(first).claims["n"] == 1
+    parsed = parser.parse(second)  # same header segment: served from memory
+    assert (parsed.alg, parsed.kid, dict(parsed.header)) == ("RS256", "k1", HEADER)
+    assert parsed.claims["n"] == 2
+    with pytest.raises(TypeError):
+        parsed.header["alg"] = "none"  # type: ignore[index]  # shared between tokens, so read-only
+
+
+def test_rejected_headers_are_never_remembered() -> None:
+    parser = TokenParser({"RS256"})
+    bad = token({"kid": "k1", "alg": "RS256", "jku": "https://x"})
+    for _ in range(3):
+        with pytest.raises(ForbiddenHeaderError):
+            parser.parse(bad)
+
+
+def test_a_remembered_header_does_not_excuse_the_other_segments() -> None:
+    parser = TokenParser({"RS256"})
+    good = token()
+    parser.parse(good)
+    head, payload, signature = good.split(".")
+    with pytest.raises(MalformedTokenError) as info:
+        parser.parse(f"{head}.{payload}=.{signature}")
+    assert info.value.reason == "bad_base64"
+    with pytest.raises(MalformedTokenError) as info:
+        parser.parse(f"{head}.{b64url_encode(b'[1]')}.{signature}")
+    assert info.value.reason == "bad_json"
+
+
+def test_allow_lists_are_per_parser() -> None:
+    rs512 = token({"kid": "k1", "alg": "RS512"})
+    assert TokenParser({"RS256", "RS512"}).parse(rs512).alg == "RS512"
+    with pytest.raises(UnsupportedAlgorithmError):
+        TokenParser({"RS256"}).parse(rs512)
+
+
+def test_header_memory_is_bounded() -> None:
+    parser = TokenParser({"RS256"}, header_cache_size=2)
+    for index in range(10):
+        assert parser.parse(token({"kid": f"k{index}", "alg": "RS256"})).kid == f"k{index}"
+        assert len(parser._headers) <= 2
