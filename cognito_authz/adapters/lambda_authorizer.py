@@ -128,7 +128,11 @@ class LambdaAuthorizer:
         self.max_policy_bytes = max_policy_bytes
         # Only principal-wide documents depend on the verdict, and proving it can take seconds on a large
         # policy: a request-scoped authorizer (caching off or keyed per route) skips the analysis.
-        self.cache_safety: CacheSafety | None = cache_safety(policy) if policy_scope == "principal" else None
+        # Shape check only: probing principals costs milliseconds per rule, too much for a cold start.
+        # Every document is still proven against decide() when built; `cognito-authz lint` runs the probes.
+        self.cache_safety: CacheSafety | None = (
+            cache_safety(policy, probes=False) if policy_scope == "principal" else None
+        )
         if self.cache_safety is not None and not self.cache_safety.safe:
             logger.warning(
                 "policy is not cache-safe for principal-wide documents (rules %s): %s",
