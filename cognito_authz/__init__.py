@@ -8,10 +8,13 @@ not pay for the policy engine and pydantic until a policy is actually used.
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cognito_authz.principal import Principal
 from cognito_authz.verifier import CognitoVerifier
+
+if TYPE_CHECKING:  # type checkers see the real classes; at runtime __getattr__ loads them on first use
+    from cognito_authz.policy import Decision, Policy
 
 __all__ = ["CognitoVerifier", "Decision", "Policy", "Principal"]
 

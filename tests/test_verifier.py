@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -10,6 +12,7 @@ from typing import Any
 
 import pytest
 
+import cognito_authz
 from cognito_authz import CognitoVerifier, Principal
 from cognito_authz.errors import (
     REASONS,
@@ -600,3 +603,24 @@ def test_error_messages_never_contain_the_token(issuer: LocalIssuer) -> None:
     with pytest.raises(InvalidSignatureError) as info:
         issuer.verifier("access").verify(issuer.mint_access_token()[:-4] + "AAAA")
     assert "signature" in str(info.value)
+
+
+# -- package surface --------------------------------------------------------------------------------
+
+
+def test_import_stays_light_and_policy_loads_on_demand() -> None:
+    # A fresh interpreter: what `import cognito_authz` pulls in is what a Lambda cold start pays for.
+    script = (
+        "import sys, cognito_authz\n"
+        "heavy = ('cognito_authz.policy', 'pydantic', 'requests', 'jwt', 'yaml')\n"
+        "heavy = [name for name in heavy if name in sys.modules]\n"
+        "assert not heavy, heavy\n"
+        "from cognito_authz import Policy, Decision\n"
+        "assert Policy.__name__ == 'Policy' and Decision.__name__ == 'Decision'\n"
+        "assert 'cognito_authz.policy' in sys.modules\n"
+        "assert set(cognito_authz.__all__) == {'CognitoVerifier', 'Principal', 'Policy', 'Decision'}\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    with pytest.raises(AttributeError):
+        _ = cognito_authz.NoSuchThing  # type: ignore[attr-defined]
