@@ -97,6 +97,8 @@ def _load_toml(text: str, source: str) -> Any:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise PolicyError(f"invalid TOML: {exc}", reason="policy_syntax", source=source) from None
+    except RecursionError:  # tomllib parses nested arrays and inline tables recursively
+        raise PolicyError("invalid TOML: nested too deeply", reason="policy_syntax", source=source) from None
 
 
 class _Duplicate(Exception):
