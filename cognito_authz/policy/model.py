@@ -92,7 +92,10 @@ def _is_claim_scalar(value: object) -> bool:
 
 
 def _shown(value: object) -> str:
-    shown = repr(value)
+    try:
+        shown = repr(value)
+    except Exception:  # RecursionError on deeply nested input, or a __repr__ that raises
+        return f"<{type(value).__name__}>"
     return shown if len(shown) <= 60 else shown[:57] + "..."
 
 
