@@ -15,6 +15,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple, NoReturn
 
@@ -117,7 +118,7 @@ def _names(value: str | Sequence[str] | None, what: str) -> tuple[str, ...] | No
     if value is None:
         return None
     items = (value,) if isinstance(value, str) else value
-    if isinstance(items, (bytes, Mapping)) or not isinstance(items, Sequence):
+    if isinstance(items, (bytes, Mapping)) or not isinstance(items, (Sequence, AbstractSet)):
         raise ConfigError(f"{what} must be a string or a list of strings")
     result = tuple(items)
     if not result:
@@ -125,7 +126,7 @@ def _names(value: str | Sequence[str] | None, what: str) -> tuple[str, ...] | No
     for item in result:
         if not isinstance(item, str) or not item:
             raise ConfigError(f"{what} must contain non-empty strings")
-    return result
+    return tuple(sorted(result)) if isinstance(items, AbstractSet) else result  # sets: a stable order
 
 
 def _per_pool(value: str | Mapping[str, str] | None, what: str, pool_ids: tuple[str, ...]) -> dict[str, str]:

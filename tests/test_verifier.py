@@ -180,6 +180,15 @@ def test_pools_sharing_a_jwks_uri_share_one_cache() -> None:
     assert verifier.jwks_cache(POOL) is verifier.jwks_cache("us-east-1_Other1")
 
 
+def test_sets_are_accepted_where_lists_are() -> None:
+    verifier = CognitoVerifier(
+        POOL, client_id={"b-client", "a-client"}, token_use=None, required_groups={"x"}
+    )
+    assert verifier.client_ids == ("a-client", "b-client")
+    with pytest.raises(ConfigError):
+        CognitoVerifier(POOL, client_id={"a-client", 1}, token_use=None)  # type: ignore[arg-type]
+
+
 def test_a_single_algorithm_string_is_one_algorithm() -> None:
     assert CognitoVerifier(POOL, client_id=None, token_use=None, algorithms="RS256").algorithms == {"RS256"}
 
