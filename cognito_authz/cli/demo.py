@@ -1,0 +1,525 @@
+"""``cognito-authz demo``: the whole path on the embedded demo, with no AWS account.
+
+A :class:`~cognito_authz.testing.LocalIssuer` serves its JWKS on 127.0.0.1 and mints an access token per
+persona of the demo decision table; every case of the table is sent as a real API Gateway event through
+the :class:`~cognito_authz.adapters.lambda_authorizer.LambdaAuthorizer` (REST TOKEN, REST REQUEST, HTTP
+API 2.0, WebSocket ``$connect``) or a handler protected by ``@protect`` (REST and HTTP API proxy events).
+Each answer is read the way API Gateway reads it (the returned IAM document evaluated against the method
+ARN, ``isAuthorized``, the handler's status code) and compared with the table's expectation. The policy
+and the table ship inside the package (``demo_policy.json``, ``demo_cases.json``: the JSON twins of
+``examples/policies/demo.yaml`` and ``demo.cases.yaml``), so the demo needs neither ``examples/`` nor
+PyYAML.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from cognito_authz.cli.common import CliError, print_json
+
+if TYPE_CHECKING:
+    from cognito_authz.adapters.lambda_authorizer import LambdaAuthorizer
+    from cognito_authz.policy import DecisionCase, DecisionTable, Policy
+    from cognito_authz.testing.issuer import LocalIssuer
+
+__all__ = ["FLAVOURS", "WEBSOCKET", "DemoReport", "Row", "register", "run_demo", "run_scenario"]
+
+REST_TOKEN = "REST TOKEN"
+REST_REQUEST = "REST REQUEST"
+HTTP_V2 = "HTTP API 2.0"
+HANDLER_REST = "handler REST v1"
+HANDLER_HTTP = "handler HTTP 2.0"
+WEBSOCKET = "WebSocket"
+#: HTTP cases rotate through these (``--every-flavour``: each case through all of them).
+FLAVOURS = (REST_TOKEN, REST_REQUEST, HTTP_V2, HANDLER_REST, HANDLER_HTTP)
+_IAM_FLAVOURS = (REST_TOKEN, REST_REQUEST, WEBSOCKET)
+
+DEMO_POOL_ID = "eu-west-1_CognitoDemo"
+DEMO_CLIENT_ID = "demowebclient0000000000000"
+
+ALLOW, DENY, UNAUTHORIZED, ERROR = "allow", "deny", "unauthorized", "error"
+
+
+def register(commands: argparse._SubParsersAction[Any]) -> None:
+    """Add ``demo`` to the command parser."""
+    demo = commands.add_parser(
+        "demo",
+        help="run the demo: local issuer, personas, authorizer and handler, no AWS account",
+        description="Start a local Cognito-shaped issuer, mint a token per persona of the demo decision "
+        "table, send REST TOKEN, REST REQUEST, HTTP API 2.0 and WebSocket events through the Lambda "
+        "authorizer and REST/HTTP proxy events through a @protect handler, print who may do what and "
+        "why, then one IAM policy the authorizer returned. Exit 0 when every decision matches the table.",
+    )
+    demo.add_argument("--json", action="store_true", help="machine-readable output")
+    demo.add_argument(
+        "--every-flavour", action="store_true", help="send every case through every event flavour"
+    )
+    demo.add_argument("--policy", metavar="FILE", help="your own policy instead of the demo's (with --cases)")
+    demo.add_argument("--cases", metavar="FILE", help="the decision table for --policy")
+    demo.add_argument(
+        "--policy-scope",
+        choices=("request", "principal"),
+        default="request",
+        help="authorizer documents: request-scoped (default; fast, for caching off or keyed per route) or "
+        "principal-wide (cache-safe; proving them can take seconds per principal on a large policy)",
+    )
+    demo.set_defaults(handler=run_demo)
+
+
+# --- results ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What API Gateway would do with an adapter's answer."""
+
+    decision: str
+    rules: tuple[str, ...] | None  # None: the flavour does not report rules (a handler's status code)
+    document: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One request of the demo: who, how, what was expected and what happened."""
+
+    case: str
+    persona: str
+    flavour: str
+    method: str
+    path: str
+    expected: str
+    expected_rule: str | None
+    outcome: Outcome
+    ms: float
+    note: str = ""
+
+    @property
+    def request(self) -> str:
+        text = self.path if self.path.startswith("$") else f"{self.method} {self.path}"
+        return f"{text} ({self.note})" if self.note else text
+
+    @property
+    def problems(self) -> tuple[str, ...]:
+        found = []
+        if self.outcome.decision != self.expected:
+            found.append(f"expected {self.expected}")
+        rules = self.outcome.rules
+        if self.expected_rule is not None and rules is not None and self.expected_rule not in rules:
+            found.append(f"expected rule {self.expected_rule}")
+        return tuple(found)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "case": self.case,
+            "persona": self.persona,
+            "flavour": self.flavour,
+            "method": self.method,
+            "path": self.path,
+            "expected": self.expected,
+            "expected_rule": self.expected_rule,
+            "decision": self.outcome.decision,
+            "rules": list(self.outcome.rules) if self.outcome.rules is not None else None,
+            "ms": round(self.ms, 3),
+            "ok": self.ok,
+            "problems": list(self.problems),
+        }
+
+
+@dataclass(slots=True)
+class DemoReport:
+    """Everything the demo found; ``ok`` when the engine and every adapter matched the table."""
+
+    policy_source: str
+    cases_source: str
+    policy_scope: str
+    rule_count: int
+    jwks_uri: str
+    personas: dict[str, str]
+    rows: list[Row] = field(default_factory=list)
+    engine_summary: str = ""
+    engine_failures: list[str] = field(default_factory=list)
+    elapsed: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.engine_failures and all(row.ok for row in self.rows)
+
+    def sample_document(self) -> tuple[Row, dict[str, Any]] | None:
+        """The IAM document returned for the first allowed REST/WebSocket request."""
+        for row in self.rows:
+            if row.flavour in _IAM_FLAVOURS and row.outcome.decision == ALLOW and row.outcome.document:
+                return row, row.outcome.document
+        return None
+
+
+# --- the scenario -------------------------------------------------------------------------------------
+
+
+def _load_sources(args: argparse.Namespace) -> tuple[Policy, str, DecisionTable, str]:
+    from importlib.resources import files
+
+    from cognito_authz.policy import DecisionTable, Policy
+
+    if (args.policy is None) != (args.cases is None):
+        raise CliError("--policy and --cases go together (a policy and its decision table)")
+    if args.policy is not None:
+        return Policy.from_file(args.policy), args.policy, DecisionTable.from_file(args.cases), args.cases
+    package = files("cognito_authz.cli")
+    policy_data = json.loads(package.joinpath("demo_policy.json").read_text(encoding="utf-8"))
+    cases_data = json.loads(package.joinpath("demo_cases.json").read_text(encoding="utf-8"))
+    return (
+        Policy.from_dict(policy_data, source="demo_policy.json"),
+        "demo policy (examples/policies/demo.yaml)",
+        DecisionTable.from_data(cases_data, source="demo_cases.json"),
+        "demo decision table (examples/policies/demo.cases.yaml)",
+    )
+
+
+def _persona_summary(claims: Mapping[str, Any]) -> str:
+    groups = claims.get("cognito:groups") or []
+    parts = [f"groups: {', '.join(groups)}" if groups else "no groups"]
+    if claims.get("scope"):
+        parts.append(f"scopes: {claims['scope']}")
+    parts.extend(f"{name}={value}" for name, value in claims.items() if name.startswith("custom:"))
+    return "; ".join(parts)
+
+
+def _mint(issuer: LocalIssuer, claims: Mapping[str, Any], **options: Any) -> str:
+    """An access token carrying exactly the case's claims (Cognito's standard claims around them)."""
+    rest = dict(claims)
+    sub = rest.pop("sub", None)
+    groups = rest.pop("cognito:groups", [])
+    scope = rest.pop("scope", None)
+    username = rest.pop("username", sub or "demo-user")
+    return issuer.mint_access_token(
+        sub=sub,
+        username=str(username),
+        groups=groups if isinstance(groups, list) else [str(groups)],
+        scopes=str(scope).split() if scope else (),
+        claims=rest,
+        # No scope in the case means no scope claim, not an empty one.
+        omit=() if scope else ("scope",),
+        **options,
+    )
+
+
+def _spliced(signed: str, claims_from: str) -> str:
+    """``signed``'s header and signature around another token's claims: a forgery that must not verify."""
+    header, _, signature = signed.split(".")
+    return f"{header}.{claims_from.split('.')[1]}.{signature}"
+
+
+class _Api:
+    """The demo's deployed pieces: an authorizer and a protected handler, and how to call each."""
+
+    def __init__(self, authorizer: LambdaAuthorizer, handler: Callable[[dict[str, Any], Any], Any]) -> None:
+        self.authorizer = authorizer
+        self.handler = handler
+
+    def send(self, flavour: str, token: str, method: str, path: str) -> tuple[Outcome, float]:
+        from cognito_authz.cli import demo_events as events
+
+        if flavour == REST_TOKEN:
+            event = events.rest_token_event(token, method, path)
+        elif flavour == REST_REQUEST:
+            event = events.rest_request_event(token, method, path)
+        elif flavour == HTTP_V2:
+            event = events.http_v2_authorizer_event(token, method, path)
+        elif flavour == WEBSOCKET:
+            event = events.websocket_connect_event(token)
+        elif flavour == HANDLER_REST:
+            event = events.rest_v1_proxy_event(token, method, path)
+        elif flavour == HANDLER_HTTP:
+            event = events.http_v2_proxy_event(token, method, path)
+        else:  # pragma: no cover - FLAVOURS is closed
+            raise CliError(f"unknown flavour {flavour}")
+        if flavour in (HANDLER_REST, HANDLER_HTTP):
+            started = time.perf_counter()
+            response = self.handler(event, None)
+            elapsed = time.perf_counter() - started
+            return _handler_outcome(response), elapsed * 1000
+        started = time.perf_counter()
+        try:
+            answer = self.authorizer(event, None)
+        except Exception as exc:
+            elapsed = time.perf_counter() - started
+            # API Gateway maps exactly this message to 401; anything else is a 500 (fail closed).
+            decision = UNAUTHORIZED if str(exc) == "Unauthorized" else ERROR
+            return Outcome(decision, None), elapsed * 1000
+        elapsed = time.perf_counter() - started
+        return _authorizer_outcome(answer, event), elapsed * 1000
+
+
+def _rules_of(context: Any) -> tuple[str, ...]:
+    rules = context.get("rules") if isinstance(context, Mapping) else None
+    return tuple(rule for rule in str(rules or "").split(",") if rule)
+
+
+def _authorizer_outcome(answer: Mapping[str, Any], event: Mapping[str, Any]) -> Outcome:
+    from cognito_authz.iam import iam_allows
+
+    rules = _rules_of(answer.get("context"))
+    if "isAuthorized" in answer:
+        return Outcome(ALLOW if answer["isAuthorized"] is True else DENY, rules)
+    document = answer.get("policyDocument")
+    arn = event.get("methodArn") or event.get("routeArn")
+    if not isinstance(document, dict) or not isinstance(arn, str):
+        return Outcome(ERROR, rules)
+    # Exactly what API Gateway does with the answer: evaluate the document against this request's ARN.
+    return Outcome(ALLOW if iam_allows(document, arn) else DENY, rules, document)
+
+
+def _handler_outcome(response: Any) -> Outcome:
+    status = response.get("statusCode") if isinstance(response, Mapping) else None
+    decision = {200: ALLOW, 403: DENY, 401: UNAUTHORIZED}.get(status if isinstance(status, int) else 0, ERROR)
+    return Outcome(decision, None)
+
+
+def _flavours_for(case: DecisionCase, index: int, every: bool) -> tuple[str, ...]:
+    if case.path.startswith("$"):
+        return (WEBSOCKET,)
+    return FLAVOURS if every else (FLAVOURS[index % len(FLAVOURS)],)
+
+
+def run_scenario(
+    policy: Policy,
+    table: DecisionTable,
+    *,
+    policy_source: str = "<policy>",
+    cases_source: str = "<cases>",
+    every_flavour: bool = False,
+    policy_scope: Literal["request", "principal"] = "request",
+) -> DemoReport:
+    """Run the whole demo and return what happened (printing is the caller's business)."""
+    import logging
+
+    # The table shows every decision; the adapters' own log lines would only repeat them on stderr.
+    library_log = logging.getLogger("cognito_authz")
+    quiet, propagate = logging.NullHandler(), library_log.propagate
+    library_log.addHandler(quiet)
+    library_log.propagate = False
+    try:
+        return _scenario(policy, table, policy_source, cases_source, every_flavour, policy_scope)
+    finally:
+        library_log.removeHandler(quiet)
+        library_log.propagate = propagate
+
+
+def _scenario(
+    policy: Policy,
+    table: DecisionTable,
+    policy_source: str,
+    cases_source: str,
+    every_flavour: bool,
+    policy_scope: Literal["request", "principal"],
+) -> DemoReport:
+    from cognito_authz.adapters.handler import protect
+    from cognito_authz.adapters.lambda_authorizer import LambdaAuthorizer
+    from cognito_authz.policy import run_decision_table
+    from cognito_authz.testing.issuer import LocalIssuer
+
+    started = time.perf_counter()
+    engine = run_decision_table(policy, table)
+    with LocalIssuer(DEMO_POOL_ID, client_id=DEMO_CLIENT_ID) as issuer:
+        verifier = issuer.verifier(token_use="access")
+        verifier.hydrate()  # what a Lambda does at cold start: the first request pays no fetch
+        authorizer = LambdaAuthorizer(verifier, policy, policy_scope=policy_scope)
+
+        @protect(verifier=verifier, policy=policy)
+        def api_handler(event: dict[str, Any], context: Any, *, principal: Any) -> dict[str, Any]:
+            return {"statusCode": 200, "body": json.dumps({"hello": principal.sub})}
+
+        api = _Api(authorizer, api_handler)
+        report = DemoReport(policy_source, cases_source, policy_scope, len(policy.rules), issuer.jwks_uri, {})
+        tokens: dict[str, str] = {}
+        firsts: dict[str, tuple[DecisionCase, str, str]] = {}
+        for index, case in enumerate(table.cases):
+            claims = case.claims()
+            persona = str(claims.get("sub") or f"case {index}")
+            report.personas.setdefault(persona, _persona_summary(claims))
+            key = json.dumps(claims, sort_keys=True, default=str)
+            if key not in tokens:
+                tokens[key] = _mint(issuer, claims)
+            if not case.path.startswith("$"):
+                firsts.setdefault(case.expect, (case, persona, tokens[key]))
+            for flavour in _flavours_for(case, index, every_flavour):
+                outcome, ms = api.send(flavour, tokens[key], case.method or "", case.path)
+                report.rows.append(
+                    Row(
+                        case.label(index),
+                        persona,
+                        flavour,
+                        case.method or "",
+                        case.path,
+                        case.expect,
+                        case.rule,
+                        outcome,
+                        ms,
+                    )
+                )
+        # Tokens the verifier must refuse whatever the policy says: an allowed request with an expired
+        # token, and a denied caller's signature around the allowed caller's claims.
+        refused: list[tuple[str, DecisionCase, str, str]] = []
+        if ALLOW in firsts:
+            case, persona, _ = firsts[ALLOW]
+            expired = _mint(issuer, case.claims(), now=time.time() - 7200, lifetime=3600)
+            refused.append(("expired token", case, persona, expired))
+            if DENY in firsts and firsts[DENY][2] != firsts[ALLOW][2]:
+                _, impostor, signed = firsts[DENY]
+                refused.append(
+                    (
+                        f"forged: {persona}'s claims on {impostor}'s signature",
+                        case,
+                        impostor,
+                        _spliced(signed, firsts[ALLOW][2]),
+                    )
+                )
+        for label, case, persona, token in refused:
+            outcome, ms = api.send(REST_TOKEN, token, case.method or "", case.path)
+            report.rows.append(
+                Row(
+                    label,
+                    persona,
+                    REST_TOKEN,
+                    case.method or "",
+                    case.path,
+                    UNAUTHORIZED,
+                    None,
+                    outcome,
+                    ms,
+                    note=label,
+                )
+            )
+    report.engine_summary = engine.summary()
+    report.engine_failures = [result.describe() for result in engine.failures]
+    report.elapsed = time.perf_counter() - started
+    return report
+
+
+# --- output -------------------------------------------------------------------------------------------
+
+_COLUMNS = ("persona", "flavour", "request", "decision", "determining rule", "ms", "check")
+
+
+def _cells(row: Row) -> tuple[str, ...]:
+    rules = row.outcome.rules
+    if rules is None:
+        shown = "-"  # a handler answers with a status code, not with rule names
+    elif rules:
+        shown = ", ".join(rules)
+    else:
+        shown = "(default deny)" if row.outcome.decision == DENY else "-"
+    check = "ok" if row.ok else "MISMATCH: " + "; ".join(row.problems)
+    return (row.persona, row.flavour, row.request, row.outcome.decision, shown, f"{row.ms:.2f}", check)
+
+
+def format_table(rows: list[Row]) -> list[str]:
+    """The aligned table (``ms`` right-aligned), a header and a rule line."""
+    cells = [_cells(row) for row in rows]
+    widths = [max([len(title)] + [len(line[i]) for line in cells]) for i, title in enumerate(_COLUMNS)]
+
+    def line(values: tuple[str, ...]) -> str:
+        parts = [
+            value.rjust(widths[i]) if _COLUMNS[i] == "ms" else value.ljust(widths[i])
+            for i, value in enumerate(values)
+        ]
+        return "  ".join(parts).rstrip()
+
+    out = [line(_COLUMNS), line(tuple("-" * w for w in widths))]
+    previous = None
+    for row, values in zip(rows, cells, strict=True):
+        if previous is not None and row.persona != previous:
+            out.append("")
+        previous = row.persona
+        out.append(line(values))
+    return out
+
+
+def _print_report(report: DemoReport) -> None:
+    print(f"cognito-authz demo: {report.policy_source}, {report.rule_count} rules")
+    print(f"  cases:      {report.cases_source}")
+    print(f"  issuer:     LocalIssuer, JWKS at {report.jwks_uri}")
+    print(
+        f"  authorizer: LambdaAuthorizer(policy_scope={report.policy_scope!r}); "
+        "handler: @protect(verifier, policy)"
+    )
+    print("personas (one access token each, minted by the local issuer):")
+    width = max(len(name) for name in report.personas) if report.personas else 0
+    for name, summary in report.personas.items():
+        print(f"  {name.ljust(width)}  {summary}")
+    print()
+    for text in format_table(report.rows):
+        print(text)
+    print()
+    flavours = list(dict.fromkeys(row.flavour for row in report.rows))
+    mismatches = [row for row in report.rows if not row.ok]
+    print(f"decision table (engine): {report.engine_summary}")
+    for failure in report.engine_failures:
+        print(f"  {failure}")
+    verdict = (
+        "all as the decision table expects"
+        if not mismatches
+        else f"{len(mismatches)} not as the decision table expects"
+    )
+    print(f"adapters: {len(report.rows)} requests through {', '.join(flavours)}: {verdict}")
+    sample = report.sample_document()
+    if sample is not None:
+        row, document = sample
+        print()
+        print(f"IAM policy the authorizer returned for {row.persona}, {row.flavour} {row.request}:")
+        print(json.dumps(document, indent=2))
+        if report.policy_scope == "request":
+            print(
+                "(request-scoped: it covers this request's ARN only, so run the authorizer with caching off "
+                "or keyed per route; 'cognito-authz lint POLICY' says whether principal-wide, cache-safe "
+                "documents are possible)"
+            )
+    print()
+    print(f"{'OK' if report.ok else 'FAILED'}: finished in {report.elapsed:.2f} s")
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    policy, policy_source, table, cases_source = _load_sources(args)
+    report = run_scenario(
+        policy,
+        table,
+        policy_source=policy_source,
+        cases_source=cases_source,
+        every_flavour=args.every_flavour,
+        policy_scope=args.policy_scope,
+    )
+    if args.json:
+        sample = report.sample_document()
+        print_json(
+            {
+                "ok": report.ok,
+                "elapsed_s": round(report.elapsed, 3),
+                "policy": report.policy_source,
+                "cases": report.cases_source,
+                "policy_scope": report.policy_scope,
+                "jwks_uri": report.jwks_uri,
+                "personas": report.personas,
+                "engine": {"summary": report.engine_summary, "failures": report.engine_failures},
+                "rows": [row.to_json() for row in report.rows],
+                "iam_policy": None
+                if sample is None
+                else {
+                    "request": sample[0].request,
+                    "flavour": sample[0].flavour,
+                    "persona": sample[0].persona,
+                    "document": sample[1],
+                },
+            }
+        )
+    else:
+        _print_report(report)
+    return 0 if report.ok else 1
