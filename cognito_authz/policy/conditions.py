@@ -16,9 +16,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
-from cognito_authz.policy.model import ClaimScalar, ClaimSpec, Condition, template_param
+from cognito_authz.policy.model import ClaimSpec, Condition, template_param
 from cognito_authz.policy.routes import Route, could_be_param
 from cognito_authz.principal import Principal, normalize_bool, normalize_string_list
 
@@ -27,8 +28,9 @@ __all__ = [
     "ClaimTest",
     "CompiledCondition",
     "Subject",
+    "Test",
     "claim_items",
-    "value_keys",
+    "claim_text",
 ]
 
 #: Upper bound on the parameter bindings enumerated for one condition and principal. Claims are bounded
@@ -36,46 +38,44 @@ __all__ = [
 #: falls back to a sound approximation (see ``Policy.allowed_routes``).
 MAX_ALTERNATIVES = 1000
 
-#: ``("s", text)`` or ``("b", flag)``: the comparable forms of one claim value.
-ValueKey = tuple[str, Any]
 Binding = dict[str, str]
 
 
-@dataclass(frozen=True, slots=True)
 class Subject:
-    """What conditions read from a principal, normalized once per decision."""
+    """What conditions read from a principal: its fields, with odd shapes normalized.
 
-    groups: frozenset[str]
-    scopes: frozenset[str]
-    group_items: tuple[str, ...]
-    scope_items: tuple[str, ...]
-    token_use: str | None
-    client_id: str | None
-    claims: Mapping[str, Any]
+    Built once per decision, so it trusts the shapes ``Principal.from_claims`` produces (tuples of
+    strings, a mapping of claims) and only normalizes what a hand-built ``Principal`` might hold.
+    """
+
+    __slots__ = ("claims", "client_id", "groups", "scopes", "token_use")
+
+    def __init__(self, principal: Principal) -> None:
+        groups = principal.groups
+        self.groups: tuple[str, ...] = groups if type(groups) is tuple else normalize_string_list(groups)
+        scopes = principal.scopes
+        self.scopes: tuple[str, ...] = scopes if type(scopes) is tuple else normalize_string_list(scopes)
+        claims = principal.claims
+        if type(claims) is not MappingProxyType and not isinstance(claims, Mapping):
+            claims = {}
+        self.claims: Mapping[str, Any] = claims
+        token_use = principal.token_use
+        self.token_use: str | None = token_use if type(token_use) is str else None
+        client_id = principal.client_id
+        self.client_id: str | None = client_id if type(client_id) is str else None
 
     @classmethod
     def of(cls, principal: Principal) -> Subject:
-        """Build the view; tolerates a hand-built ``Principal`` whose fields hold strings or lists."""
-        groups = _names(principal.groups)
-        scopes = _names(principal.scopes)
-        claims = principal.claims if isinstance(principal.claims, Mapping) else {}
-        token_use = principal.token_use if isinstance(principal.token_use, str) else None
-        client_id = principal.client_id if isinstance(principal.client_id, str) else None
-        return cls(frozenset(groups), frozenset(scopes), groups, scopes, token_use, client_id, claims)
-
-
-def _names(value: object) -> tuple[str, ...]:
-    if isinstance(value, tuple) and all(isinstance(item, str) and item for item in value):
-        return value
-    return normalize_string_list(value)
+        """Same as the constructor (reads well at call sites)."""
+        return cls(principal)
 
 
 def claim_items(subject: Subject, claim: str) -> tuple[object, ...] | None:
     """The values of ``claim`` as a tuple (a list claim gives its items), or ``None`` when absent."""
     if claim == "cognito:groups":
-        return subject.group_items if subject.group_items else None
+        return subject.groups if subject.groups else None
     if claim == "scope":
-        return subject.scope_items if subject.scope_items else None
+        return subject.scopes if subject.scopes else None
     value = subject.claims.get(claim)
     if value is None:
         return None
@@ -84,26 +84,28 @@ def claim_items(subject: Subject, claim: str) -> tuple[object, ...] | None:
     return (value,)
 
 
-def value_keys(value: object) -> tuple[ValueKey, ...]:
-    """The comparable forms of a claim value; an unsupported type (float, dict, None) has none."""
+def claim_text(value: object) -> str | None:
+    """The text a claim value compares as: strings as they are, integers in decimal, booleans as
+    ``"true"``/``"false"``; ``None`` for anything else (floats, objects, ``None``)."""
+    if type(value) is str:
+        return value
     if isinstance(value, bool):
-        return (("b", value), ("s", "true" if value else "false"))
+        return "true" if value else "false"
     if isinstance(value, int):
-        return (("s", str(value)),)
+        return str(value)
+    if isinstance(value, str):
+        return str(value)
+    return None
+
+
+def _flag(value: object) -> bool | None:
+    if isinstance(value, bool):
+        return value
     if isinstance(value, str):
         flag = normalize_bool(value)
         if isinstance(flag, bool):
-            return (("s", value), ("b", flag))
-        return (("s", value),)
-    return ()
-
-
-def _literal_key(value: ClaimScalar) -> ValueKey:
-    if isinstance(value, bool):
-        return ("b", value)
-    if isinstance(value, int):
-        return ("s", str(value))
-    return ("s", value)
+            return flag
+    return None
 
 
 def _present(items: tuple[object, ...] | None) -> bool:
@@ -117,10 +119,14 @@ Check = Callable[[Subject], bool]
 
 @dataclass(frozen=True, slots=True)
 class ClaimTest:
-    """One ``claims`` entry: literal values (equals / one of), parameter templates, or presence."""
+    """One ``claims`` entry: literal values (equals / one of), parameter templates, or presence.
+
+    Literal strings and integers live in ``texts`` (their claim text), boolean literals in ``flags``.
+    """
 
     claim: str
-    literals: frozenset[ValueKey]
+    texts: frozenset[str]
+    flags: frozenset[bool]
     params: tuple[str, ...]
     present: bool
 
@@ -128,17 +134,28 @@ class ClaimTest:
     def compile(cls, claim: str, spec: ClaimSpec) -> ClaimTest:
         """Split ``spec`` into literals and templates (the model has validated it)."""
         if spec == "*":
-            return cls(claim, frozenset(), (), True)
+            return cls(claim, frozenset(), frozenset(), (), True)
         values = spec if isinstance(spec, tuple) else (spec,)
-        literals: set[ValueKey] = set()
+        texts: set[str] = set()
+        flags: set[bool] = set()
         params: list[str] = []
         for value in values:
             name = template_param(value)
             if name is not None:
                 params.append(name)
+            elif isinstance(value, bool):
+                flags.add(value)
             else:
-                literals.add(_literal_key(value))
-        return cls(claim, frozenset(literals), tuple(dict.fromkeys(params)), False)
+                texts.add(str(value))
+        return cls(claim, frozenset(texts), frozenset(flags), tuple(dict.fromkeys(params)), False)
+
+    def _literal(self, item: object, text: str | None) -> bool:
+        if text is not None and text in self.texts:
+            return True
+        if self.flags:
+            flag = _flag(item)
+            return flag is not None and flag in self.flags
+        return False
 
     def holds(self, subject: Subject, params: Mapping[str, str]) -> bool:
         """Whether the claim satisfies this test for a request with these path parameters."""
@@ -147,13 +164,14 @@ class ClaimTest:
             return _present(items)
         if items is None:
             return False
-        wanted = self.literals
-        if self.params:
-            wanted = wanted | {("s", params[name]) for name in self.params if name in params}
         for item in items:
-            for key in value_keys(item):
-                if key in wanted:
-                    return True
+            text = claim_text(item)
+            if self._literal(item, text):
+                return True
+            if text is not None:
+                for name in self.params:
+                    if params.get(name) == text:
+                        return True
         return False
 
     def alternatives(self, subject: Subject, route: Route) -> list[Binding]:
@@ -165,11 +183,11 @@ class ClaimTest:
             return []
         texts: list[str] = []
         for item in items:
-            for key in value_keys(item):
-                if key in self.literals:
-                    return [{}]
-                if key[0] == "s" and key[1] not in texts:
-                    texts.append(key[1])
+            text = claim_text(item)
+            if self._literal(item, text):
+                return [{}]
+            if text is not None and text not in texts:
+                texts.append(text)
         greedy_name = route.params[-1] if route.greedy else None
         out: list[Binding] = []
         for name in self.params:
@@ -178,13 +196,21 @@ class ClaimTest:
         return out
 
 
+#: One compiled condition test: ``(subject, path_params) -> holds``.
+Test = Callable[[Subject, Mapping[str, str]], bool]
+
+
 @dataclass(frozen=True, slots=True)
 class CompiledCondition:
-    """A ``when`` or ``unless`` block: every static check and every claim test must hold."""
+    """A ``when`` or ``unless`` block: every static check and every claim test must hold.
+
+    ``tests`` holds both kinds as plain callables so a decision runs one flat loop.
+    """
 
     source: Condition
     checks: tuple[Check, ...]
     claim_tests: tuple[ClaimTest, ...]
+    tests: tuple[Test, ...]
 
     @classmethod
     def compile(cls, condition: Condition) -> CompiledCondition:
@@ -202,8 +228,12 @@ class CompiledCondition:
             checks.append(_one_of("token_use", frozenset(condition.token_use)))
         if condition.client_id is not None:
             checks.append(_one_of("client_id", frozenset(condition.client_id)))
-        tests = tuple(ClaimTest.compile(claim, spec) for claim, spec in (condition.claims or {}).items())
-        return cls(condition, tuple(checks), tests)
+        claim_tests = tuple(
+            ClaimTest.compile(claim, spec) for claim, spec in (condition.claims or {}).items()
+        )
+        tests: list[Test] = [_ignoring_params(check) for check in checks]
+        tests.extend(test.holds for test in claim_tests)
+        return cls(condition, tuple(checks), claim_tests, tuple(tests))
 
     @property
     def uses_params(self) -> bool:
@@ -212,10 +242,10 @@ class CompiledCondition:
 
     def holds(self, subject: Subject, params: Mapping[str, str]) -> bool:
         """Every check and claim test holds."""
-        for check in self.checks:
-            if not check(subject):
+        for test in self.tests:  # noqa: SIM110 - a plain loop is faster on this per-request path
+            if not test(subject, params):
                 return False
-        return all(test.holds(subject, params) for test in self.claim_tests)
+        return True
 
     def static_holds(self, subject: Subject) -> bool:
         """The checks that do not involve claims hold (groups, scopes, token_use, client_id)."""
@@ -266,6 +296,10 @@ def _merge(left: Binding, right: Binding) -> Binding | None:
     return {**left, **right}
 
 
+def _ignoring_params(check: Check) -> Test:
+    return lambda subject, params: check(subject)
+
+
 def _any_of(attribute: str, wanted: frozenset[str]) -> Check:
     if attribute == "groups":
         return lambda subject: not wanted.isdisjoint(subject.groups)
@@ -274,8 +308,8 @@ def _any_of(attribute: str, wanted: frozenset[str]) -> Check:
 
 def _all_of(attribute: str, wanted: frozenset[str]) -> Check:
     if attribute == "groups":
-        return lambda subject: wanted <= subject.groups
-    return lambda subject: wanted <= subject.scopes
+        return lambda subject: wanted.issubset(subject.groups)
+    return lambda subject: wanted.issubset(subject.scopes)
 
 
 def _one_of(attribute: str, wanted: frozenset[str]) -> Check:

@@ -16,11 +16,12 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from cognito_authz.policy.conditions import Binding, CompiledCondition, Subject
+from cognito_authz.policy.conditions import Binding, CompiledCondition, Subject, Test
 from cognito_authz.policy.lint import LintFinding, lint_policy
 from cognito_authz.policy.model import PolicyDocument, Rule, parse_document
 from cognito_authz.policy.routes import (
     GREEDY,
+    HTTP_METHODS,
     LITERAL,
     PARAM,
     Pattern,
@@ -36,6 +37,8 @@ from cognito_authz.principal import Principal
 __all__ = ["AllowedRoutes", "Decision", "Policy", "RouteGrant"]
 
 _EMPTY: Mapping[str, str] = MappingProxyType({})
+#: Methods as adapters pass them, mapped straight to themselves (normalize_method handles the rest).
+_VERBS = {**{verb: verb for verb in HTTP_METHODS}, **{verb.lower(): verb for verb in HTTP_METHODS}}
 
 ALLOWED = "allowed"
 EXPLICIT_DENY = "explicit_deny"
@@ -171,22 +174,67 @@ class _Statement:
     route: Route
     when: CompiledCondition | None
     unless: CompiledCondition | None
+    when_checks: tuple[Test, ...] = ()
+    unless_checks: tuple[Test, ...] | None = None
+
+    @classmethod
+    def build(
+        cls,
+        rule_index: int,
+        rule: Rule,
+        route: Route,
+        when: CompiledCondition | None,
+        unless: CompiledCondition | None,
+    ) -> _Statement:
+        return cls(
+            rule_index,
+            rule.id,
+            rule.effect == "deny",
+            route,
+            when,
+            unless,
+            when.tests if when is not None else (),
+            unless.tests if unless is not None else None,
+        )
 
     def fires(self, subject: Subject, params: Mapping[str, str]) -> bool:
-        if self.when is not None and not self.when.holds(subject, params):
-            return False
-        return self.unless is None or not self.unless.holds(subject, params)
+        """``when`` holds and ``unless`` does not (every ``unless`` test holding skips the rule)."""
+        for test in self.when_checks:
+            if not test(subject, params):
+                return False
+        unless = self.unless_checks
+        if unless is None:
+            return True
+        # a plain loop, not any(): this runs for every candidate rule of every request
+        for test in unless:  # noqa: SIM110
+            if not test(subject, params):
+                return True
+        return False
 
 
 class _Entry:
     """One distinct route in the index, with the statements attached to it."""
 
-    __slots__ = ("allow", "deny", "greedy_at", "order", "param_at", "route", "sort_key")
+    __slots__ = (
+        "allow",
+        "deny",
+        "greedy_at",
+        "order",
+        "param_at",
+        "rank",
+        "route",
+        "sort_key",
+        "uses_params",
+    )
 
     def __init__(self, route: Route, order: int) -> None:
         self.route = route
         self.order = order
         self.sort_key = (route.specificity(), order)
+        #: position in the specificity order of all the policy's routes (set once compiled)
+        self.rank = 0
+        #: whether any attached rule compares a claim with a path parameter
+        self.uses_params = False
         self.param_at = tuple(
             (index, name) for index, (kind, name) in enumerate(route.pattern) if kind == PARAM
         )
@@ -197,7 +245,9 @@ class _Entry:
         self.deny: list[_Statement] = []
 
     def params(self, segments: tuple[str, ...]) -> dict[str, str]:
-        out = {name: segments[index] for index, name in self.param_at}
+        out: dict[str, str] = {}
+        for index, name in self.param_at:  # a loop, not a comprehension: no frame per request
+            out[name] = segments[index]
         if self.greedy_at is not None:
             index, name = self.greedy_at
             out[name] = "/".join(segments[index:])
@@ -205,32 +255,53 @@ class _Entry:
 
 
 class _Node:
+    """A trie node: literal children, one parameter child, and the routes (by method, ``ANY`` apart)
+    that end here or whose greedy parameter starts here."""
+
     __slots__ = ("greedy", "literals", "param", "terminal")
 
     def __init__(self) -> None:
         self.literals: dict[str, _Node] = {}
         self.param: _Node | None = None
-        self.greedy: list[_Entry] = []
-        self.terminal: list[_Entry] = []
+        self.greedy: dict[str, list[_Entry]] = {}
+        self.terminal: dict[str, list[_Entry]] = {}
 
 
-def _collect(root: _Node, segments: tuple[str, ...], out: list[_Entry]) -> None:
-    # Iterative walk: a literal and a parameter child can both match a segment, so branches fork, but
-    # only along route shapes that exist in the policy.
+def _collect(node: _Node, segments: tuple[str, ...], verb: str | None, out: list[_Entry]) -> None:
+    """Append the entries of every route matching ``segments`` for ``verb`` (and ``ANY``) to ``out``.
+
+    A literal and the parameter child can both match a segment; only then is a branch remembered, so
+    the usual walk is one pass down the path, never a visit of the rules."""
     count = len(segments)
-    stack = [(root, 0)]
-    while stack:
+    index = 0
+    stack: list[tuple[_Node, int]] | None = None
+    while True:
+        found = node.terminal if index == count else node.greedy
+        if found:
+            entries = found.get(verb) if verb is not None else None
+            if entries:
+                out.extend(entries)
+            entries = found.get("ANY")
+            if entries:
+                out.extend(entries)
+        if index < count:
+            child = node.literals.get(segments[index]) if node.literals else None
+            param = node.param
+            if child is not None:
+                if param is not None:
+                    if stack is None:
+                        stack = []
+                    stack.append((param, index + 1))
+                node = child
+                index += 1
+                continue
+            if param is not None:
+                node = param
+                index += 1
+                continue
+        if not stack:
+            return
         node, index = stack.pop()
-        if index == count:
-            out.extend(node.terminal)
-            continue
-        if node.greedy:
-            out.extend(node.greedy)
-        child = node.literals.get(segments[index])
-        if child is not None:
-            stack.append((child, index + 1))
-        if node.param is not None:
-            stack.append((node.param, index + 1))
 
 
 class Policy:
@@ -243,7 +314,7 @@ class Policy:
         self.declared_groups: tuple[str, ...] | None = document.groups
         self._entries: dict[str, _Entry] = {}
         self._statements: list[_Statement] = []
-        self._tries: dict[str, _Node] = {}
+        self._root = _Node()
         self._websocket: dict[str, _Entry] = {}
         self._compile()
         self.routes: tuple[Route, ...] = tuple(entry.route for entry in self._entries.values())
@@ -270,19 +341,24 @@ class Policy:
                 if entry is None:
                     entry = self._entries[route.text] = _Entry(route, len(self._entries))
                     self._insert(entry)
-                statement = _Statement(rule_index, rule.id, rule.effect == "deny", route, when, unless)
+                statement = _Statement.build(rule_index, rule, route, when, unless)
                 (entry.deny if statement.deny else entry.allow).append(statement)
+                entry.uses_params = entry.uses_params or any(
+                    condition is not None and condition.uses_params for condition in (when, unless)
+                )
                 self._statements.append(statement)
+        for rank, entry in enumerate(sorted(self._entries.values(), key=_sort_key)):
+            entry.rank = rank
 
     def _insert(self, entry: _Entry) -> None:
         route = entry.route
         if route.method is None:
             self._websocket[route.path] = entry
             return
-        node = self._tries.setdefault(route.method, _Node())
+        node = self._root
         for kind, text in route.pattern:
             if kind == GREEDY:
-                node.greedy.append(entry)
+                node.greedy.setdefault(route.method, []).append(entry)
                 return
             if kind == LITERAL:
                 node = node.literals.setdefault(text, _Node())
@@ -290,7 +366,7 @@ class Policy:
                 if node.param is None:
                     node.param = _Node()
                 node = node.param
-        node.terminal.append(entry)
+        node.terminal.setdefault(route.method, []).append(entry)
 
     # --- deciding ----------------------------------------------------------------------------------
 
@@ -306,62 +382,53 @@ class Policy:
             return self._decide(principal, shown_method, shown_path)
         except Exception:
             # Fail closed on a bug rather than let an exception escape an authorizer.
-            return Decision(False, EVALUATION_ERROR, (), _EMPTY, None, shown_method, shown_path)
+            return _decision(False, EVALUATION_ERROR, (), _EMPTY, None, shown_method, shown_path, ())
 
     def _match(self, method: str, path: str) -> tuple[list[_Entry], tuple[str, ...]]:
         if path.startswith("$"):
             entry = self._websocket.get(path)
             return ([entry] if entry is not None else []), ()
-        verb = normalize_method(method)
+        verb = _VERBS.get(method) or normalize_method(method)
         segments = split_path(path)
         matched: list[_Entry] = []
         if verb is None or segments is None:
             return matched, ()
-        root = self._tries.get(verb)
-        if root is not None:
-            _collect(root, segments, matched)
-        if verb != "ANY":
-            root = self._tries.get("ANY")
-            if root is not None:
-                _collect(root, segments, matched)
+        # a request whose method is literally "ANY" matches ANY routes once, not twice
+        _collect(self._root, segments, None if verb == "ANY" else verb, matched)
         return matched, segments
 
     def _decide(self, principal: Principal, method: str, path: str) -> Decision:
         matched, segments = self._match(method, path)
         if not matched:
-            return Decision(False, NO_MATCHING_RULE, (), _EMPTY, None, method, path)
-        best = matched[0] if len(matched) == 1 else min(matched, key=_sort_key)
+            return _decision(False, NO_MATCHING_RULE, (), _EMPTY, None, method, path, ())
+        best = matched[0]
+        for entry in matched:
+            if entry.rank < best.rank:
+                best = entry
+        best_params = MappingProxyType(best.params(segments))
+        route = best.route.text
         if not isinstance(principal, Principal):
-            params = MappingProxyType(best.params(segments))
-            return Decision(False, NO_MATCHING_RULE, (), params, best.route.text, method, path)
-        subject = Subject.of(principal)
-        all_params = [entry.params(segments) for entry in matched]
-        fired: dict[int, str] = {}
-        missed: dict[int, str] = {}
-        for entry, params in zip(matched, all_params, strict=True):
-            for statement in entry.deny:
-                if statement.fires(subject, params):
-                    fired[statement.rule_index] = statement.rule_id
-                else:
-                    missed[statement.rule_index] = statement.rule_id
-        best_params = MappingProxyType(all_params[matched.index(best)])
+            return _decision(False, NO_MATCHING_RULE, (), best_params, route, method, path, ())
+        subject = Subject(principal)
+        fired: list[_Statement] = []
+        missed: list[_Statement] = []
+        for entry in matched:
+            if entry.deny:
+                params = entry.params(segments) if entry.uses_params else _EMPTY
+                for statement in entry.deny:
+                    (fired if statement.fires(subject, params) else missed).append(statement)
         if fired:
-            return Decision(
-                False, EXPLICIT_DENY, _ordered(fired), best_params, best.route.text, method, path,
-                _ordered(missed, exclude=fired),
-            )  # fmt: skip
-        for entry, params in zip(matched, all_params, strict=True):
-            for statement in entry.allow:
-                if statement.fires(subject, params):
-                    fired[statement.rule_index] = statement.rule_id
-                else:
-                    missed[statement.rule_index] = statement.rule_id
-        considered = _ordered(missed, exclude=fired)
+            considered = _ids(missed, fired) if missed else ()
+            return _decision(False, EXPLICIT_DENY, _ids(fired), best_params, route, method, path, considered)
+        for entry in matched:
+            if entry.allow:
+                params = entry.params(segments) if entry.uses_params else _EMPTY
+                for statement in entry.allow:
+                    (fired if statement.fires(subject, params) else missed).append(statement)
+        considered = _ids(missed, fired) if missed else ()
         if fired:
-            return Decision(
-                True, ALLOWED, _ordered(fired), best_params, best.route.text, method, path, considered
-            )
-        return Decision(False, NO_MATCHING_RULE, (), best_params, best.route.text, method, path, considered)
+            return _decision(True, ALLOWED, _ids(fired), best_params, route, method, path, considered)
+        return _decision(False, NO_MATCHING_RULE, (), best_params, route, method, path, considered)
 
     def explain(self, principal: Principal, method: str, path: str) -> str:
         """A multi-line account of the decision: every matching route and rule, and which conditions
@@ -372,8 +439,8 @@ class Policy:
             lines.append("  (no principal: nothing can be evaluated)")
             return "\n".join(lines)
         matched, segments = self._match(decision.method, decision.path)
-        subject = Subject.of(principal)
-        for entry in sorted(matched, key=_sort_key):
+        subject = Subject(principal)
+        for entry in sorted(matched, key=_rank):
             params = entry.params(segments)
             shown = ", ".join(f"{k}={v!r}" for k, v in params.items())
             lines.append(f"  route {entry.route.text}" + (f" ({shown})" if shown else ""))
@@ -393,7 +460,7 @@ class Policy:
         """
         if not isinstance(principal, Principal):
             return AllowedRoutes((), ())
-        subject = Subject.of(principal)
+        subject = Subject(principal)
         exact = True
         grants: dict[tuple[Any, ...], tuple[bool, int, RouteGrant, list[str]]] = {}
         for statement in self._statements:
@@ -451,8 +518,62 @@ def _sort_key(entry: _Entry) -> tuple[Any, ...]:
     return entry.sort_key
 
 
-def _ordered(ids: dict[int, str], *, exclude: dict[int, str] | None = None) -> tuple[str, ...]:
-    return tuple(ids[index] for index in sorted(ids) if not exclude or index not in exclude)
+def _rank(entry: _Entry) -> int:
+    return entry.rank
+
+
+def _ids(statements: list[_Statement], exclude: list[_Statement] | None = None) -> tuple[str, ...]:
+    """Rule ids of ``statements`` in file order, each once, leaving out the rules of ``exclude``."""
+    # Plain loops rather than generators: this runs once or twice per request.
+    if len(statements) == 1:
+        only = statements[0]
+        if exclude:
+            index = only.rule_index
+            for other in exclude:
+                if other.rule_index == index:
+                    return ()
+        return (only.rule_id,)
+    skip = set()
+    if exclude:
+        for other in exclude:
+            skip.add(other.rule_index)
+    indexed: dict[int, str] = {}
+    for statement in statements:
+        if statement.rule_index not in skip:
+            indexed[statement.rule_index] = statement.rule_id
+    return tuple(indexed[index] for index in sorted(indexed))
+
+
+_new_object = object.__new__
+_SET_DECISION = tuple(
+    Decision.__dict__[name].__set__
+    for name in ("allowed", "reason", "rules", "path_params", "route", "method", "path", "considered")
+)
+
+
+def _decision(
+    allowed: bool,
+    reason: str,
+    rules: tuple[str, ...],
+    path_params: Mapping[str, str],
+    route: str | None,
+    method: str,
+    path: str,
+    considered: tuple[str, ...],
+) -> Decision:
+    """``Decision(...)`` without the frozen dataclass's ``object.__setattr__`` per field: the slot
+    descriptors are set directly (a decision is built on every request; this halves that cost)."""
+    decision: Decision = _new_object(Decision)
+    s_allowed, s_reason, s_rules, s_params, s_route, s_method, s_path, s_considered = _SET_DECISION
+    s_allowed(decision, allowed)
+    s_reason(decision, reason)
+    s_rules(decision, rules)
+    s_params(decision, path_params)
+    s_route(decision, route)
+    s_method(decision, method)
+    s_path(decision, path)
+    s_considered(decision, considered)
+    return decision
 
 
 def _trace(statement: _Statement, subject: Subject, params: Mapping[str, str]) -> str:

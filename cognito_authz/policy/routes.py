@@ -202,6 +202,13 @@ def split_path(path: object) -> tuple[str, ...] | None:
     """Canonical segments of a request path, or ``None`` when the path can match no route."""
     if not isinstance(path, str) or not path.startswith("/") or len(path) > _MAX_PATH:
         return None
+    if path.isascii() and path.isprintable() and "%" not in path and "/." not in path:
+        # The common case, checked with C-level string methods: printable ASCII without escapes or
+        # segments starting with a dot, so every non-empty segment is already canonical.
+        parts = path[1:].split("/")
+        if "" not in parts:
+            return tuple(parts)
+        return () if path == "/" else None
     if _CONTROL.search(path):
         return None
     if not path.isascii():
