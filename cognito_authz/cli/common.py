@@ -172,14 +172,10 @@ def _unverified_claims(token: str) -> dict[str, Any]:
 def _verified(args: argparse.Namespace) -> Principal:
     from cognito_authz.verifier import CognitoVerifier
 
-    token = args.token.strip()
-    claims = _unverified_claims(token)
-    issuer = claims.get("iss")
-    pool = args.pool
-    if pool is None:
-        if not isinstance(issuer, str) or "/" not in issuer:
-            raise CliError("the token has no usable iss claim: pass --pool")
-        pool = issuer.rstrip("/").rsplit("/", 1)[1]
+    source = args.jwks
+    remote = source.startswith(("https://", "http://"))
+    if remote and source.startswith("http://") and not source.startswith(_LOOPBACK_PREFIXES):
+        raise CliError(f"refusing plain http for {source}: only 127.0.0.1/localhost may skip TLS")
     if args.any_client:
         clients: list[str] | None = None
     elif args.client_id:
@@ -187,10 +183,13 @@ def _verified(args: argparse.Namespace) -> Principal:
     else:
         raise CliError("--jwks needs --client-id ID (repeatable) or an explicit --any-client")
     token_use = None if args.token_use == "any" else args.token_use
-    source = args.jwks
-    remote = source.startswith(("https://", "http://"))
-    if remote and source.startswith("http://") and not source.startswith(_LOOPBACK_PREFIXES):
-        raise CliError(f"refusing plain http for {source}: only 127.0.0.1/localhost may skip TLS")
+    token = args.token.strip()
+    issuer = _unverified_claims(token).get("iss")
+    pool = args.pool
+    if pool is None:
+        if not isinstance(issuer, str) or "/" not in issuer:
+            raise CliError("the token has no usable iss claim: pass --pool")
+        pool = issuer.rstrip("/").rsplit("/", 1)[1]
     verifier = CognitoVerifier(
         pool,
         client_id=clients,
