@@ -5,21 +5,29 @@ Pure and offline: nothing here imports the verifier, the JWKS cache, pyjwt or re
 
     policy = Policy.from_file("policy.yaml")
     decision = policy.decide(principal, "GET", "/orders/42")
+
+Decision tables (``DecisionTable``, ``run_decision_table``...) load on first access (PEP 562): they are
+a testing and CLI tool built on pydantic, which an authorizer's cold start should not pay for.
 """
 
 from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from cognito_authz.policy.engine import AllowedRoutes, Decision, Policy, RouteGrant
 from cognito_authz.policy.lint import LintFinding, lint_data, lint_file
 from cognito_authz.policy.model import Condition, PolicyDocument, Rule
 from cognito_authz.policy.routes import Route
-from cognito_authz.policy.tables import (
-    CaseResult,
-    DecisionCase,
-    DecisionTable,
-    TableResult,
-    run_decision_table,
-)
+
+if TYPE_CHECKING:
+    from cognito_authz.policy.tables import (
+        CaseResult,
+        DecisionCase,
+        DecisionTable,
+        TableResult,
+        run_decision_table,
+    )
 
 __all__ = [
     "AllowedRoutes",
@@ -39,3 +47,19 @@ __all__ = [
     "lint_file",
     "run_decision_table",
 ]
+
+_TABLES = ("CaseResult", "DecisionCase", "DecisionTable", "TableResult", "run_decision_table")
+_LAZY = dict.fromkeys(_TABLES, "cognito_authz.policy.tables")
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -1,30 +1,25 @@
-"""The policy file schema (pydantic): what a policy document may contain, and load errors that name the
-file, the rule id and the field.
+"""The policy file schema: what a policy document may contain, and load errors that name the file, the
+rule id and the field.
 
-Every model forbids unknown keys, because a typo (``grups``, ``unles``) must never silently widen or
-narrow access. Scalars are strict (no ``1`` -> ``"1"`` coercion: a group called ``1`` is a mistake, not a
-group). Checks that need more than one field (claim templates against route parameters, unique ids)
-run after the schema in :func:`parse_document`.
+Every key is checked and unknown keys are rejected, because a typo (``grups``, ``unles``) must never
+silently widen or narrow access. Scalars are strict (no ``1`` -> ``"1"`` coercion: a group called ``1`` is
+a mistake, not a group). Checks that need more than one field (claim templates against route
+parameters, unique ids) run after the schema in :func:`parse_document`.
+
+Validation has two paths with one meaning. A hand-written validator accepts the common case (plain
+dicts, lists and strings as YAML, JSON and TOML produce them) without importing pydantic, which would
+cost a Lambda cold start more than all the rest of the library. Anything it is not certain about,
+every invalid document included, goes to the pydantic schema in :mod:`cognito_authz.policy._schema`,
+which decides and words the error. The fast path only ever accepts what the schema accepts, with the
+same result (a differential property test holds it to that).
 """
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Mapping
-from typing import Annotated, Any, Literal
-
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    PlainSerializer,
-    PlainValidator,
-    StringConstraints,
-    ValidationError,
-)
-from pydantic_core import PydanticCustomError
+from dataclasses import FrozenInstanceError, dataclass, fields
+from typing import Any, Literal
 
 from cognito_authz.errors import PolicyError
 from cognito_authz.policy.routes import Route
@@ -35,97 +30,50 @@ __all__ = [
     "Condition",
     "PolicyDocument",
     "Rule",
+    "claim_spec",
     "parse_document",
     "template_param",
 ]
 
-NonEmptyStr = Annotated[str, StringConstraints(strict=True, min_length=1)]
 #: One value a claim condition compares with: a string (or ``"{param}"`` / ``"*"``), a boolean or an int.
 ClaimScalar = str | bool | int
 #: A claim condition: a scalar (equals) or a non-empty tuple of scalars (one of).
 ClaimSpec = ClaimScalar | tuple[ClaimScalar, ...]
 
-_CUSTOM_ERRORS = frozenset({"invalid_route", "route_literal_brace", "route_type", "claim_spec"})
 _TEMPLATE = re.compile(r"\{([A-Za-z0-9_][A-Za-z0-9_-]*)\}")
 
 
-def _one_or_many(value: Any) -> Any:
-    """Let ``groups: admin`` stand for ``groups: [admin]``; lists stay as they are for validation."""
-    return (value,) if isinstance(value, str) else value
+def _refuse_assignment(self: object, name: str, value: object = None) -> None:
+    raise FrozenInstanceError(f"{type(self).__name__} is frozen: cannot assign to field {name!r}")
 
 
-NameList = Annotated[tuple[NonEmptyStr, ...], BeforeValidator(_one_or_many), Field(min_length=1)]
-TokenUseList = Annotated[
-    tuple[Literal["id", "access"], ...], BeforeValidator(_one_or_many), Field(min_length=1)
-]
+def _frozen_message(cls: type[Any]) -> type[Any]:
+    # The dataclass default says only "cannot assign to field"; say *why* (policies are shared by
+    # threads and compiled once, so they never change after loading).
+    setattr(cls, "__setattr__", _refuse_assignment)  # noqa: B010 - dataclass forbids defining it inline
+    setattr(cls, "__delattr__", _refuse_assignment)  # noqa: B010
+    return cls
 
 
-def _parse_route_field(value: Any) -> Route:
-    if isinstance(value, Route):
-        return value
-    if not isinstance(value, str):
-        raise PydanticCustomError("route_type", "a route must be a string such as 'GET /orders/{orderId}'")
-    try:
-        return Route.parse(value)
-    except PolicyError as exc:
-        # Keep our reason code as the pydantic error type so the load error carries it.
-        raise PydanticCustomError(exc.reason, "{message}", {"message": exc.message}) from exc
-
-
-def _parse_claim_spec(value: Any) -> ClaimSpec:
-    # One hand-written check instead of a pydantic union, so a bad value gives one clear error rather
-    # than one per union member.
-    if _is_claim_scalar(value):
-        return value  # type: ignore[no-any-return]
-    if isinstance(value, list | tuple) and value and all(_is_claim_scalar(item) for item in value):
-        return tuple(value)
-    raise PydanticCustomError(
-        "claim_spec",
-        "a claim condition must be a non-empty string, an integer, a boolean or a non-empty list of "
-        "them (got {shown})",
-        {"shown": _shown(value)},
-    )
-
-
-def _is_claim_scalar(value: object) -> bool:
-    return isinstance(value, bool | int) or (isinstance(value, str) and value != "")
-
-
-def _shown(value: object) -> str:
-    try:
-        shown = repr(value)
-    except Exception:  # RecursionError on deeply nested input, or a __repr__ that raises
-        return f"<{type(value).__name__}>"
-    return shown if len(shown) <= 60 else shown[:57] + "..."
-
-
-ClaimField = Annotated[ClaimSpec, PlainValidator(_parse_claim_spec)]
-
-RouteField = Annotated[Route, PlainValidator(_parse_route_field), PlainSerializer(lambda route: route.text)]
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Condition(_Strict):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Condition:
     """A set of conditions that must all hold. Lists of names are any-of unless the key says ``all_``.
 
     ``claims`` maps a claim name to a scalar (equals), a list (one of), ``"{param}"`` (equals that path
     parameter) or ``"*"`` (present and non-empty).
     """
 
-    groups: NameList | None = None
-    all_groups: NameList | None = None
-    scopes: NameList | None = None
-    all_scopes: NameList | None = None
-    token_use: TokenUseList | None = None
-    client_id: NameList | None = None
-    claims: Annotated[dict[NonEmptyStr, ClaimField], Field(min_length=1)] | None = None
+    groups: tuple[str, ...] | None = None
+    all_groups: tuple[str, ...] | None = None
+    scopes: tuple[str, ...] | None = None
+    all_scopes: tuple[str, ...] | None = None
+    token_use: tuple[Literal["id", "access"], ...] | None = None
+    client_id: tuple[str, ...] | None = None
+    claims: dict[str, ClaimSpec] | None = None
 
     def is_empty(self) -> bool:
         """True when no condition is named at all."""
-        return all(getattr(self, name) is None for name in type(self).model_fields)
+        return all(getattr(self, name) is None for name in _CONDITION_KEYS)
 
     def group_names(self) -> tuple[str, ...]:
         """Every group this condition mentions (``groups``, ``all_groups`` and ``cognito:groups`` claims)."""
@@ -136,25 +84,37 @@ class Condition(_Strict):
         return tuple(dict.fromkeys(names))
 
 
-class Rule(_Strict):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Rule:
     """One rule: ``effect`` on ``routes`` when every ``when`` condition holds, skipped when every
     ``unless`` condition holds."""
 
-    id: NonEmptyStr
+    id: str
     effect: Literal["allow", "deny"] = "allow"
-    routes: Annotated[tuple[RouteField, ...], BeforeValidator(_one_or_many), Field(min_length=1)]
+    routes: tuple[Route, ...]
     when: Condition | None = None
     unless: Condition | None = None
     description: str | None = None
 
 
-class PolicyDocument(_Strict):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PolicyDocument:
     """A whole policy file."""
 
     version: Literal[1]
     description: str | None = None
-    groups: Annotated[tuple[NonEmptyStr, ...], Field(min_length=1)] | None = None
+    groups: tuple[str, ...] | None = None
     rules: tuple[Rule, ...]
+
+
+for _cls in (Condition, Rule, PolicyDocument):
+    _frozen_message(_cls)
+
+_CONDITION_KEYS = tuple(field.name for field in fields(Condition))
+_CONDITION_KEY_SET = frozenset(_CONDITION_KEYS)
+_RULE_KEYS = frozenset(field.name for field in fields(Rule))
+_DOCUMENT_KEYS = frozenset(field.name for field in fields(PolicyDocument))
+_NAME_LISTS = ("groups", "all_groups", "scopes", "all_scopes", "client_id")
 
 
 def template_param(value: object) -> str | None:
@@ -163,6 +123,19 @@ def template_param(value: object) -> str | None:
         matched = _TEMPLATE.fullmatch(value)
         if matched:
             return matched.group(1)
+    return None
+
+
+def _is_claim_scalar(value: object) -> bool:
+    return isinstance(value, bool | int) or (isinstance(value, str) and value != "")
+
+
+def claim_spec(value: object) -> ClaimSpec | None:
+    """``value`` as a claim condition (a scalar as is, a non-empty list as a tuple), ``None`` if invalid."""
+    if _is_claim_scalar(value):
+        return value  # type: ignore[return-value]
+    if isinstance(value, list | tuple) and value and all(_is_claim_scalar(item) for item in value):
+        return tuple(value)
     return None
 
 
@@ -179,89 +152,138 @@ def parse_document(data: object, source: str) -> PolicyDocument:
             source=source,
         )
     try:
-        document = PolicyDocument.model_validate(dict(data))
-    except ValidationError as exc:
-        raise _schema_error(exc, data, source) from None
+        document = fast_document(data)
+    except Unsure:
+        from cognito_authz.policy import _schema  # the authority, loaded only when needed
+
+        document = _schema.validate(data, source)
     _check_semantics(document, source)
     return document
 
 
-def _schema_error(exc: ValidationError, data: Mapping[str, Any], source: str) -> PolicyError:
-    problems: list[tuple[str | None, str, str, str]] = []
-    fields_seen: set[str] = set()
-    for error in exc.errors():
-        loc = tuple(error["loc"])
-        rule_id, field = _locate(loc, data)
-        if field in fields_seen:
-            continue
-        fields_seen.add(field)
-        problems.append((rule_id, field, _describe(error, loc), error["type"]))
-    rule_id, field, message, kind = problems[0]
-    if len(problems) > 1:
-        more = "; ".join(
-            f"{f'rule {rid!r} ' if rid else ''}{fld}: {msg}" for rid, fld, msg, _ in problems[1:6]
-        )
-        extra = f" (+{len(problems) - 6} more)" if len(problems) > 6 else ""
-        message = f"{message} (also: {more}{extra})"
-    reason = kind if kind in ("invalid_route", "route_literal_brace") else "policy_schema"
-    return PolicyError(message, reason=reason, source=source, rule_id=rule_id, field=field)
+# --- the fast path -----------------------------------------------------------------------------------
 
 
-def _locate(loc: tuple[Any, ...], data: Mapping[str, Any]) -> tuple[str | None, str]:
-    rule_id: str | None = None
-    if len(loc) >= 2 and loc[0] == "rules" and isinstance(loc[1], int):
-        rules = data.get("rules")
-        if isinstance(rules, list | tuple) and loc[1] < len(rules):
-            raw = rules[loc[1]]
-            if isinstance(raw, Mapping) and isinstance(raw.get("id"), str):
-                rule_id = raw["id"]
-    return rule_id, _field_path(loc)
+class Unsure(Exception):
+    """The fast validator cannot vouch for this input: the pydantic schema decides (and explains)."""
 
 
-def _field_path(loc: tuple[Any, ...]) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif isinstance(part, str) and part.startswith(("function-", "tagged-union", "json-or-python")):
-            # pydantic names union members and validator wrappers in locations; users never wrote them
-            continue
-        elif part in ("str", "int", "bool", "tuple[...]", "constrained-str"):
-            continue
-        else:
-            out += f".{part}" if out else str(part)
-    return out or "(document)"
+def fast_document(data: Mapping[str, Any]) -> PolicyDocument:
+    """Validate the common shapes by hand; raise :class:`Unsure` for anything else.
+
+    Accepts only what the pydantic schema accepts, producing an equal document: exact ``dict``, ``list``,
+    ``tuple``, ``str``, ``int`` and ``bool`` types (what parsers produce), nothing coerced.
+    """
+    raw = dict(data)
+    if not raw.keys() <= _DOCUMENT_KEYS:
+        raise Unsure
+    version = raw.get("version")
+    if type(version) is not int or version != 1:
+        raise Unsure
+    rules = raw.get("rules")
+    if type(rules) is not list and type(rules) is not tuple:
+        raise Unsure
+    groups = raw.get("groups")
+    return PolicyDocument(
+        version=1,
+        description=_optional_text(raw.get("description")),
+        groups=None if groups is None else _names(groups, shorthand=False),
+        rules=tuple(_fast_rule(rule) for rule in rules),
+    )
 
 
-def _describe(error: Any, loc: tuple[Any, ...]) -> str:
-    kind = error["type"]
-    if kind == "extra_forbidden":
-        key = loc[-1] if loc else "?"
-        hint = _suggest(str(key), _known_keys(loc))
-        return f"unknown key {key!r}{hint}"
-    if kind == "missing":
-        return "required key is missing"
-    if kind in _CUSTOM_ERRORS:
-        return str(error["msg"])
-    # pydantic speaks of tuples; policy authors write lists
-    message = str(error["msg"]).replace("a valid tuple", "a list")
-    return f"{message} (got {_shown(error.get('input'))})"
+def _optional_text(value: object) -> str | None:
+    if value is None or type(value) is str:
+        return value
+    raise Unsure
 
 
-def _known_keys(loc: tuple[Any, ...]) -> list[str]:
-    parent = [part for part in loc[:-1] if not isinstance(part, int)]
-    if not parent:
-        return list(PolicyDocument.model_fields)
-    if parent[-1] in ("when", "unless"):
-        return list(Condition.model_fields)
-    if parent == ["rules"]:
-        return list(Rule.model_fields)
-    return []
+def _names(value: object, *, shorthand: bool = True) -> tuple[str, ...]:
+    # A single string stands for a one-item list where the schema says so (conditions, not `groups:`).
+    if type(value) is str and shorthand:
+        if value:
+            return (value,)
+        raise Unsure
+    if (type(value) is list or type(value) is tuple) and value:
+        for item in value:
+            if type(item) is not str or not item:
+                raise Unsure
+        return tuple(value)
+    raise Unsure
 
 
-def _suggest(key: str, known: list[str]) -> str:
-    close = difflib.get_close_matches(key, known, n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+def _fast_rule(raw: object) -> Rule:
+    if type(raw) is not dict or not raw.keys() <= _RULE_KEYS:
+        raise Unsure
+    rule_id = raw.get("id")
+    if type(rule_id) is not str or not rule_id:
+        raise Unsure
+    effect = raw.get("effect", "allow")
+    if type(effect) is not str or (effect != "allow" and effect != "deny"):
+        raise Unsure
+    routes = raw.get("routes")
+    items = (routes,) if type(routes) is str else routes
+    if (type(items) is not list and type(items) is not tuple) or not items:
+        raise Unsure
+    parsed: list[Route] = []
+    for item in items:
+        if type(item) is not str:
+            raise Unsure
+        try:
+            parsed.append(Route.parse(item))
+        except PolicyError:
+            raise Unsure from None
+    return Rule(
+        id=rule_id,
+        effect="deny" if effect == "deny" else "allow",
+        routes=tuple(parsed),
+        when=_fast_condition(raw.get("when")),
+        unless=_fast_condition(raw.get("unless")),
+        description=_optional_text(raw.get("description")),
+    )
+
+
+def _fast_condition(raw: object) -> Condition | None:
+    if raw is None:
+        return None
+    if type(raw) is not dict or not raw.keys() <= _CONDITION_KEY_SET:
+        raise Unsure
+    lists: dict[str, tuple[str, ...] | None] = {}
+    for name in _NAME_LISTS:
+        value = raw.get(name)
+        lists[name] = None if value is None else _names(value)
+    token_use = raw.get("token_use")
+    uses = None if token_use is None else _names(token_use)
+    if uses is not None and not all(use == "id" or use == "access" for use in uses):
+        raise Unsure
+    return Condition(
+        groups=lists["groups"],
+        all_groups=lists["all_groups"],
+        scopes=lists["scopes"],
+        all_scopes=lists["all_scopes"],
+        token_use=uses,  # type: ignore[arg-type]  # checked just above
+        client_id=lists["client_id"],
+        claims=_fast_claims(raw.get("claims")),
+    )
+
+
+def _fast_claims(raw: object) -> dict[str, ClaimSpec] | None:
+    if raw is None:
+        return None
+    if type(raw) is not dict or not raw:
+        raise Unsure
+    out: dict[str, ClaimSpec] = {}
+    for name, value in raw.items():
+        if type(name) is not str or not name:
+            raise Unsure
+        spec = claim_spec(value)
+        if spec is None:
+            raise Unsure
+        out[name] = spec
+    return out
+
+
+# --- checks across fields ----------------------------------------------------------------------------
 
 
 def _check_semantics(document: PolicyDocument, source: str) -> None:
