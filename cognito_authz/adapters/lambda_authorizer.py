@@ -31,6 +31,7 @@ from cognito_authz.iam import (
     MethodArn,
     build_principal_policy,
     cache_safety,
+    iam_allows,
     request_policy,
 )
 
@@ -251,6 +252,13 @@ class LambdaAuthorizer:
             document = result.document
             if result.scope == "request":
                 logger.warning("request-scoped policy for sub=%s: %s", principal.sub, result.reason)
+            elif not allowed and iam_allows(document, request.arn.arn):
+                # The document is exact over routable paths only; its globs also span paths decide
+                # refuses (an empty, '.' or '..' segment). Never answer Allow to a request denied here.
+                logger.warning(
+                    "request-scoped policy for sub=%s: a glob covers this denied request", principal.sub
+                )
+                document = request_policy(self.policy, principal, request.arn)
         else:
             document = request_policy(self.policy, principal, request.arn)
         response: dict[str, Any] = {
