@@ -114,7 +114,10 @@ def _present(items: tuple[object, ...] | None) -> bool:
     return any(item is not None and item != "" and item != [] for item in items)
 
 
-Check = Callable[[Subject], bool]
+_NO_PARAMS: Mapping[str, str] = MappingProxyType({})
+
+#: One compiled condition test: ``(subject, path_params) -> holds``.
+Test = Callable[[Subject, Mapping[str, str]], bool]
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,10 +199,6 @@ class ClaimTest:
         return out
 
 
-#: One compiled condition test: ``(subject, path_params) -> holds``.
-Test = Callable[[Subject, Mapping[str, str]], bool]
-
-
 @dataclass(frozen=True, slots=True)
 class CompiledCondition:
     """A ``when`` or ``unless`` block: every static check and every claim test must hold.
@@ -208,14 +207,14 @@ class CompiledCondition:
     """
 
     source: Condition
-    checks: tuple[Check, ...]
+    checks: tuple[Test, ...]
     claim_tests: tuple[ClaimTest, ...]
     tests: tuple[Test, ...]
 
     @classmethod
     def compile(cls, condition: Condition) -> CompiledCondition:
         """Turn the model into checks; each list becomes a frozenset once, here, not per decision."""
-        checks: list[Check] = []
+        checks: list[Test] = []
         if condition.groups is not None:
             checks.append(_any_of("groups", frozenset(condition.groups)))
         if condition.all_groups is not None:
@@ -231,8 +230,7 @@ class CompiledCondition:
         claim_tests = tuple(
             ClaimTest.compile(claim, spec) for claim, spec in (condition.claims or {}).items()
         )
-        tests: list[Test] = [_ignoring_params(check) for check in checks]
-        tests.extend(test.holds for test in claim_tests)
+        tests: list[Test] = [*checks, *(test.holds for test in claim_tests)]
         return cls(condition, tuple(checks), claim_tests, tuple(tests))
 
     @property
@@ -249,7 +247,7 @@ class CompiledCondition:
 
     def static_holds(self, subject: Subject) -> bool:
         """The checks that do not involve claims hold (groups, scopes, token_use, client_id)."""
-        return all(check(subject) for check in self.checks)
+        return all(check(subject, _NO_PARAMS) for check in self.checks)
 
     def failing(self, subject: Subject, params: Mapping[str, str]) -> list[str]:
         """Names of the conditions that do not hold (for explanations)."""
@@ -258,7 +256,7 @@ class CompiledCondition:
             for name in ("groups", "all_groups", "scopes", "all_scopes", "token_use", "client_id")
             if getattr(self.source, name) is not None
         ]
-        failed = [name for name, check in zip(names, self.checks, strict=True) if not check(subject)]
+        failed = [name for name, check in zip(names, self.checks, strict=True) if not check(subject, params)]
         failed.extend(f"claims.{test.claim}" for test in self.claim_tests if not test.holds(subject, params))
         return failed
 
@@ -296,23 +294,20 @@ def _merge(left: Binding, right: Binding) -> Binding | None:
     return {**left, **right}
 
 
-def _ignoring_params(check: Check) -> Test:
-    return lambda subject, params: check(subject)
-
-
-def _any_of(attribute: str, wanted: frozenset[str]) -> Check:
+def _any_of(attribute: str, wanted: frozenset[str]) -> Test:
+    # Two-argument tests (the path parameters are ignored) so a decision calls each test directly.
     if attribute == "groups":
-        return lambda subject: not wanted.isdisjoint(subject.groups)
-    return lambda subject: not wanted.isdisjoint(subject.scopes)
+        return lambda subject, params: not wanted.isdisjoint(subject.groups)
+    return lambda subject, params: not wanted.isdisjoint(subject.scopes)
 
 
-def _all_of(attribute: str, wanted: frozenset[str]) -> Check:
+def _all_of(attribute: str, wanted: frozenset[str]) -> Test:
     if attribute == "groups":
-        return lambda subject: wanted.issubset(subject.groups)
-    return lambda subject: wanted.issubset(subject.scopes)
+        return lambda subject, params: wanted.issubset(subject.groups)
+    return lambda subject, params: wanted.issubset(subject.scopes)
 
 
-def _one_of(attribute: str, wanted: frozenset[str]) -> Check:
+def _one_of(attribute: str, wanted: frozenset[str]) -> Test:
     if attribute == "token_use":
-        return lambda subject: subject.token_use in wanted
-    return lambda subject: subject.client_id in wanted
+        return lambda subject, params: subject.token_use in wanted
+    return lambda subject, params: subject.client_id in wanted

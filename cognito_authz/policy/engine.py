@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from operator import attrgetter
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -23,6 +24,7 @@ from cognito_authz.policy.routes import (
     GREEDY,
     HTTP_METHODS,
     LITERAL,
+    MAX_PATH,
     PARAM,
     Pattern,
     Route,
@@ -55,7 +57,7 @@ class Decision:
     determining rules (matching deny rules when denied by rule, matching allow rules when allowed, empty
     for the default deny); ``route`` is the most specific policy route matching the request and
     ``path_params`` its parameters; ``considered`` lists rules whose route matched but whose conditions
-    did not hold.
+    did not hold (worked out when first read: most decisions are never explained).
     """
 
     allowed: bool
@@ -65,7 +67,16 @@ class Decision:
     route: str | None
     method: str
     path: str
-    considered: tuple[str, ...] = ()
+    #: (statements that did not apply, statements that did), for ``considered``
+    _outcome: tuple[Any, Any] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def considered(self) -> tuple[str, ...]:
+        """Rules whose route matched but whose conditions did not hold, in file order."""
+        if self._outcome is None:
+            return ()
+        missed, fired = self._outcome
+        return _ids(missed, fired)
 
     def explain(self) -> str:
         """One human-readable paragraph saying what was decided and why."""
@@ -219,11 +230,14 @@ class _Entry:
         "allow",
         "deny",
         "greedy_at",
+        "has_params",
         "order",
         "param_at",
         "rank",
         "route",
         "sort_key",
+        "statements",
+        "text",
         "uses_params",
     )
 
@@ -241,8 +255,12 @@ class _Entry:
         self.greedy_at = next(
             ((index, name) for index, (kind, name) in enumerate(route.pattern) if kind == GREEDY), None
         )
+        self.text = route.text
+        self.has_params = bool(self.param_at) or self.greedy_at is not None
         self.allow: list[_Statement] = []
         self.deny: list[_Statement] = []
+        #: deny and allow statements together (set once compiled)
+        self.statements: tuple[_Statement, ...] = ()
 
     def params(self, segments: tuple[str, ...]) -> dict[str, str]:
         out: dict[str, str] = {}
@@ -263,12 +281,14 @@ class _Node:
     def __init__(self) -> None:
         self.literals: dict[str, _Node] = {}
         self.param: _Node | None = None
-        self.greedy: dict[str, list[_Entry]] = {}
-        self.terminal: dict[str, list[_Entry]] = {}
+        # by route method while compiling; then by request verb (see Policy._index_by_verb)
+        self.greedy: dict[str | None, list[_Entry]] = {}
+        self.terminal: dict[str | None, list[_Entry]] = {}
 
 
 def _collect(node: _Node, segments: tuple[str, ...], verb: str | None, out: list[_Entry]) -> None:
-    """Append the entries of every route matching ``segments`` for ``verb`` (and ``ANY``) to ``out``.
+    """Append the entries of every route matching ``segments`` for ``verb`` to ``out``: a verb of
+    ``HTTP_METHODS`` (its routes and the ``ANY`` ones) or ``None`` (other methods: ``ANY`` routes only).
 
     A literal and the parameter child can both match a segment; only then is a branch remembered, so
     the usual walk is one pass down the path, never a visit of the rules."""
@@ -278,10 +298,7 @@ def _collect(node: _Node, segments: tuple[str, ...], verb: str | None, out: list
     while True:
         found = node.terminal if index == count else node.greedy
         if found:
-            entries = found.get(verb) if verb is not None else None
-            if entries:
-                out.extend(entries)
-            entries = found.get("ANY")
+            entries = found.get(verb)
             if entries:
                 out.extend(entries)
         if index < count:
@@ -349,6 +366,28 @@ class Policy:
                 self._statements.append(statement)
         for rank, entry in enumerate(sorted(self._entries.values(), key=_sort_key)):
             entry.rank = rank
+            entry.statements = (*entry.deny, *entry.allow)
+        self._index_by_verb()
+
+    def _index_by_verb(self) -> None:
+        """Re-key every node's route lists by request verb, ``ANY`` routes merged into each, so a
+        decision does one lookup per node reached (``None``: methods outside ``HTTP_METHODS``)."""
+        pending = [self._root]
+        while pending:
+            node = pending.pop()
+            for by_method in (node.terminal, node.greedy):
+                if not by_method:
+                    continue
+                any_routes = by_method.pop("ANY", [])
+                merged: dict[str | None, list[_Entry]] = {
+                    verb: [*by_method.get(verb, []), *any_routes] for verb in HTTP_METHODS
+                }
+                merged[None] = list(any_routes)
+                by_method.clear()
+                by_method.update({verb: entries for verb, entries in merged.items() if entries})
+            pending.extend(node.literals.values())
+            if node.param is not None:
+                pending.append(node.param)
 
     def _insert(self, entry: _Entry) -> None:
         route = entry.route
@@ -382,7 +421,7 @@ class Policy:
             return self._decide(principal, shown_method, shown_path)
         except Exception:
             # Fail closed on a bug rather than let an exception escape an authorizer.
-            return _decision(False, EVALUATION_ERROR, (), _EMPTY, None, shown_method, shown_path, ())
+            return _decision(False, EVALUATION_ERROR, (), _EMPTY, None, shown_method, shown_path, None)
 
     def _match(self, method: str, path: str) -> tuple[list[_Entry], tuple[str, ...]]:
         if path.startswith("$"):
@@ -394,41 +433,84 @@ class Policy:
         if verb is None or segments is None:
             return matched, ()
         # a request whose method is literally "ANY" matches ANY routes once, not twice
-        _collect(self._root, segments, None if verb == "ANY" else verb, matched)
+        _collect(self._root, segments, verb if verb in HTTP_METHODS else None, matched)
         return matched, segments
 
     def _decide(self, principal: Principal, method: str, path: str) -> Decision:
-        matched, segments = self._match(method, path)
-        if not matched:
-            return _decision(False, NO_MATCHING_RULE, (), _EMPTY, None, method, path, ())
+        # This runs on every request: matching is inlined from _match and each statement's fires()
+        # from _Statement.fires (same logic, no calls), and lists are only built once.
+        if path[:1] == "$":
+            entry = self._websocket.get(path)
+            if entry is None:
+                return _decision(False, NO_MATCHING_RULE, (), _EMPTY, None, method, path, None)
+            matched = [entry]
+            segments: tuple[str, ...] = ()
+        else:
+            verb = _VERBS.get(method) or normalize_method(method)
+            if (
+                path[:1] == "/"
+                and len(path) <= MAX_PATH
+                and path.isascii()
+                and path.isprintable()
+                and "%" not in path
+                and "/." not in path
+            ):
+                # split_path's fast path, inlined (same conditions; an empty segment falls through)
+                parts = path[1:].split("/")
+                found = tuple(parts) if "" not in parts else split_path(path)
+            else:
+                found = split_path(path)
+            if verb is None or found is None:
+                return _decision(False, NO_MATCHING_RULE, (), _EMPTY, None, method, path, None)
+            segments = found
+            matched = []
+            _collect(self._root, segments, verb if verb in HTTP_METHODS else None, matched)
+            if not matched:
+                return _decision(False, NO_MATCHING_RULE, (), _EMPTY, None, method, path, None)
         best = matched[0]
         for entry in matched:
             if entry.rank < best.rank:
                 best = entry
-        best_params = MappingProxyType(best.params(segments))
-        route = best.route.text
+        best_dict = best.params(segments) if best.has_params else None
+        best_params = MappingProxyType(best_dict) if best_dict else _EMPTY
+        route = best.text
         if not isinstance(principal, Principal):
-            return _decision(False, NO_MATCHING_RULE, (), best_params, route, method, path, ())
+            return _decision(False, NO_MATCHING_RULE, (), best_params, route, method, path, None)
         subject = Subject(principal)
-        fired: list[_Statement] = []
+        denied: list[_Statement] = []
+        allowed: list[_Statement] = []
         missed: list[_Statement] = []
         for entry in matched:
-            if entry.deny:
-                params = entry.params(segments) if entry.uses_params else _EMPTY
-                for statement in entry.deny:
-                    (fired if statement.fires(subject, params) else missed).append(statement)
-        if fired:
-            considered = _ids(missed, fired) if missed else ()
-            return _decision(False, EXPLICIT_DENY, _ids(fired), best_params, route, method, path, considered)
-        for entry in matched:
-            if entry.allow:
-                params = entry.params(segments) if entry.uses_params else _EMPTY
-                for statement in entry.allow:
-                    (fired if statement.fires(subject, params) else missed).append(statement)
-        considered = _ids(missed, fired) if missed else ()
-        if fired:
-            return _decision(True, ALLOWED, _ids(fired), best_params, route, method, path, considered)
-        return _decision(False, NO_MATCHING_RULE, (), best_params, route, method, path, considered)
+            if not entry.uses_params:
+                params: Mapping[str, str] = _EMPTY
+            elif entry is best and best_dict is not None:
+                params = best_dict
+            else:
+                params = entry.params(segments)
+            for statement in entry.statements:
+                applies = True
+                for test in statement.when_checks:
+                    if not test(subject, params):
+                        applies = False
+                        break
+                if applies and statement.unless_checks is not None:
+                    for test in statement.unless_checks:
+                        if not test(subject, params):
+                            break
+                    else:  # every unless test holds: the rule is skipped
+                        applies = False
+                if not applies:
+                    missed.append(statement)
+                elif statement.deny:
+                    denied.append(statement)
+                else:
+                    allowed.append(statement)
+        outcome = (missed, denied + allowed) if missed else None
+        if denied:
+            return _decision(False, EXPLICIT_DENY, _ids(denied), best_params, route, method, path, outcome)
+        if allowed:
+            return _decision(True, ALLOWED, _ids(allowed), best_params, route, method, path, outcome)
+        return _decision(False, NO_MATCHING_RULE, (), best_params, route, method, path, outcome)
 
     def explain(self, principal: Principal, method: str, path: str) -> str:
         """A multi-line account of the decision: every matching route and rule, and which conditions
@@ -522,32 +604,36 @@ def _rank(entry: _Entry) -> int:
     return entry.rank
 
 
+_RULE_INDEX = attrgetter("rule_index")
+
+
 def _ids(statements: list[_Statement], exclude: list[_Statement] | None = None) -> tuple[str, ...]:
     """Rule ids of ``statements`` in file order, each once, leaving out the rules of ``exclude``."""
-    # Plain loops rather than generators: this runs once or twice per request.
-    if len(statements) == 1:
-        only = statements[0]
+    # Plain loops and a C sort key, no comprehensions: this runs once or twice per request.
+    if len(statements) > 1:
+        statements = sorted(statements, key=_RULE_INDEX)
+    out: list[str] = []
+    last = -1
+    for statement in statements:
+        index = statement.rule_index
+        if index == last:
+            continue
+        last = index
         if exclude:
-            index = only.rule_index
             for other in exclude:
                 if other.rule_index == index:
-                    return ()
-        return (only.rule_id,)
-    skip = set()
-    if exclude:
-        for other in exclude:
-            skip.add(other.rule_index)
-    indexed: dict[int, str] = {}
-    for statement in statements:
-        if statement.rule_index not in skip:
-            indexed[statement.rule_index] = statement.rule_id
-    return tuple(indexed[index] for index in sorted(indexed))
+                    break
+            else:
+                out.append(statement.rule_id)
+        else:
+            out.append(statement.rule_id)
+    return tuple(out)
 
 
 _new_object = object.__new__
 _SET_DECISION = tuple(
     Decision.__dict__[name].__set__
-    for name in ("allowed", "reason", "rules", "path_params", "route", "method", "path", "considered")
+    for name in ("allowed", "reason", "rules", "path_params", "route", "method", "path", "_outcome")
 )
 
 
@@ -559,12 +645,12 @@ def _decision(
     route: str | None,
     method: str,
     path: str,
-    considered: tuple[str, ...],
+    outcome: tuple[list[_Statement], list[_Statement]] | None,
 ) -> Decision:
     """``Decision(...)`` without the frozen dataclass's ``object.__setattr__`` per field: the slot
     descriptors are set directly (a decision is built on every request; this halves that cost)."""
     decision: Decision = _new_object(Decision)
-    s_allowed, s_reason, s_rules, s_params, s_route, s_method, s_path, s_considered = _SET_DECISION
+    s_allowed, s_reason, s_rules, s_params, s_route, s_method, s_path, s_outcome = _SET_DECISION
     s_allowed(decision, allowed)
     s_reason(decision, reason)
     s_rules(decision, rules)
@@ -572,7 +658,7 @@ def _decision(
     s_route(decision, route)
     s_method(decision, method)
     s_path(decision, path)
-    s_considered(decision, considered)
+    s_outcome(decision, outcome)
     return decision
 
 

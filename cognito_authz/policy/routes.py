@@ -18,6 +18,7 @@ from cognito_authz.errors import PolicyError
 
 __all__ = [
     "HTTP_METHODS",
+    "MAX_PATH",
     "WEBSOCKET_ROUTE_KEYS",
     "MethodPattern",
     "Pattern",
@@ -51,7 +52,8 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _VALID_ESCAPES = re.compile(r"(?:[^%]|%[0-9A-Fa-f]{2})*")
 _KEPT_ESCAPES = re.compile(r"(%2[Ff]|%25)")
 _KEPT_CANONICAL = re.compile(r"%2F|%25")
-_MAX_PATH = 8192
+#: Longest request path considered (API Gateway's own limit is far below).
+MAX_PATH = 8192
 _MAX_METHOD = 16
 
 
@@ -200,7 +202,7 @@ def normalize_method(method: object) -> str | None:
 
 def split_path(path: object) -> tuple[str, ...] | None:
     """Canonical segments of a request path, or ``None`` when the path can match no route."""
-    if not isinstance(path, str) or not path.startswith("/") or len(path) > _MAX_PATH:
+    if not isinstance(path, str) or not path.startswith("/") or len(path) > MAX_PATH:
         return None
     if path.isascii() and path.isprintable() and "%" not in path and "/." not in path:
         # The common case, checked with C-level string methods: printable ASCII without escapes or
