@@ -360,6 +360,21 @@ def test_demo_events_have_the_documented_shapes() -> None:
     assert rest["multiValueHeaders"]["Authorization"] == ["Bearer TOKEN"]
 
 
+def test_demo_needs_neither_pyyaml_nor_the_examples_folder(tmp_path: Path) -> None:
+    # A plain `pip install cognito-authz`: no yaml extra (importing it fails), no examples/ around.
+    code = (
+        "import sys\n"
+        "sys.modules['yaml'] = None  # import yaml now raises ImportError\n"
+        "from cognito_authz.cli import main\n"
+        "sys.exit(main(['demo']))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "34 cases, 34 passed" in result.stdout
+
+
 def test_installed_console_script_runs_the_demo() -> None:
     script = shutil.which("cognito-authz", path=str(Path(sys.executable).parent)) or shutil.which(
         "cognito-authz"
@@ -392,6 +407,16 @@ def test_lint_require_cache_safe(cli: Run, orders_files: tuple[Path, Path]) -> N
     status, out, _ = cli("lint", "--require-cache-safe", str(orders_files[0]))
     assert status == 0
     assert "cache-safe: yes." in out
+
+
+def test_lint_quick_checks_rule_shapes_only(cli: Run) -> None:
+    status, out, _ = cli("lint", "--quick", str(DEMO_POLICY))
+    assert status == 0
+    assert "cache-safe (rule shapes only, --quick): no (blocking rules: tenant-isolation)" in out
+    status, out, _ = cli("lint", "--quick", "--json", str(DEMO_POLICY))
+    report = json.loads(out)
+    assert report["cache_safety_depth"] == "shapes"
+    assert report["cache_safety"]["blocking_rules"] == ["tenant-isolation"]
 
 
 def test_lint_errors_fail(cli: Run, tmp_path: Path) -> None:

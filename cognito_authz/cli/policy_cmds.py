@@ -39,9 +39,14 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
         action="store_true",
         help="exit 1 unless the policy is cache-safe (for TOKEN authorizers with caching on)",
     )
-    lint.add_argument(
-        "--skip-cache-safety", action="store_true", help="skip the cache-safety analysis (it can be slow)"
+    depth = lint.add_mutually_exclusive_group()
+    depth.add_argument(
+        "--quick",
+        action="store_true",
+        help="cache safety from rule shapes only, without proving documents for probe principals "
+        "(what the authorizer checks at cold start; the full analysis can take seconds)",
     )
+    depth.add_argument("--skip-cache-safety", action="store_true", help="skip the cache-safety analysis")
     lint.add_argument("--json", action="store_true", help="machine-readable output")
     lint.set_defaults(handler=run_lint)
 
@@ -120,7 +125,7 @@ def run_lint(args: argparse.Namespace) -> int:
     if policy is not None and not args.skip_cache_safety:
         from cognito_authz.iam import cache_safety
 
-        safety = cache_safety(policy)
+        safety = cache_safety(policy, probes=not args.quick)
 
     errors = [f for f in findings if f.severity == "error"]
     warnings = [f for f in findings if f.severity == "warning"]
@@ -137,6 +142,7 @@ def run_lint(args: argparse.Namespace) -> int:
                 "errors": len(errors),
                 "warnings": len(warnings),
                 "cache_safety": _safety_json(safety),
+                "cache_safety_depth": None if safety is None else ("shapes" if args.quick else "full"),
                 "ok": not failed,
             }
         )
@@ -150,13 +156,18 @@ def run_lint(args: argparse.Namespace) -> int:
     elif safety is None:
         print("cache-safe: not checked (--skip-cache-safety)")
     elif safety.safe:
-        print(f"cache-safe: yes. {safety.advice}")
+        print(f"cache-safe{_depth(args)}: yes. {safety.advice}")
     else:
-        print(f"cache-safe: no (blocking rules: {', '.join(safety.blocking_rules) or 'none named'})")
+        blocking = ", ".join(safety.blocking_rules) or "none named"
+        print(f"cache-safe{_depth(args)}: no (blocking rules: {blocking})")
         for detail in safety.findings:
             print(f"  - {detail}")
         print(f"  advice: {safety.advice}")
     return 1 if failed else 0
+
+
+def _depth(args: argparse.Namespace) -> str:
+    return " (rule shapes only, --quick)" if args.quick else ""
 
 
 def _count(n: int, word: str) -> str:
