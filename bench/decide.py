@@ -1,64 +1,42 @@
 """Benchmark: ``Policy.decide`` at 10, 100, 1,000 and 10,000 rules, beside the floor of DESIGN.md
-section 8 (cryptography's bare RSA-SHA256 PKCS#1 v1.5 verify of a ~1 KB Cognito-sized token, 2048-bit key).
+section 8 (cryptography's bare RSA-SHA256 PKCS#1 v1.5 verify of a ~1 KB Cognito access token's
+signature, 2048-bit key).
 
-Run ``python bench/decide.py`` (``--quick`` for fewer repeats). ``run()`` returns the figures as a list of
-dicts for a unified ``bench/`` runner. Budgets: decide at 1,000 rules <= 0.25x the floor; 10,000 rules
-<= 1.5x the 10-rule time. These are measured and printed here, never asserted in tests.
+    python bench/decide.py            # this group alone, as a small table
+    python bench/decide.py --quick    # fewer, shorter rounds (noisier)
+    python -m bench --only decide     # the same rows inside the unified runner
 
-The generated policies look like a large API: a few broad rules (admin on ``ANY /{proxy+}``, a tenant
-guard, own-profile) plus per-service rules (scoped reads, group-gated writes, claim-gated sub-resources,
-contractor denies), four rules per service. Each timed call cycles through three requests: one allowed
-by a scope rule, one denied by the tenant guard, one denied by default.
+Budgets: decide at 1,000 rules <= 0.25x the floor; 10,000 rules <= 1.5x the 10-rule time. They are
+measured and printed here, never asserted in tests. Each case is timed interleaved with its reference
+(``bench._timing``), so the ratios hold up on a busy machine even when absolute times drift.
+
+The generated policies look like a large API: three broad rules (admin on ``ANY /{proxy+}``, a tenant
+guard, own-profile) plus four rules per service (scoped reads, group-gated writes, claim-gated
+sub-resources, contractor denies). Each timed call decides three requests, one allowed by a scope rule,
+one denied by the tenant guard, one denied by default; figures are per decision (a third of a call).
 """
 
 from __future__ import annotations
 
 import argparse
-import base64
-import json
-import statistics
+import sys
 import time
-import timeit
-from collections.abc import Callable
-from typing import Any
+from pathlib import Path
+from typing import Any, overload
 
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+if __package__ in (None, ""):  # run as a script: make ``bench`` and the repo importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench._rows import Row, Setup
+from bench._timing import measure
 from cognito_authz.policy import Policy
 from cognito_authz.principal import Principal
 
+__all__ = ["FLOOR_BUDGET_AT_1000", "RULE_COUNTS", "SCALING_BUDGET", "build_policy", "run"]
+
 RULE_COUNTS = (10, 100, 1_000, 10_000)
-
-
-def _b64(data: bytes) -> bytes:
-    return base64.urlsafe_b64encode(data).rstrip(b"=")
-
-
-def cognito_sized_token() -> tuple[bytes, bytes, rsa.RSAPublicKey]:
-    """A signing input and signature shaped like a Cognito access token (~1 KB), and the public key."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    header = {"kid": "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG=", "alg": "RS256"}
-    now = int(time.time())
-    payload = {
-        "sub": "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee",
-        "cognito:groups": ["admin", "support", "eu-west-1_AbCdEf123_Google"],
-        "iss": "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbCdEf123",
-        "version": 2,
-        "client_id": "1example23456789abcdefghij",
-        "origin_jti": "aaaaaaaa-1111-2222-3333-444444444444",
-        "event_id": "bbbbbbbb-1111-2222-3333-444444444444",
-        "token_use": "access",
-        "scope": "openid profile email orders/read orders/write",
-        "auth_time": now,
-        "exp": now + 3600,
-        "iat": now,
-        "jti": "cccccccc-1111-2222-3333-444444444444",
-        "username": "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee",
-    }
-    signing_input = _b64(json.dumps(header).encode()) + b"." + _b64(json.dumps(payload).encode())
-    signature = key.sign(signing_input, padding.PKCS1v15(), hashes.SHA256())
-    return signing_input, signature, key.public_key()
+FLOOR_BUDGET_AT_1000 = 0.25
+SCALING_BUDGET = 1.5
 
 
 def build_policy(rule_count: int) -> Policy:
@@ -77,7 +55,7 @@ def build_policy(rule_count: int) -> Policy:
         service, kind = divmod(index, 4)
         base = f"/svc{service}/items"
         if kind == 0:
-            rule = {
+            rule: dict[str, Any] = {
                 "routes": [f"GET {base}", f"GET {base}/{{itemId}}"],
                 "when": {"scopes": [f"svc{service}/read"]},
             }
@@ -119,78 +97,105 @@ def _requests(rule_count: int) -> list[tuple[Principal, str, str]]:
     ]
 
 
-def _median_per_call(func: Callable[[], object], repeat: int, number: int) -> float:
-    return statistics.median(t / number for t in timeit.Timer(func).repeat(repeat=repeat, number=number))
+class _Three:
+    """Decides the three requests in one call; rows divide by three (one timed call costs less
+    harness overhead than three would)."""
+
+    def __init__(self, policy: Policy, requests: list[tuple[Principal, str, str]]) -> None:
+        outcomes = [policy.decide(*request).reason for request in requests]
+        if outcomes != ["allowed", "explicit_deny", "no_matching_rule"]:  # a broken bench, not a slow one
+            raise RuntimeError(f"unexpected decisions {outcomes}")
+        decide = policy.decide
+        (p1, m1, q1), (p2, m2, q2), (p3, m3, q3) = requests
+
+        def three() -> object:
+            decide(p1, m1, q1)
+            decide(p2, m2, q2)
+            return decide(p3, m3, q3)
+
+        self.call = three
 
 
-def run(
-    rule_counts: tuple[int, ...] = RULE_COUNTS, *, repeat: int = 7, number: int = 3_000
-) -> list[dict[str, Any]]:
-    """Measure the floor and decide at each rule count; one dict per figure (times in microseconds)."""
-    signing_input, signature, public_key = cognito_sized_token()
-
-    def verify() -> None:
-        public_key.verify(signature, signing_input, padding.PKCS1v15(), hashes.SHA256())
-
-    floor = _median_per_call(verify, repeat, max(200, number // 10))
-    results: list[dict[str, Any]] = [
-        {
-            "name": "floor_rsa2048_verify",
-            "token_bytes": len(signing_input) + 1 + len(_b64(signature)),
-            "median_us": floor * 1e6,
-        }
-    ]
-    baseline: float | None = None
+def _rows(setup: Setup, rule_counts: tuple[int, ...]) -> list[Row]:
+    rows: list[Row] = []
+    cases: dict[int, _Three] = {}
     for count in rule_counts:
         started = time.perf_counter()
         policy = build_policy(count)
         load_ms = (time.perf_counter() - started) * 1e3
-        cases = _requests(count)
-        outcomes = [policy.decide(*case) for case in cases]
-        assert [d.reason for d in outcomes] == ["allowed", "explicit_deny", "no_matching_rule"], outcomes
-        decide = policy.decide
-        a, b, c = cases
-
-        def cycle(
-            a: tuple[Any, ...] = a,
-            b: tuple[Any, ...] = b,
-            c: tuple[Any, ...] = c,
-            decide: Callable[..., object] = decide,
-        ) -> None:
-            decide(*a)
-            decide(*b)
-            decide(*c)
-
-        per_decide = _median_per_call(cycle, repeat, number) / 3
-        baseline = baseline or per_decide
-        results.append(
-            {
-                "name": "decide",
-                "rules": count,
-                "median_us": per_decide * 1e6,
-                "ratio_to_floor": per_decide / floor,
-                "ratio_to_first": per_decide / baseline,
-                "load_ms": load_ms,
-            }
+        cases[count] = case = _Three(policy, _requests(count))
+        measured = setup.against_floor(case.call)
+        rows.append(
+            Row(
+                "decide",
+                f"decide, {count:,} rules",
+                measured.median_us / 3,
+                "us",
+                measured.ratio / 3,
+                "floor",
+                FLOOR_BUDGET_AT_1000 if count == 1_000 else None,
+                extra={"rules": count, "load_ms": round(load_ms, 1), "floor_us": measured.reference_us},
+            )
         )
-    return results
+    smallest, largest = min(cases), max(cases)
+    if largest != smallest:
+        # Interleave the largest policy with the smallest directly: their ratio is the scaling budget.
+        measured = measure(
+            cases[largest].call, cases[smallest].call, rounds=setup.rounds, block_seconds=setup.block_seconds
+        )
+        rows.append(
+            Row(
+                "decide",
+                f"decide, {largest:,} rules vs {smallest:,}",
+                measured.median_us / 3,
+                "us",
+                measured.ratio,
+                f"decide at {smallest:,} rules",
+                SCALING_BUDGET if (smallest, largest) == (10, 10_000) else None,
+            )
+        )
+    return rows
+
+
+@overload
+def run(setup: Setup, *, rule_counts: tuple[int, ...] = ...) -> list[Row]: ...
+
+
+@overload
+def run(
+    setup: None = None, *, quick: bool = ..., rule_counts: tuple[int, ...] = ...
+) -> list[dict[str, Any]]: ...
+
+
+def run(
+    setup: Setup | None = None, *, quick: bool = False, rule_counts: tuple[int, ...] = RULE_COUNTS
+) -> list[Row] | list[dict[str, Any]]:
+    """The decide rows. Given the unified runner's ``Setup`` (``python -m bench``), its ``Row`` objects;
+    called alone, the same rows as JSON-ready dicts (``median`` in microseconds, ``ratio`` to
+    ``against``, ``budget``, ``passed``)."""
+    if setup is not None:
+        return _rows(setup, rule_counts)
+    return [row.as_dict() for row in _rows(Setup(quick=quick, peers=False), rule_counts)]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer repeats (noisier)")
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer, shorter rounds (noisier)")
     args = parser.parse_args()
-    results = run(repeat=3, number=1_000) if args.quick else run()
-    floor = results[0]
+    setup = Setup(quick=args.quick, peers=False)
+    rows = _rows(setup, RULE_COUNTS)
+    floor = [row.extra["floor_us"] for row in rows if "floor_us" in row.extra]
+    floor_us = sorted(floor)[len(floor) // 2]
     print(
-        f"floor: RSA-2048 PKCS1v15 SHA-256 verify, {floor['token_bytes']}-byte token: "
-        f"{floor['median_us']:.1f} µs"
+        f"floor: cryptography RSA-2048 PKCS1v15 SHA-256 verify of a {len(setup.token)}-byte Cognito "
+        f"access token's signature: {floor_us:.1f} us (median)"
     )
-    print(f"{'rules':>7}  {'decide':>10}  {'x floor':>8}  {'x 10 rules':>10}  {'load':>9}")
-    for row in results[1:]:
+    print(f"{'case':<32} {'median':>10} {'ratio':>8}  {'of':<22} {'budget':>8}")
+    for row in rows:
+        budget = f"<= {row.budget:g}x" if row.budget is not None else ""
+        mark = {None: "", True: "ok", False: "MISS"}[row.passed]
         print(
-            f"{row['rules']:>7,}  {row['median_us']:>7.2f} µs  {row['ratio_to_floor']:>7.3f}x"
-            f"  {row['ratio_to_first']:>9.2f}x  {row['load_ms']:>6.0f} ms"
+            f"{row.name:<32} {row.median:>7.2f} us {row.ratio:>7.3f}x  {row.against:<22} {budget:>8} {mark}"
         )
 
 
