@@ -26,10 +26,12 @@ Deny carve-out, because IAM compares raw text while ``decide`` compares decoded 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import product
 from threading import Lock
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from cognito_authz.iam.arn import HTTP_VERBS, MethodArn
@@ -213,6 +215,11 @@ class _PolicyModel:
     bindings: dict[tuple[str, str], frozenset[str]] | None
     condition_claims: frozenset[str] | None
     rule_shapes: tuple[str, ...] = field(default=())
+    # Claims that conditions compare with path parameters only (templates), never with a literal: a
+    # document depends on their values only through equality (see _renaming).
+    symbolic_claims: frozenset[str] = field(default=frozenset())
+    # Every literal path segment and WebSocket key of the policy.
+    literals: frozenset[str] = field(default=frozenset())
 
 
 def _template_name(value: object) -> str | None:
@@ -260,6 +267,8 @@ def _build_model(policy: PolicyLike) -> _PolicyModel:
     explicit = tuple(v for v in HTTP_VERBS if any(r.method == v for r in routes))
     found: dict[tuple[str, str], frozenset[str]] = {}
     mentioned: set[str] = set()
+    templated: set[str] = set()
+    compared: set[str] = set()  # claims some condition compares with a literal value
     bindings: dict[tuple[str, str], frozenset[str]] | None = found
     condition_claims: set[str] | None = mentioned
     try:
@@ -271,7 +280,10 @@ def _build_model(policy: PolicyLike) -> _PolicyModel:
                     for value in _spec_values(spec):
                         name = _template_name(value)
                         if name is None:
+                            if value != "*":  # presence holds for any non-empty value
+                                compared.add(claim)
                             continue
+                        templated.add(claim)
                         for parsed in rule_routes:
                             if parsed is None:
                                 continue
@@ -280,12 +292,18 @@ def _build_model(policy: PolicyLike) -> _PolicyModel:
     except (AttributeError, TypeError):  # pragma: no cover - an engine that does not expose rules
         bindings = None
         condition_claims = None
+    literals = frozenset({text for r in routes for kind, text in r.tokens if kind == _LIT} | set(websocket))
+    symbolic = templated - compared - {"cognito:groups", "scope"}
+    if bindings is None or any(_placeholder(i) in literals for i in range(len(symbolic))):
+        symbolic = set()
     return _PolicyModel(
         routes=tuple(routes),
         websocket_keys=tuple(dict.fromkeys(websocket)),
         explicit_verbs=explicit,
         bindings=bindings,
         condition_claims=frozenset(condition_claims) if condition_claims is not None else None,
+        symbolic_claims=frozenset(symbolic),
+        literals=literals,
     )
 
 
@@ -791,7 +809,8 @@ def build_principal_policy(
     if method_arn.verb is None:
         document = _websocket_document(policy, principal, model, method_arn)
         return PolicyResult(document, "principal", "", document_size(document))
-    key = _memo_key(policy, model, principal, method_arn, max_bytes)
+    renaming = _renaming(model, principal)
+    key = _memo_key(policy, model, principal, method_arn, max_bytes, renaming)
     if key is not None:
         cached = _memo_get(key, policy)
         if cached is not None:
@@ -800,12 +819,28 @@ def build_principal_policy(
                 return _request_result(
                     policy, principal, method_arn, cached.reason, cached.detail, cached.rules
                 )
-            return cached
-    result = _build(policy, principal, method_arn, model, max_bytes)
-    if key is not None and result.reason != "analysis_budget":
-        _memo_put(key, policy, result)
-        result = _copied(result)
-    return result
+            if renaming is None:
+                return cached
+            renamed = _renamed(cached, method_arn, renaming, max_bytes)
+            # None: this principal's longer values break a size limit; the exact build says how.
+            return renamed if renamed is not None else _build(policy, principal, method_arn, model, max_bytes)
+    # Every verdict is memoized, analysis_budget included: the analysis is deterministic for equal keys,
+    # and redoing a proof that ran out of budget would cost each such request seconds again.
+    if renaming is None:
+        result = _build(policy, principal, method_arn, model, max_bytes)
+        if key is not None:
+            _memo_put(key, policy, result)
+            result = _copied(result)
+        return result
+    # Prove the document once for the placeholder twin; every equivalent principal reuses it renamed.
+    result = _build(policy, _twin(principal, model, renaming), method_arn, model, max_bytes)
+    if result.scope == "request" and result.reason in ("too_large", "resource_too_long"):
+        return _build(policy, principal, method_arn, model, max_bytes)  # lengths are not shared
+    _memo_put(key, policy, result)
+    if result.scope == "request":
+        return _request_result(policy, principal, method_arn, result.reason, result.detail, result.rules)
+    renamed = _renamed(result, method_arn, renaming, max_bytes)
+    return renamed if renamed is not None else _build(policy, principal, method_arn, model, max_bytes)
 
 
 def _copied(result: PolicyResult) -> PolicyResult:
@@ -887,15 +922,25 @@ _MEMO_LOCK = Lock()
 
 
 def _memo_key(
-    policy: PolicyLike, model: _PolicyModel, principal: Principal, method_arn: MethodArn, max_bytes: int
+    policy: PolicyLike,
+    model: _PolicyModel,
+    principal: Principal,
+    method_arn: MethodArn,
+    max_bytes: int,
+    renaming: Mapping[str, str] | None = None,
 ) -> Any:
     if model.condition_claims is None:
         return None
     claims = principal.claims if isinstance(principal.claims, Mapping) else {}
+    symbols = {value: placeholder for placeholder, value in (renaming or {}).items()}
     relevant = []
     for name in sorted(model.condition_claims):
         value = claims.get(name)
-        relevant.append((name, repr(value)))
+        if renaming is not None and name in model.symbolic_claims and value in symbols:
+            # Only which placeholder the value became (its equality with the others) is in the key.
+            relevant.append((name, symbols[value], True))
+        else:
+            relevant.append((name, repr(value), False))
     return (
         id(policy),
         method_arn.prefix,
@@ -906,6 +951,91 @@ def _memo_key(
         principal.client_id,
         tuple(relevant),
     )
+
+
+# --- renaming: one proof for every principal that differs only in template-bound claim values -----------
+#
+# Why it is sound: decide() and the product automaton depend on a request segment only through its
+# equality with route literals and with the principal's template-bound claim values (claims that no
+# condition compares with a literal), and an IAM glob of whole-segment tokens only through equality with
+# its literal tokens. A bijection on segment strings that fixes every route literal therefore maps the
+# classes, decisions and proof for principal P onto those for the renamed principal. We rename the
+# values (plain text: no glob characters, '%', '/', dots-only or whitespace, none equal to a route
+# literal) to placeholders that no value or literal can equal, prove once, and substitute back. Sizes are
+# rechecked after substitution, since only lengths differ.
+
+_PLAIN_VALUE = re.compile(r"[A-Za-z0-9_.@:+=,-]{1,256}")
+
+
+def _placeholder(index: int) -> str:
+    # '~' never occurs in a plain value, so a placeholder never equals one.
+    return f"~{index}~"
+
+
+def _renaming(model: _PolicyModel, principal: Principal) -> dict[str, str] | None:
+    """placeholder -> value for the principal's template-bound claims, or None when exact keys are due."""
+    if not model.symbolic_claims or not isinstance(principal.claims, Mapping):
+        return None
+    index: dict[str, str] = {}
+    for name in sorted(model.symbolic_claims):
+        value = principal.claims.get(name)
+        if value is None:
+            continue  # absence is part of the key as it is
+        if (
+            type(value) is not str
+            or _PLAIN_VALUE.fullmatch(value) is None
+            or value in (".", "..")
+            or value in model.literals
+        ):
+            return None
+        if value not in index:
+            index[value] = _placeholder(len(index))
+    if not index:
+        return None
+    for name in model.condition_claims or ():
+        # A claim kept as it is must not share a value with a renamed one: their equality would break.
+        if name not in model.symbolic_claims and any(t in index for t in _claim_texts(principal, name)):
+            return None
+    return {placeholder: value for value, placeholder in index.items()}
+
+
+def _twin(principal: Principal, model: _PolicyModel, renaming: Mapping[str, str]) -> Principal:
+    """The principal with its renamed claim values replaced by their placeholders."""
+    symbols = {value: placeholder for placeholder, value in renaming.items()}
+    claims = dict(principal.claims)
+    for name in model.symbolic_claims:
+        value = claims.get(name)
+        if type(value) is str and value in symbols:
+            claims[name] = symbols[value]
+    sub = claims.get("sub", principal.sub) if "sub" in model.symbolic_claims else principal.sub
+    return replace(principal, sub=sub, claims=MappingProxyType(claims))
+
+
+def _renamed(
+    result: PolicyResult, method_arn: MethodArn, renaming: Mapping[str, str], max_bytes: int
+) -> PolicyResult | None:
+    """The placeholder document with the principal's values substituted segment by segment; None when
+    the real values make a Resource or the document too long (the caller then builds exactly)."""
+    prefix = method_arn.prefix
+    start = len(prefix)
+    statements = []
+    longest = 0
+    for statement in result.document["Statement"]:
+        resources = []
+        for resource in statement["Resource"]:
+            if resource.startswith(prefix) and "~" in resource:
+                parts = resource[start:].split("/")
+                resource = prefix + "/".join(renaming.get(part, part) for part in parts)
+            longest = max(longest, len(resource))
+            resources.append(resource)
+        statements.append({**statement, "Resource": resources})
+    document = {"Version": result.document["Version"], "Statement": statements}
+    if longest > MAX_RESOURCE_LENGTH:
+        return None
+    size = document_size(document)
+    if size > max_bytes:
+        return None
+    return PolicyResult(document, "principal", "", size)
 
 
 def _memo_get(key: Any, policy: PolicyLike) -> PolicyResult | None:

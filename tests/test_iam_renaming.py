@@ -1,0 +1,154 @@
+"""One proof, many principals: principal-wide IAM documents reused across principals that differ only
+in the values of template-bound claims (``sub`` in an own-profile rule, a tenant id in a tenant guard).
+
+``build_principal_policy`` proves a document once for a placeholder twin of the principal and renames it
+for every equivalent principal. These tests push several principals through one policy, in random
+order, with values that collide with each other, with route literals and with nothing, and hold every
+document to the engine: exact when principal-wide, never allowing what ``decide`` denies, and equal to
+what a cold (memo-less) build gives.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cognito_authz.iam import MethodArn, build_principal_policy, cache_safe
+from cognito_authz.policy import Policy
+from cognito_authz.principal import Principal
+
+ARN = MethodArn.parse("arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod/GET/orders")
+VERBS = ("GET", "PUT", "POST", "DELETE")
+# Route literals of POLICY (orders, users, tenants, projects, me) are among the values on purpose.
+VALUES = ("u-1", "u-2", "acme", "globex", "orders", "me", "x0", "a.b", "a b", "50%", "*", "~0~")
+
+POLICY = Policy.from_dict(
+    {
+        "version": 1,
+        "rules": [
+            {"id": "admin", "routes": ["ANY /{proxy+}"], "when": {"groups": ["admin"]}},
+            {"id": "read-orders", "routes": ["GET /orders", "GET /orders/{orderId}"]},
+            {
+                "id": "own-profile",
+                "routes": ["GET /users/{userId}", "PUT /users/{userId}"],
+                "when": {"claims": {"sub": "{userId}"}},
+            },
+            {"id": "me", "routes": ["GET /users/me"]},
+            {
+                "id": "tenant-projects",
+                "routes": ["ANY /tenants/{tenantId}/projects", "GET /tenants/{tenantId}/projects/{p}"],
+                "when": {"groups": ["member"], "claims": {"custom:tenant_id": "{tenantId}"}},
+            },
+            {
+                "id": "no-deleting-own-manager",
+                "effect": "deny",
+                "routes": ["DELETE /tenants/{tenantId}/projects"],
+                "when": {"claims": {"custom:manager": "{tenantId}"}},
+            },
+        ],
+    }
+)
+
+
+def _glob(pattern: str) -> re.Pattern[str]:
+    return re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern))
+
+
+def _allows(document: dict[str, Any], arn: str) -> bool:
+    allowed = False
+    for statement in document["Statement"]:
+        if any(_glob(resource).fullmatch(arn) for resource in statement["Resource"]):
+            if statement["Effect"] == "Deny":
+                return False
+            allowed = True
+    return allowed
+
+
+def _principal(sub: str, tenant: str | None, manager: str | None, groups: list[str]) -> Principal:
+    claims: dict[str, Any] = {"sub": sub, "cognito:groups": groups, "token_use": "access"}
+    if tenant is not None:
+        claims["custom:tenant_id"] = tenant
+    if manager is not None:
+        claims["custom:manager"] = manager
+    return Principal.from_claims(claims)
+
+
+def _requests(principals: list[Principal]) -> list[tuple[str, str]]:
+    values = list(VALUES)
+    for principal in principals:
+        values += [str(v) for v in principal.claims.values() if isinstance(v, str)]
+    safe = [v for v in dict.fromkeys(values) if "/" not in v and v not in (".", "..")]
+    out = [("GET", "/orders"), ("GET", "/users/me"), ("GET", "/orders/7/items")]
+    for value in safe:
+        for verb in VERBS:
+            out += [
+                (verb, f"/users/{value}"),
+                (verb, f"/tenants/{value}/projects"),
+                (verb, f"/tenants/{value}/projects/{value}"),
+                (verb, f"/orders/{value}"),
+            ]
+    return out
+
+
+PRINCIPALS = st.builds(
+    _principal,
+    sub=st.sampled_from(VALUES),
+    tenant=st.one_of(st.none(), st.sampled_from(VALUES)),
+    manager=st.one_of(st.none(), st.sampled_from(VALUES)),
+    groups=st.sampled_from([[], ["member"], ["admin"], ["member", "admin"]]),
+)
+
+
+def _check(principal: Principal, requests: list[tuple[str, str]]) -> dict[str, Any]:
+    result = build_principal_policy(POLICY, principal, ARN, max_bytes=1 << 20)
+    for verb, path in requests:
+        allowed = POLICY.decide(principal, verb, path).allowed
+        iam = _allows(result.document, ARN.with_resource(verb, path))
+        assert allowed or not iam, f"IAM allows {verb} {path} that decide denies: {principal}\n{result}"
+        if result.scope == "principal":
+            assert iam == allowed, f"inexact on {verb} {path}: {principal}\n{result}"
+    return result.document
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(PRINCIPALS, min_size=2, max_size=5))
+def test_documents_stay_exact_for_every_principal_sharing_a_proof(principals: list[Principal]) -> None:
+    requests = _requests(principals)
+    for principal in principals:
+        _check(principal, requests)
+
+
+def test_equivalent_principals_share_one_proof_and_get_their_own_values(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    builds: list[Principal] = []
+    real_build = cache_safe._build
+
+    def counting(policy: Any, principal: Principal, *args: Any) -> Any:
+        builds.append(principal)
+        return real_build(policy, principal, *args)
+
+    monkeypatch.setattr(cache_safe, "_build", counting)
+    own = {"id": "own", "routes": ["GET /users/{userId}"], "when": {"claims": {"sub": "{userId}"}}}
+    policy = Policy.from_dict({"version": 1, "rules": [own]})
+    documents = []
+    for sub in ("alice-1", "bob-2", "carol-3"):
+        result = build_principal_policy(policy, _principal(sub, None, None, []), ARN)
+        assert result.scope == "principal"
+        documents.append(result.document)
+    assert len(builds) == 1  # proved once, for the placeholder twin
+    assert builds[0].claims["sub"] == "~0~"
+    for sub, document in zip(("alice-1", "bob-2", "carol-3"), documents, strict=True):
+        assert document["Statement"][0]["Resource"] == [ARN.with_resource("GET", f"/users/{sub}")]
+
+
+def test_values_that_cannot_be_renamed_get_an_exact_proof_of_their_own() -> None:
+    # A sub equal to a route literal ("orders") or carrying glob/escape characters is never renamed.
+    for sub in ("orders", "me", "a b", "50%", "*", "~0~"):
+        principal = _principal(sub, None, None, [])
+        assert cache_safe._renaming(cache_safe._model(POLICY), principal) is None
+        _check(principal, _requests([principal]))
