@@ -11,13 +11,19 @@ on nothing fails instead of passing.
 
 from __future__ import annotations
 
+import json
 import os
 import threading
+import time
+import uuid
 from collections import Counter
+from typing import Any
 
 from hypothesis import HealthCheck, settings
 
 from cognito_authz.errors import REASONS, AuthzError
+from cognito_authz.token import b64url_encode
+from tests.support.jwks_server import RsaKey
 
 __all__ = [
     "LONG",
@@ -25,6 +31,7 @@ __all__ = [
     "Tally",
     "assert_our_error",
     "fuzz_settings",
+    "mint",
     "scaled",
     "seconds",
 ]
@@ -86,3 +93,26 @@ def assert_our_error(error: BaseException, *allowed: type[AuthzError]) -> None:
     assert type(error).__module__ == "cognito_authz.errors", type(error)
     reason = getattr(error, "reason", None)
     assert reason in REASONS, f"undocumented reason {reason!r}"
+
+
+def mint(key: RsaKey, issuer: str, client: str, *, kid: str | None = None, **claims: Any) -> str:
+    """A Cognito-shaped access token signed by ``key`` (RS256); ``kid`` overrides the header's kid and
+    ``claims`` override or add claims. Valid for an hour from now unless ``exp``/``iat`` say otherwise."""
+    now = int(time.time())
+    body: dict[str, Any] = {
+        "sub": str(uuid.uuid4()),
+        "iss": issuer,
+        "version": 2,
+        "client_id": client,
+        "token_use": "access",
+        "scope": "orders/read",
+        "auth_time": now,
+        "iat": now,
+        "exp": now + 3600,
+        "jti": str(uuid.uuid4()),
+        "username": "campaign",
+    }
+    body.update(claims)
+    header = {"kid": kid if kid is not None else key.kid, "alg": "RS256"}
+    signing_input = f"{b64url_encode(json.dumps(header).encode())}.{b64url_encode(json.dumps(body).encode())}"
+    return f"{signing_input}.{b64url_encode(key.sign(signing_input.encode()))}"
