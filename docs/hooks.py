@@ -77,8 +77,9 @@ def render_reasons() -> str:
     ]
     for family, rows in families.items():
         answer = _http_status(errors, common, family, rows[0][0])
+        status = getattr(family, "status", "")
         out.append(
-            f"| [`{family.__name__}`](#{family.__name__.lower()}) | {family.status} | {answer} | "
+            f"| [`{family.__name__}`](#{family.__name__.lower()}) | {status} | {answer} | "
             f"{_authorizer_answer(errors, family)} |"
         )
     out.append("")
