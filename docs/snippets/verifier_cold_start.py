@@ -5,7 +5,7 @@ import os
 from cognito_authz import CognitoVerifier
 
 verifier = CognitoVerifier(
-    os.environ["USER_POOL_ID"], client_id=os.environ["APP_CLIENT_ID"].split(","), token_use="access"
+    os.environ["USER_POOL_ID"], client_id=os.environ["APP_CLIENT_IDS"].split(","), token_use="access"
 )
 
 # 1. Fetch now, during the Lambda init phase: raises JwksError if the fetch fails.
