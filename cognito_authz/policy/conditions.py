@@ -26,11 +26,13 @@ from cognito_authz.principal import Principal, normalize_bool, normalize_string_
 __all__ = [
     "MAX_ALTERNATIVES",
     "ClaimTest",
+    "Claimant",
     "CompiledCondition",
     "Subject",
     "Test",
     "claim_items",
     "claim_text",
+    "view",
 ]
 
 #: Upper bound on the parameter bindings enumerated for one condition and principal. Claims are bounded
@@ -70,7 +72,26 @@ class Subject:
         return cls(principal)
 
 
-def claim_items(subject: Subject, claim: str) -> tuple[object, ...] | None:
+def view(principal: Principal) -> Claimant:
+    """What the tests read for ``principal``: the principal itself when it has the shapes
+    ``Principal.from_claims`` builds (the per-request case: no copy), else a normalized :class:`Subject`.
+    """
+    if (
+        type(principal.groups) is tuple
+        and type(principal.scopes) is tuple
+        and type(principal.claims) is MappingProxyType
+        and (principal.token_use is None or type(principal.token_use) is str)
+        and (principal.client_id is None or type(principal.client_id) is str)
+    ):
+        return principal
+    return Subject(principal)
+
+
+#: Either view of a caller: both expose groups, scopes, token_use, client_id and claims.
+Claimant = Subject | Principal
+
+
+def claim_items(subject: Claimant, claim: str) -> tuple[object, ...] | None:
     """The values of ``claim`` as a tuple (a list claim gives its items), or ``None`` when absent."""
     if claim == "cognito:groups":
         return subject.groups if subject.groups else None
@@ -115,9 +136,11 @@ def _present(items: tuple[object, ...] | None) -> bool:
 
 
 _NO_PARAMS: Mapping[str, str] = MappingProxyType({})
+#: Claims read from the Principal's normalized lists rather than from the raw claims.
+_LIST_CLAIMS = frozenset({"cognito:groups", "scope"})
 
 #: One compiled condition test: ``(subject, path_params) -> holds``.
-Test = Callable[[Subject, Mapping[str, str]], bool]
+Test = Callable[[Claimant, Mapping[str, str]], bool]
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,11 +183,20 @@ class ClaimTest:
             return flag is not None and flag in self.flags
         return False
 
-    def holds(self, subject: Subject, params: Mapping[str, str]) -> bool:
+    def holds(self, subject: Claimant, params: Mapping[str, str]) -> bool:
         """Whether the claim satisfies this test for a request with these path parameters."""
-        items = claim_items(subject, self.claim)
         if self.present:
-            return _present(items)
+            return _present(claim_items(subject, self.claim))
+        value = subject.claims.get(self.claim) if self.claim not in _LIST_CLAIMS else None
+        if type(value) is str:
+            # the usual case (a string claim), without building a tuple of one item
+            if value in self.texts:
+                return True
+            for name in self.params:
+                if params.get(name) == value:
+                    return True
+            return bool(self.flags) and self._literal(value, value)
+        items = claim_items(subject, self.claim)
         if items is None:
             return False
         for item in items:
@@ -177,7 +209,7 @@ class ClaimTest:
                         return True
         return False
 
-    def alternatives(self, subject: Subject, route: Route) -> list[Binding]:
+    def alternatives(self, subject: Claimant, route: Route) -> list[Binding]:
         """Bindings under which this test holds: ``[{}]`` unconditionally, ``[]`` never."""
         items = claim_items(subject, self.claim)
         if self.present:
@@ -238,18 +270,18 @@ class CompiledCondition:
         """Whether any claim test compares with a path parameter."""
         return any(test.params for test in self.claim_tests)
 
-    def holds(self, subject: Subject, params: Mapping[str, str]) -> bool:
+    def holds(self, subject: Claimant, params: Mapping[str, str]) -> bool:
         """Every check and claim test holds."""
         for test in self.tests:  # noqa: SIM110 - a plain loop is faster on this per-request path
             if not test(subject, params):
                 return False
         return True
 
-    def static_holds(self, subject: Subject) -> bool:
+    def static_holds(self, subject: Claimant) -> bool:
         """The checks that do not involve claims hold (groups, scopes, token_use, client_id)."""
         return all(check(subject, _NO_PARAMS) for check in self.checks)
 
-    def failing(self, subject: Subject, params: Mapping[str, str]) -> list[str]:
+    def failing(self, subject: Claimant, params: Mapping[str, str]) -> list[str]:
         """Names of the conditions that do not hold (for explanations)."""
         names = [
             name
@@ -260,7 +292,7 @@ class CompiledCondition:
         failed.extend(f"claims.{test.claim}" for test in self.claim_tests if not test.holds(subject, params))
         return failed
 
-    def alternatives(self, subject: Subject, route: Route) -> list[Binding] | None:
+    def alternatives(self, subject: Claimant, route: Route) -> list[Binding] | None:
         """Parameter bindings (a disjunction of conjunctions) under which the condition holds for this
         subject on ``route``: ``[{}]`` always, ``[]`` never, ``None`` if more than
         :data:`MAX_ALTERNATIVES` would be needed."""
