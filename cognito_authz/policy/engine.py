@@ -1,11 +1,12 @@
 """The compiled policy: load, decide, explain, and enumerate what a principal may call.
 
-Rules compile once into a segment trie per method (plus one for ``ANY``): each node has literal
-children, one parameter child and the greedy routes that start there; a leaf lists the routes ending
-there. A decision canonicalizes the path, walks the trie (cost grows with path depth and with how many
-route shapes overlap the path, never with the number of rules), and evaluates only the conditions of
-the rules attached to the routes it reached. Semantics (DESIGN.md section 6): deny if any matching deny
-rule; else allow if any matching allow rule; else deny. Order never matters.
+Rules compile once into a segment trie: each node has literal children, one parameter child, and the
+routes ending there or whose greedy parameter starts there, listed per request verb (``ANY`` routes
+merged into every verb's list). A decision canonicalizes the path, walks the trie (cost grows with path
+depth and with how many route shapes overlap the path, never with the number of rules), and evaluates
+only the conditions of the rules attached to the routes it reached, each compiled into one callable.
+Semantics (DESIGN.md section 6): deny if any matching deny rule; else allow if any matching allow rule;
+else deny. Order never matters.
 """
 
 from __future__ import annotations
@@ -177,7 +178,7 @@ class AllowedRoutes:
 
 @dataclass(frozen=True, slots=True)
 class _Statement:
-    """One rule on one of its routes."""
+    """One rule on one of its routes; ``applies`` is its ``when``/``unless`` compiled into one call."""
 
     rule_index: int
     rule_id: str
@@ -185,10 +186,7 @@ class _Statement:
     route: Route
     when: CompiledCondition | None
     unless: CompiledCondition | None
-    when_checks: tuple[Test, ...] = ()
-    unless_checks: tuple[Test, ...] | None = None
-
-    applies: Test = field(default=lambda subject, params: True, repr=False, compare=False)
+    applies: Test = field(repr=False, compare=False)
 
     @classmethod
     def build(
@@ -199,19 +197,10 @@ class _Statement:
         when: CompiledCondition | None,
         unless: CompiledCondition | None,
     ) -> _Statement:
-        when_tests = when.tests if when is not None else ()
-        unless_tests = unless.tests if unless is not None else None
-        return cls(
-            rule_index,
-            rule.id,
-            rule.effect == "deny",
-            route,
-            when,
-            unless,
-            when_tests,
-            unless_tests,
-            _applies(when_tests, unless_tests),
+        applies = _applies(
+            when.tests if when is not None else (), unless.tests if unless is not None else None
         )
+        return cls(rule_index, rule.id, rule.effect == "deny", route, when, unless, applies)
 
     def fires(self, subject: Claimant, params: Mapping[str, str]) -> bool:
         """``when`` holds and ``unless`` does not (every ``unless`` test holding skips the rule)."""
@@ -239,6 +228,7 @@ def _all_hold(tests: tuple[Test, ...]) -> Test:
 
 
 def _applies(when: tuple[Test, ...], unless: tuple[Test, ...] | None) -> Test:
+    """``when`` holds and not every ``unless`` test holds (no ``unless``: never skipped)."""
     holds = _all_hold(when)
     if unless is None:
         return holds
