@@ -21,12 +21,12 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from bench import authorizer, coldstart, decide_rows, verify
+from bench import authorizer, coldstart, decide, verify
 from bench._rows import Row, Setup, floor_row
 
 GROUPS: dict[str, Callable[[Setup], list[Row]]] = {
     "verify": verify.run,  # peers and ours
-    "decide": decide_rows.run,
+    "decide": decide.run,
     "authorizer": authorizer.run,
     "coldstart": coldstart.run,
 }
