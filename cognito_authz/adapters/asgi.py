@@ -27,6 +27,7 @@ from cognito_authz.adapters.common import (
     Rejection,
     Requirement,
     bearer_token,
+    policy_path,
     rejection,
 )
 from cognito_authz.errors import ConfigError
@@ -152,7 +153,7 @@ class CognitoAuthMiddleware:
         method = str(scope.get("method") or "GET").upper() if kind == "http" else "GET"
         try:
             principal = await _run_sync(self.gate.authenticate, bearer_token(_authorization(scope)))
-            self.gate.authorize(principal, method, path)
+            self.gate.authorize(principal, method, policy_path(path))
         except Exception as exc:  # every failure is a rejection: never pass, never leak the exception
             await self._reject(scope, receive, send, exc, rejection(exc, method=method, path=path))
             return
@@ -261,7 +262,7 @@ def require_principal(
                 principal = await _run_sync(gate.authenticate, bearer_token(_authorization(request.scope)))
                 request.scope[PRINCIPAL_KEY] = principal
                 request.state.principal = principal
-            gate.authorize(principal, method, path)
+            gate.authorize(principal, method, policy_path(path))
         except Exception as exc:
             answer = rejection(exc, method=method, path=path)
             raise HTTPException(answer.status, detail=answer.message, headers=dict(answer.headers)) from exc

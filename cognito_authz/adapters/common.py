@@ -36,6 +36,7 @@ __all__ = [
     "bearer_token",
     "flatten_context",
     "get_header",
+    "policy_path",
     "proxy_request",
     "raw_event",
     "rejection",
@@ -102,6 +103,15 @@ def get_header(
     if len(distinct) != 1:
         return None
     return distinct.pop()
+
+
+def policy_path(decoded_path: str) -> str:
+    """The path to decide on for a server that already percent-decoded it (ASGI ``scope["path"]``,
+    WSGI ``PATH_INFO``): the router dispatches on exactly this text, so the policy engine must not decode
+    it a second time. ``/users/%61bc`` (sent as ``/users/%2561bc``) reaches the view as ``%61bc`` and
+    must not be decided as ``/users/abc``; escaping ``%`` keeps every segment as the router sees it.
+    """
+    return decoded_path.replace("%", "%25")
 
 
 def strip_stage(path: str, stage: str | None) -> str:

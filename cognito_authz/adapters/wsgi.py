@@ -27,6 +27,7 @@ from cognito_authz.adapters.common import (
     Rejection,
     Requirement,
     bearer_token,
+    policy_path,
     rejection,
 )
 from cognito_authz.errors import ConfigError
@@ -136,7 +137,7 @@ class CognitoWsgiMiddleware:
         method = str(environ.get("REQUEST_METHOD") or "GET").upper()
         try:
             principal = self.gate.authenticate(bearer_token(environ.get("HTTP_AUTHORIZATION")))
-            self.gate.authorize(principal, method, path)
+            self.gate.authorize(principal, method, policy_path(path))
         except Exception as exc:  # every failure is a rejection: never pass, never leak the exception
             answer = rejection(exc, method=method, path=path)
             custom = self._custom(environ, exc)
@@ -231,7 +232,7 @@ def flask_protect(
             else:
                 principal = gate.authenticate(bearer_token(request.environ.get("HTTP_AUTHORIZATION")))
                 request.environ[PRINCIPAL_KEY] = principal
-            gate.authorize(principal, method, path)
+            gate.authorize(principal, method, policy_path(path))
         except Exception as exc:
             answer = rejection(exc, method=method, path=path)
             return flask.Response(
