@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cognito_authz.iam import MethodArn, build_principal_policy, cache_safe
+from cognito_authz.iam import MethodArn, build_principal_policy, cache_safe, document_size
 from cognito_authz.policy import Policy
 from cognito_authz.principal import Principal
 
@@ -105,6 +105,7 @@ PRINCIPALS = st.builds(
 
 def _check(principal: Principal, requests: list[tuple[str, str]]) -> dict[str, Any]:
     result = build_principal_policy(POLICY, principal, ARN, max_bytes=1 << 20)
+    assert result.size == document_size(result.document)  # rendered sizes are computed, not re-encoded
     for verb, path in requests:
         allowed = POLICY.decide(principal, verb, path).allowed
         iam = _allows(result.document, ARN.with_resource(verb, path))

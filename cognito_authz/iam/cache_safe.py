@@ -812,35 +812,40 @@ def build_principal_policy(
     renaming = _renaming(model, principal)
     key = _memo_key(policy, model, principal, method_arn, max_bytes, renaming)
     if key is not None:
-        cached = _memo_get(key, policy)
-        if cached is not None:
+        hit = _memo_get(key, policy)
+        if hit is not None:
+            cached, template = hit
             if cached.scope == "request":
                 # Only the verdict is reused: a request-scoped document names the current ARN.
                 return _request_result(
                     policy, principal, method_arn, cached.reason, cached.detail, cached.rules
                 )
-            if renaming is None:
-                return cached
-            renamed = _renamed(cached, method_arn, renaming, max_bytes)
-            # None: this principal's longer values break a size limit; the exact build says how.
-            return renamed if renamed is not None else _build(policy, principal, method_arn, model, max_bytes)
+            if template is None:
+                return _copied(cached)
+            rendered = _render(template, renaming or {}, max_bytes)
+            if rendered is not None:
+                return rendered
+            # This principal's longer values break a size limit; the exact build says how.
+            return _build(policy, principal, method_arn, model, max_bytes)
     # Every verdict is memoized, analysis_budget included: the analysis is deterministic for equal keys,
     # and redoing a proof that ran out of budget would cost each such request seconds again.
     if renaming is None:
         result = _build(policy, principal, method_arn, model, max_bytes)
         if key is not None:
-            _memo_put(key, policy, result)
+            _memo_put(key, policy, result, None)
             result = _copied(result)
         return result
     # Prove the document once for the placeholder twin; every equivalent principal reuses it renamed.
     result = _build(policy, _twin(principal, model, renaming), method_arn, model, max_bytes)
     if result.scope == "request" and result.reason in ("too_large", "resource_too_long"):
         return _build(policy, principal, method_arn, model, max_bytes)  # lengths are not shared
-    _memo_put(key, policy, result)
     if result.scope == "request":
+        _memo_put(key, policy, result, None)
         return _request_result(policy, principal, method_arn, result.reason, result.detail, result.rules)
-    renamed = _renamed(result, method_arn, renaming, max_bytes)
-    return renamed if renamed is not None else _build(policy, principal, method_arn, model, max_bytes)
+    template = _compile_template(result, method_arn.prefix, renaming)
+    _memo_put(key, policy, result, template)
+    rendered = _render(template, renaming, max_bytes)
+    return rendered if rendered is not None else _build(policy, principal, method_arn, model, max_bytes)
 
 
 def _copied(result: PolicyResult) -> PolicyResult:
@@ -917,7 +922,7 @@ def _build(
 # --- memo: the same principal (as far as the policy can tell) gets the same document ------------------
 
 _MEMO_SIZE = 512
-_MEMO: OrderedDict[Any, tuple[PolicyLike, PolicyResult]] | None = None
+_MEMO: OrderedDict[Any, tuple[PolicyLike, PolicyResult, _Template | None]] | None = None
 _MEMO_LOCK = Lock()
 
 
@@ -1011,34 +1016,70 @@ def _twin(principal: Principal, model: _PolicyModel, renaming: Mapping[str, str]
     return replace(principal, sub=sub, claims=MappingProxyType(claims))
 
 
-def _renamed(
-    result: PolicyResult, method_arn: MethodArn, renaming: Mapping[str, str], max_bytes: int
-) -> PolicyResult | None:
-    """The placeholder document with the principal's values substituted segment by segment; None when
-    the real values make a Resource or the document too long (the caller then builds exactly)."""
-    prefix = method_arn.prefix
-    start = len(prefix)
+@dataclass(frozen=True, slots=True)
+class _Template:
+    """A placeholder document compiled for renaming: every Resource as fixed text around placeholders
+    (``(text, placeholder, text, ...)``), and how often each placeholder occurs (sizes follow from that)."""
+
+    version: str
+    statements: tuple[tuple[dict[str, Any], tuple[tuple[str, ...], ...]], ...]
+    size: int
+    occurrences: dict[str, int]
+
+
+def _compile_template(result: PolicyResult, prefix: str, renaming: Mapping[str, str]) -> _Template:
+    occurrences = dict.fromkeys(renaming, 0)
     statements = []
-    longest = 0
     for statement in result.document["Statement"]:
-        resources = []
+        head = {name: value for name, value in statement.items() if name != "Resource"}
+        resources: list[tuple[str, ...]] = []
         for resource in statement["Resource"]:
-            if resource.startswith(prefix) and "~" in resource:
-                parts = resource[start:].split("/")
-                resource = prefix + "/".join(renaming.get(part, part) for part in parts)
-            longest = max(longest, len(resource))
-            resources.append(resource)
-        statements.append({**statement, "Resource": resources})
-    document = {"Version": result.document["Version"], "Statement": statements}
-    if longest > MAX_RESOURCE_LENGTH:
-        return None
-    size = document_size(document)
+            if not resource.startswith(prefix):
+                resources.append((resource,))
+                continue
+            # Whole segments only: a placeholder is a segment of its own, never part of a literal.
+            pieces: list[str] = []
+            text = prefix
+            for index, part in enumerate(resource[len(prefix) :].split("/")):
+                if index:
+                    text += "/"
+                if part in occurrences:
+                    pieces += [text, part]
+                    occurrences[part] += 1
+                    text = ""
+                else:
+                    text += part
+            pieces.append(text)
+            resources.append(tuple(pieces))
+        statements.append((head, tuple(resources)))
+    return _Template(result.document["Version"], tuple(statements), result.size, occurrences)
+
+
+def _render(template: _Template, renaming: Mapping[str, str], max_bytes: int) -> PolicyResult | None:
+    """The document with the principal's values in place of the placeholders; None when the real values
+    make a Resource or the document too long (the caller then builds exactly)."""
+    size = template.size
+    for placeholder, count in template.occurrences.items():
+        # Plain values need no JSON escaping, so each occurrence changes the size by the length difference.
+        size += count * (len(renaming[placeholder]) - len(placeholder))
     if size > max_bytes:
         return None
-    return PolicyResult(document, "principal", "", size)
+    statements = []
+    for head, resources in template.statements:
+        rendered = []
+        for pieces in resources:
+            resource = pieces[0]
+            for index in range(1, len(pieces), 2):
+                resource += renaming[pieces[index]] + pieces[index + 1]
+            if len(resource) > MAX_RESOURCE_LENGTH:
+                return None
+            rendered.append(resource)
+        statements.append({**head, "Resource": rendered})
+    return PolicyResult({"Version": template.version, "Statement": statements}, "principal", "", size)
 
 
-def _memo_get(key: Any, policy: PolicyLike) -> PolicyResult | None:
+def _memo_get(key: Any, policy: PolicyLike) -> tuple[PolicyResult, _Template | None] | None:
+    """The memoized result (the memo's own: callers copy or render it) and its template, if any."""
     with _MEMO_LOCK:
         if _MEMO is None:
             return None
@@ -1047,17 +1088,17 @@ def _memo_get(key: Any, policy: PolicyLike) -> PolicyResult | None:
         if hit is None or hit[0] is not policy:
             return None
         _MEMO.move_to_end(key)
-    return _copied(hit[1])
+    return hit[1], hit[2]
 
 
-def _memo_put(key: Any, policy: PolicyLike, result: PolicyResult) -> None:
+def _memo_put(key: Any, policy: PolicyLike, result: PolicyResult, template: _Template | None) -> None:
     global _MEMO
     from collections import OrderedDict
 
     with _MEMO_LOCK:
         if _MEMO is None:
             _MEMO = OrderedDict()
-        _MEMO[key] = (policy, result)
+        _MEMO[key] = (policy, result, template)
         _MEMO.move_to_end(key)
         while len(_MEMO) > _MEMO_SIZE:
             _MEMO.popitem(last=False)
