@@ -15,6 +15,9 @@ from typing import Any
 __all__ = ["Principal", "normalize_bool", "normalize_string_list"]
 
 
+_STR_ONLY = {str}
+
+
 def normalize_string_list(value: Any, *, separators: str = ",") -> tuple[str, ...]:
     """Return a claim that should be a list of strings as a tuple of non-empty strings.
 
@@ -26,6 +29,16 @@ def normalize_string_list(value: Any, *, separators: str = ",") -> tuple[str, ..
     if value is None:
         return ()
     if isinstance(value, str):
+        plain = "[" not in value
+        for sep in separators:
+            plain = plain and sep not in value
+        if plain:
+            # The usual shapes (a scope claim, one group): whitespace-separated words, so the bracket
+            # and separator handling below would change nothing. Splitting drops empty words too.
+            words = value.split()
+            if len(words) < 2 or len(set(words)) == len(words):
+                return tuple(words)
+            return tuple(dict.fromkeys(words))
         text = value.strip()
         if text.startswith("[") and text.endswith("]"):
             text = text[1:-1]
@@ -33,6 +46,12 @@ def normalize_string_list(value: Any, *, separators: str = ",") -> tuple[str, ..
             text = text.replace(sep, " ")
         return tuple(dict.fromkeys(part for part in text.split() if part))
     if isinstance(value, (list, tuple)):
+        # The usual shape (cognito:groups from a token): distinct non-empty strings, checked with C-level
+        # passes instead of a generator over the items.
+        if not value:
+            return ()
+        if "" not in value and set(map(type, value)) == _STR_ONLY and len(set(value)) == len(value):
+            return tuple(value)
         return tuple(dict.fromkeys(item for item in value if isinstance(item, str) and item))
     return ()
 
@@ -75,24 +94,26 @@ class Principal:
         for name in _BOOLEAN_CLAIMS:
             if name in normalized:
                 normalized[name] = normalize_bool(normalized[name])
-        groups = normalize_string_list(normalized.get("cognito:groups"))
-        scopes = normalize_string_list(normalized.get("scope"), separators="")
-        token_use = normalized.get("token_use")
-        client_id = normalized.get("client_id")
+        get = normalized.get
+        token_use = get("token_use")
+        client_id = get("client_id")
         if client_id is None and token_use == "id":
-            client_id = normalized.get("aud")
-        username = normalized.get("username", normalized.get("cognito:username"))
-        sub = normalized.get("sub")
-        issuer = normalized.get("iss")
+            client_id = get("aud")
+        username = get("username")
+        if username is None:
+            username = get("cognito:username")
+        sub = get("sub")
+        issuer = get("iss")
+        # Positional: this runs on every fresh verify, and keyword calls cost more.
         return cls(
-            sub=sub if isinstance(sub, str) else "",
-            username=username if isinstance(username, str) else None,
-            groups=groups,
-            scopes=scopes,
-            token_use=token_use if isinstance(token_use, str) else None,
-            client_id=client_id if isinstance(client_id, str) else None,
-            issuer=issuer if isinstance(issuer, str) else None,
-            claims=MappingProxyType(normalized),
+            sub if isinstance(sub, str) else "",
+            username if isinstance(username, str) else None,
+            normalize_string_list(get("cognito:groups")),
+            normalize_string_list(get("scope"), separators=""),
+            token_use if isinstance(token_use, str) else None,
+            client_id if isinstance(client_id, str) else None,
+            issuer if isinstance(issuer, str) else None,
+            MappingProxyType(normalized),
         )
 
     def has_groups(self, groups: Iterable[str], *, all_of: bool = False) -> bool:
