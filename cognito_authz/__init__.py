@@ -1,8 +1,7 @@
 """cognito-authz: may the caller holding this Cognito token do this?
 
-``CognitoVerifier`` and ``Principal`` are imported eagerly (every user needs them); ``Policy`` and
-``Decision`` load on first access (PEP 562) so that ``import cognito_authz`` in a Lambda cold start does
-not pay for the policy engine and pydantic until a policy is actually used.
+Every public name loads on first access (PEP 562): ``import cognito_authz.policy`` stays pure (no
+verifier, no cryptography), and a Lambda cold start pays only for the layers it actually uses.
 """
 
 from __future__ import annotations
@@ -10,15 +9,19 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from cognito_authz.principal import Principal
-from cognito_authz.verifier import CognitoVerifier
-
 if TYPE_CHECKING:  # type checkers see the real classes; at runtime __getattr__ loads them on first use
     from cognito_authz.policy import Decision, Policy
+    from cognito_authz.principal import Principal
+    from cognito_authz.verifier import CognitoVerifier
 
 __all__ = ["CognitoVerifier", "Decision", "Policy", "Principal"]
 
-_LAZY = {"Policy": "cognito_authz.policy", "Decision": "cognito_authz.policy"}
+_LAZY = {
+    "CognitoVerifier": "cognito_authz.verifier",
+    "Principal": "cognito_authz.principal",
+    "Policy": "cognito_authz.policy",
+    "Decision": "cognito_authz.policy",
+}
 
 
 def __getattr__(name: str) -> Any:
