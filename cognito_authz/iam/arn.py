@@ -46,6 +46,13 @@ def _bad(message: str) -> EventError:
     return EventError(message, reason="invalid_method_arn")
 
 
+# ``arn:...:{api_id}/{stage}/`` heads already validated -> their components. An authorizer serves one
+# API and stage (a few at most), so nearly every event repeats a head and skips five regexes; the table
+# is dropped wholesale when full, so a stream of distinct heads costs only the misses.
+_KNOWN_HEADS: dict[str, tuple[str, str, str, str, str]] = {}
+_KNOWN_HEADS_MAX = 64
+
+
 @dataclass(frozen=True, slots=True)
 class MethodArn:
     """A parsed execute-api method ARN (REST/HTTP) or route ARN (WebSocket).
@@ -69,8 +76,13 @@ class MethodArn:
             raise _bad(f"method ARN must be a string, not {type(arn).__name__}")
         if len(arn) > MAX_METHOD_ARN_LENGTH:
             raise _bad(f"method ARN longer than {MAX_METHOD_ARN_LENGTH} characters")
-        if _CONTROL.search(arn):
+        # isprintable() on ASCII text rules out control characters in one C pass; the regex decides the rest.
+        if not (arn.isascii() and arn.isprintable() and " " not in arn) and _CONTROL.search(arn):
             raise _bad("method ARN contains whitespace or control characters")
+        cut = arn.find("/", arn.find("/") + 1)
+        known = _KNOWN_HEADS.get(arn[: cut + 1]) if cut > 0 else None
+        if known is not None:
+            return cls._with_rest(known, arn[cut + 1 :])
         parts = arn.split(":", 5)
         if len(parts) != 6 or parts[0] != "arn" or parts[2] != "execute-api":
             raise _bad("not an execute-api ARN (arn:{partition}:execute-api:{region}:{account}:...)")
@@ -89,16 +101,27 @@ class MethodArn:
             raise _bad(f"invalid API id {api_id!r}")
         if not _STAGE.fullmatch(stage):
             raise _bad(f"invalid stage {stage!r}")
-        if len(pieces) == 3:
+        head = (partition, region, account, api_id, stage)
+        # arn[:cut + 1] is everything up to the stage's '/' (nothing before the resource holds a '/'), so
+        # the components just validated are a function of it.
+        parsed = cls._with_rest(head, arn[cut + 1 :])
+        if len(_KNOWN_HEADS) >= _KNOWN_HEADS_MAX:
+            _KNOWN_HEADS.clear()
+        _KNOWN_HEADS[arn[: cut + 1]] = head
+        return parsed
+
+    @classmethod
+    def _with_rest(cls, head: tuple[str, str, str, str, str], rest: str) -> MethodArn:
+        """The ARN from validated components and what follows the stage: ``{verb}/{path}`` or a route key."""
+        verb, slash, path = rest.partition("/")
+        if not slash:
             # No slash after the third component: a WebSocket route ARN (``.../{stage}/$connect``).
-            route_key = pieces[2]
-            if not _ROUTE_KEY.fullmatch(route_key):
-                raise _bad(f"invalid WebSocket route key {route_key!r}")
-            return cls(partition, region, account, api_id, stage, None, route_key)
-        verb, path = pieces[2], pieces[3]
+            if not _ROUTE_KEY.fullmatch(verb):
+                raise _bad(f"invalid WebSocket route key {verb!r}")
+            return cls(*head, None, verb)
         if not _VERB.fullmatch(verb):
             raise _bad(f"invalid HTTP verb {verb!r}")
-        return cls(partition, region, account, api_id, stage, verb, "/" + path)
+        return cls(*head, verb, "/" + path)
 
     @property
     def is_websocket(self) -> bool:
