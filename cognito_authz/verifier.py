@@ -436,13 +436,36 @@ class CognitoVerifier:
             raise InvalidSignatureError("signature does not verify", kid=parsed.kid) from None
 
         now = self._clock()
-        exp = _required_timestamp(claims, "exp")
-        iat = _required_timestamp(claims, "iat")
-        nbf = _timestamp(claims, "nbf")
-        auth_time = _timestamp(claims, "auth_time")
-        if auth_time is None and self.max_age is not None:
-            raise MissingClaimError("max_age is configured and the token has no auth_time", claim="auth_time")
-        self._check_times(exp, nbf, iat, now)
+        exp = claims.get("exp")
+        iat = claims.get("iat")
+        auth_time = claims.get("auth_time")
+        leeway = self.leeway
+        nbf = None
+        if not (
+            # The usual token, judged in one expression: integer times in range, unexpired, issued in the
+            # past, no nbf, auth_time an integer or (without max_age) absent. Anything else takes the
+            # detailed checks below, which raise the precise error.
+            type(exp) is int
+            and type(iat) is int
+            and 0 <= exp <= _MAX_TIMESTAMP
+            and now - leeway < exp
+            and 0 <= iat <= _MAX_TIMESTAMP
+            and iat <= now + leeway
+            and "nbf" not in claims
+            and (
+                (type(auth_time) is int and 0 <= auth_time <= _MAX_TIMESTAMP)
+                or (auth_time is None and "auth_time" not in claims and self.max_age is None)
+            )
+        ):
+            exp = _required_timestamp(claims, "exp")
+            iat = _required_timestamp(claims, "iat")
+            nbf = _timestamp(claims, "nbf")
+            auth_time = _timestamp(claims, "auth_time")
+            if auth_time is None and self.max_age is not None:
+                raise MissingClaimError(
+                    "max_age is configured and the token has no auth_time", claim="auth_time"
+                )
+            self._check_times(exp, nbf, iat, now)
         self._check_token_use_and_client(claims)
         _check_claim_types(claims)
         principal = Principal.from_claims(claims)
