@@ -34,6 +34,7 @@ from cognito_authz.iam import (
     iam_allows,
     request_policy,
 )
+from cognito_authz.policy.routes import split_path
 
 if TYPE_CHECKING:
     from cognito_authz.adapters.common import TokenVerifier
@@ -252,8 +253,8 @@ class LambdaAuthorizer:
             document = result.document
             if result.scope == "request":
                 logger.warning("request-scoped policy for sub=%s: %s", principal.sub, result.reason)
-            elif not allowed and iam_allows(document, request.arn.arn):
-                # The document is exact over routable paths only; its globs also span paths decide
+            elif not allowed and _outside_exactness(request.path) and iam_allows(document, request.arn.arn):
+                # The document is exact over well-formed paths only; its globs also span paths decide
                 # refuses (an empty, '.' or '..' segment). Never answer Allow to a request denied here.
                 logger.warning(
                     "request-scoped policy for sub=%s: a glob covers this denied request", principal.sub
@@ -271,6 +272,16 @@ class LambdaAuthorizer:
             if isinstance(key, str) and key:
                 response["usageIdentifierKey"] = key
         return response
+
+
+def _outside_exactness(path: str) -> bool:
+    """Whether a principal-wide document's verdict on ``path`` may differ from ``decide``'s.
+
+    Documents are proven exact over well-formed paths (no empty, ``.`` or ``..`` segment), and IAM
+    compares raw text: a path without percent-escapes that splits into well-formed segments is judged
+    by the document exactly as by ``decide``, so only other paths need the (glob-matching) double check.
+    """
+    return "%" in path or split_path(path) is None
 
 
 def _str_field(mapping: Mapping[str, Any], name: str) -> str:
