@@ -220,6 +220,9 @@ class _PolicyModel:
     symbolic_claims: frozenset[str] = field(default=frozenset())
     # Every literal path segment and WebSocket key of the policy.
     literals: frozenset[str] = field(default=frozenset())
+    # condition_claims and symbolic_claims sorted once (memo keys and renamings list them in this order).
+    condition_order: tuple[str, ...] = field(default=())
+    symbolic_order: tuple[str, ...] = field(default=())
 
 
 def _template_name(value: object) -> str | None:
@@ -304,6 +307,8 @@ def _build_model(policy: PolicyLike) -> _PolicyModel:
         condition_claims=frozenset(condition_claims) if condition_claims is not None else None,
         symbolic_claims=frozenset(symbolic),
         literals=literals,
+        condition_order=tuple(sorted(condition_claims or ())),
+        symbolic_order=tuple(sorted(symbolic)),
     )
 
 
@@ -939,7 +944,7 @@ def _memo_key(
     claims = principal.claims if isinstance(principal.claims, Mapping) else {}
     symbols = {value: placeholder for placeholder, value in (renaming or {}).items()}
     relevant = []
-    for name in sorted(model.condition_claims):
+    for name in model.condition_order:
         value = claims.get(name)
         if renaming is not None and name in model.symbolic_claims and value in symbols:
             # Only which placeholder the value became (its equality with the others) is in the key.
@@ -982,7 +987,7 @@ def _renaming(model: _PolicyModel, principal: Principal) -> dict[str, str] | Non
     if not model.symbolic_claims or not isinstance(principal.claims, Mapping):
         return None
     index: dict[str, str] = {}
-    for name in sorted(model.symbolic_claims):
+    for name in model.symbolic_order:
         value = principal.claims.get(name)
         if value is None:
             continue  # absence is part of the key as it is
@@ -1018,11 +1023,12 @@ def _twin(principal: Principal, model: _PolicyModel, renaming: Mapping[str, str]
 
 @dataclass(frozen=True, slots=True)
 class _Template:
-    """A placeholder document compiled for renaming: every Resource as fixed text around placeholders
-    (``(text, placeholder, text, ...)``), and how often each placeholder occurs (sizes follow from that)."""
+    """A placeholder document compiled for renaming. Per statement: the statement without its Resource
+    list, that list as it stands, and the positions of Resources holding placeholders as
+    ``(position, (text, placeholder, text, ...))``; how often each placeholder occurs gives the size."""
 
     version: str
-    statements: tuple[tuple[dict[str, Any], tuple[tuple[str, ...], ...]], ...]
+    statements: tuple[tuple[dict[str, Any], tuple[str, ...], tuple[tuple[int, tuple[str, ...]], ...]], ...]
     size: int
     occurrences: dict[str, int]
 
@@ -1032,10 +1038,10 @@ def _compile_template(result: PolicyResult, prefix: str, renaming: Mapping[str, 
     statements = []
     for statement in result.document["Statement"]:
         head = {name: value for name, value in statement.items() if name != "Resource"}
-        resources: list[tuple[str, ...]] = []
-        for resource in statement["Resource"]:
+        resources = tuple(statement["Resource"])
+        dynamic: list[tuple[int, tuple[str, ...]]] = []
+        for position, resource in enumerate(resources):
             if not resource.startswith(prefix):
-                resources.append((resource,))
                 continue
             # Whole segments only: a placeholder is a segment of its own, never part of a literal.
             pieces: list[str] = []
@@ -1049,9 +1055,10 @@ def _compile_template(result: PolicyResult, prefix: str, renaming: Mapping[str, 
                     text = ""
                 else:
                     text += part
-            pieces.append(text)
-            resources.append(tuple(pieces))
-        statements.append((head, tuple(resources)))
+            if pieces:
+                pieces.append(text)
+                dynamic.append((position, tuple(pieces)))
+        statements.append((head, resources, tuple(dynamic)))
     return _Template(result.document["Version"], tuple(statements), result.size, occurrences)
 
 
@@ -1065,15 +1072,15 @@ def _render(template: _Template, renaming: Mapping[str, str], max_bytes: int) ->
     if size > max_bytes:
         return None
     statements = []
-    for head, resources in template.statements:
-        rendered = []
-        for pieces in resources:
+    for head, resources, dynamic in template.statements:
+        rendered = list(resources)
+        for position, pieces in dynamic:
             resource = pieces[0]
             for index in range(1, len(pieces), 2):
                 resource += renaming[pieces[index]] + pieces[index + 1]
             if len(resource) > MAX_RESOURCE_LENGTH:
                 return None
-            rendered.append(resource)
+            rendered[position] = resource
         statements.append({**head, "Resource": rendered})
     return PolicyResult({"Version": template.version, "Statement": statements}, "principal", "", size)
 
