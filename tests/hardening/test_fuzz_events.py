@@ -166,6 +166,8 @@ _NEW_VALUES: list[Any] = [
     None, 0, -1, True, 1.5, "", "x", [], {}, ["Bearer x"], {"a": "b"}, [None], [[["deep"]]], "Bearer ",
     "Bearer a.b.c", "AUTHORIZATION", "$connect", "/orders/42", "GET", "arn:aws:execute-api",
 ]  # fmt: skip
+MAX_STRING = 100_000  # ten times what API Gateway lets through in one header
+MAX_ITEMS = 2_000
 _SEGMENTS = [
     "..",
     ".",
@@ -227,12 +229,16 @@ def damaged(draw: st.DrawFn, event: dict[str, Any], tokens: dict[str, str]) -> d
         elif kind == "retype":
             parent[key] = copy.deepcopy(draw(st.sampled_from(_NEW_VALUES)))
         elif kind == "oversize":
+            # Big enough to matter (100 KB values, thousands of entries), bounded across repeats.
             if isinstance(value, str):
-                parent[key] = value * draw(st.sampled_from([2, 64, 4096])) if value else "x" * 70_000
+                factor = draw(st.sampled_from([2, 64, 4096]))
+                parent[key] = ((value or "x") * factor)[:MAX_STRING]
             elif isinstance(value, list):
-                parent[key] = value * 500 if value else ["x"] * 500
+                parent[key] = ((value or ["x"]) * 500)[:MAX_ITEMS]
             elif isinstance(value, dict):
-                value.update({f"x-pad-{i}": "y" * 100 for i in range(500)})
+                value.update(
+                    {f"x-pad-{i}": "y" * 100 for i in range(min(500, max(0, MAX_ITEMS - len(value))))}
+                )
             else:
                 parent[key] = "9" * 100_000
         elif kind == "edit" and isinstance(value, str):

@@ -223,7 +223,8 @@ def mutated_policies(draw: st.DrawFn) -> dict[str, Any]:
         elif kind == "duplicate" and isinstance(parent, list):
             parent.append(copy.deepcopy(parent[key]))
         elif kind == "oversize" and isinstance(parent, list):
-            parent.extend(copy.deepcopy(parent[key]) for _ in range(draw(st.integers(50, 400))))
+            copies = min(draw(st.integers(50, 400)), 1000 - len(parent))  # big, bounded across repeats
+            parent.extend(copy.deepcopy(parent[key]) for _ in range(max(0, copies)))
     return document
 
 
