@@ -58,9 +58,9 @@ logger = logging.getLogger("cognito_authz.iam")
 DEFAULT_MAX_BYTES = 8192
 #: API Gateway limits each ``Resource`` ARN in an authorizer policy to 512 characters.
 MAX_RESOURCE_LENGTH = 512
-# Upper bound on product states explored for one principal; beyond it the policy falls back to request
-# scope rather than spend unbounded time inside an authorizer invocation.
-_STATE_BUDGET = 40_000
+# Work allowed for one proof attempt (see _Budget); beyond it the principal gets request-scoped documents
+# rather than an authorizer spending unbounded time.
+_WORK_BUDGET = 200_000
 # Upper bound on claim-value combinations tried for the parameters of one route.
 _COMBO_BUDGET = 32
 
@@ -220,6 +220,8 @@ class _PolicyModel:
     symbolic_claims: frozenset[str] = field(default=frozenset())
     # Every literal path segment and WebSocket key of the policy.
     literals: frozenset[str] = field(default=frozenset())
+    # route text -> parsed route
+    by_text: dict[str, _Route] = field(default_factory=dict)
     # condition_claims and symbolic_claims sorted once (memo keys and renamings list them in this order).
     condition_order: tuple[str, ...] = field(default=())
     symbolic_order: tuple[str, ...] = field(default=())
@@ -307,6 +309,7 @@ def _build_model(policy: PolicyLike) -> _PolicyModel:
         condition_claims=frozenset(condition_claims) if condition_claims is not None else None,
         symbolic_claims=frozenset(symbolic),
         literals=literals,
+        by_text={r.text: r for r in routes},
         condition_order=tuple(sorted(condition_claims or ())),
         symbolic_order=tuple(sorted(symbolic)),
     )
@@ -331,7 +334,7 @@ def _model(policy: PolicyLike) -> _PolicyModel:
     return model
 
 
-# --- claim values of one principal --------------------------------------------------------------------
+# --- what applies to one principal --------------------------------------------------------------------
 
 
 def _claim_texts(principal: Principal, claim: str) -> list[str]:
@@ -365,27 +368,64 @@ class _Unexpressible(Exception):
         self.rules = rules
 
 
+@dataclass(frozen=True, slots=True)
+class _Grant:
+    """One statement that can fire for the principal, as the engine enumerates it: a route, the
+    parameters its conditions bind to claim values, and the bindings its ``unless`` exempts."""
+
+    route: _Route
+    bound: Mapping[str, str]
+    exceptions: tuple[Mapping[str, str], ...]
+    deny: bool
+
+
+def _live_grants(policy: PolicyLike, model: _PolicyModel, principal: Principal) -> list[_Grant] | None:
+    """What ``policy.allowed_routes`` says can fire for ``principal`` (``None`` when the engine cannot
+    enumerate it exactly: then every route stays in the analysis).
+
+    A statement the engine leaves out can never fire (its ``when`` fails or its ``unless`` holds whatever
+    the path), or is an allow wholly inside a deny that always fires: either way the requests it matches
+    are decided without it.
+    """
+    enumerate_grants = getattr(policy, "allowed_routes", None)
+    if model.bindings is None or not callable(enumerate_grants):
+        return None
+    try:
+        granted = enumerate_grants(principal)
+        if getattr(granted, "exact", None) is not True:
+            return None
+        out: list[_Grant] = []
+        for deny, grants in ((False, granted.allowed), (True, granted.denied)):
+            for grant in grants:
+                if grant.method is None:
+                    continue  # WebSocket keys: not part of an HTTP document
+                route = model.by_text.get(grant.route)
+                if route is None:
+                    return None  # a route this module could not parse: analyse every route
+                exceptions = tuple(dict(e) for e in grant.except_params)
+                out.append(_Grant(route, dict(grant.bound_params), exceptions, deny))
+    except (AttributeError, TypeError):  # pragma: no cover - an engine without this enumeration
+        return None
+    return out
+
+
 @dataclass
 class _ClaimValues:
     symbols: frozenset[str]  # every claim segment a request segment may equal
     per_param: dict[tuple[str, str], list[tuple[str, ...]]]  # (route text, param) -> values as segments
-    max_segments: int
 
 
-def _principal_claims(model: _PolicyModel, principal: Principal) -> _ClaimValues:
+def _principal_claims(model: _PolicyModel, principal: Principal, routes: Sequence[_Route]) -> _ClaimValues:
+    """The claim values each parameter of ``routes`` is compared with, as path segments."""
     per_param: dict[tuple[str, str], list[tuple[str, ...]]] = {}
     symbols: set[str] = set()
-    max_segments = 1
+    texts = {r.text for r in routes}
     if model.bindings is None:
         claim_names: Iterable[str] = principal.claims.keys() if isinstance(principal.claims, Mapping) else ()
-        bound = {
-            (r.text, name): frozenset(claim_names) for r in model.routes for kind, name in r.tokens if kind
-        }
+        bound = {(r.text, name): frozenset(claim_names) for r in routes for kind, name in r.tokens if kind}
     else:
-        bound = model.bindings
-    greedy_params = {
-        (r.text, r.tokens[-1][1]) for r in model.routes if r.tokens and r.tokens[-1][0] == _GREEDY
-    }
+        bound = {key: claims for key, claims in model.bindings.items() if key[0] in texts}
+    greedy_params = {(r.text, r.tokens[-1][1]) for r in routes if r.tokens and r.tokens[-1][0] == _GREEDY}
     for key, claims in bound.items():
         greedy = key in greedy_params
         values: list[tuple[str, ...]] = []
@@ -401,39 +441,110 @@ def _principal_claims(model: _PolicyModel, principal: Principal) -> _ClaimValues
                     )
                 values.append(parts)
                 symbols.update(parts)
-                max_segments = max(max_segments, len(parts))
         per_param[key] = list(dict.fromkeys(values))
-    return _ClaimValues(frozenset(symbols), per_param, max_segments)
+    return _ClaimValues(frozenset(symbols), per_param)
+
+
+class _Budget:
+    """Work allowed for one proof (product states and automaton steps, each counted by the threads it
+    advances); running out means a request-scoped document, never a slow authorizer."""
+
+    __slots__ = ("left",)
+
+    def __init__(self, units: int) -> None:
+        self.left = units
+
+    def spend(self, units: int) -> None:
+        self.left -= units
+        if self.left < 0:
+            raise _Unexpressible(
+                "analysis_budget", "the policy's route structure is too large to prove a document"
+            )
 
 
 # --- candidate patterns -------------------------------------------------------------------------------
 
 
-def _verb_classes(model: _PolicyModel) -> list[tuple[str, frozenset[str]]]:
-    """(representative verb, class) pairs: each verb a route names explicitly, then all the others."""
-    classes = [(v, frozenset({v})) for v in model.explicit_verbs]
-    others = [v for v in HTTP_VERBS if v not in model.explicit_verbs]
-    if others:
-        classes.append((others[0], frozenset(others)))
-    return classes
+def _verb_classes(
+    routes: Sequence[_Route], pool: Sequence[PatternTokens]
+) -> list[tuple[str, frozenset[str]]]:
+    """(representative verb, class) pairs: verbs no route method and no pattern verb set tells apart."""
+    verb_sets = list(dict.fromkeys(t[0] for t in pool if isinstance(t[0], frozenset)))
+    methods = sorted({r.method for r in routes})
+    by_signature: dict[tuple[bool, ...], list[str]] = {}
+    for verb in HTTP_VERBS:
+        signature = (*(verb in s for s in verb_sets), *(m == verb for m in methods))
+        by_signature.setdefault(signature, []).append(verb)
+    return [(verbs[0], frozenset(verbs)) for verbs in by_signature.values()]
 
 
-def _candidate_pool(model: _PolicyModel, claims: _ClaimValues) -> list[PatternTokens]:
-    pool: dict[PatternTokens, None] = {}
-
-    def add(tokens: PatternTokens) -> None:
-        pool.setdefault(tokens, None)
-
+def _add_global(add: Any, routes: Sequence[_Route]) -> None:
     add((STAR, STAR))
     add((STAR, ""))
     add((_ALL_VERBS, STAR))
-    for verb in model.explicit_verbs:
-        add((frozenset({verb}), STAR))
-        add((frozenset({verb}), ""))
-    for route in model.routes:
-        # A '*' verb would span into the path ("*/orders/*" also matches ".../x/orders/1"), so an ANY
-        # route lists its verbs; only the global patterns below use a '*' verb.
-        verb_tokens: list[Token] = [_ALL_VERBS] if route.method == "ANY" else [frozenset({route.method})]
+    for verb in HTTP_VERBS:
+        if any(r.method == verb for r in routes):
+            add((frozenset({verb}), STAR))
+            add((frozenset({verb}), ""))
+
+
+def _add_shapes(add: Any, verb_token: Token, path: tuple[Token, ...], cuts: bool) -> None:
+    """A route-shaped pattern and the patterns that carve around it."""
+    if not path:
+        add((verb_token, ""))
+        return
+    base = (verb_token, *path)
+    add(base)
+    add((*base, STAR))  # everything deeper than the route
+    if cuts:
+        for cut in range(1, len(path)):
+            add((verb_token, *path[:cut], STAR))
+    for index, token in enumerate(path):
+        if token is STAR:
+            # A wider span at this wildcard: carves off paths deeper than the route.
+            add((verb_token, *path[: index + 1], STAR, *path[index + 1 :]))
+
+
+def _verb_token(route: _Route) -> Token:
+    # A '*' verb would span into the path ("*/orders/*" also matches ".../x/orders/1"), so an ANY route
+    # lists its verbs; only the global patterns use a '*' verb.
+    return _ALL_VERBS if route.method == "ANY" else frozenset({route.method})
+
+
+def _grant_pool(grants: Sequence[_Grant], routes: Sequence[_Route]) -> list[PatternTokens]:
+    """The first, small pool: each statement that can fire as IAM names it (claim-bound parameters as the
+    principal's values, free ones as ``*``), the same with each ``unless`` exemption bound, and the
+    patterns that carve around those."""
+    pool: dict[PatternTokens, None] = {}
+    add = pool.setdefault
+    _add_global(add, routes)
+    for grant in grants:
+        route = grant.route
+        for binding in (grant.bound, *({**grant.bound, **e} for e in grant.exceptions)):
+            path: list[Token] = []
+            for kind, text in route.tokens:
+                if kind == _LIT:
+                    path.append(text if _glob_safe(text) else STAR)
+                    continue
+                value = binding.get(text)
+                if value is None:
+                    path.append(STAR)
+                    continue
+                parts = value.split("/") if kind == _GREEDY else [value]
+                if not all(_segment_ok(part) and _glob_safe(part) for part in parts):
+                    break  # no request carries it (or it was refused with the claim values already)
+                path.extend(parts)
+            else:
+                _add_shapes(add, _verb_token(route), tuple(path), cuts=not grant.deny)
+    return list(pool)
+
+
+def _candidate_pool(routes: Sequence[_Route], claims: _ClaimValues) -> list[PatternTokens]:
+    """The full pool: every route with each parameter as ``*`` or as each claim value compared with it."""
+    pool: dict[PatternTokens, None] = {}
+    add = pool.setdefault
+    _add_global(add, routes)
+    for route in routes:
         options: list[list[tuple[Token, ...]]] = []
         for kind, text in route.tokens:
             if kind == _LIT:
@@ -449,21 +560,8 @@ def _candidate_pool(model: _PolicyModel, claims: _ClaimValues) -> list[PatternTo
             for index, opts in enumerate(options):
                 for value in opts[1:]:
                     combos.append((*base[:index], value, *base[index + 1 :]))
-        for verb_token in verb_tokens:
-            for combo in combos:
-                path: tuple[Token, ...] = tuple(token for part in combo for token in part)
-                if not route.tokens:
-                    add((verb_token, ""))
-                    continue
-                base_tokens = (verb_token, *path)
-                add(base_tokens)
-                add((*base_tokens, STAR))
-                for cut in range(1, len(path)):
-                    add((verb_token, *path[:cut], STAR))
-                for index, token in enumerate(path):
-                    if token is STAR:
-                        # A wider span at this wildcard: carves off paths deeper than the route.
-                        add((verb_token, *path[: index + 1], STAR, *path[index + 1 :]))
+        for combo in combos:
+            _add_shapes(add, _verb_token(route), tuple(token for part in combo for token in part), cuts=True)
     return list(pool)
 
 
@@ -491,36 +589,78 @@ def _step_pattern(tokens: PatternTokens, states: Iterable[int], symbol: str) -> 
 
 
 _OTHER = "\x00other"  # stands for every symbol that equals no literal an automaton tests
+_DEAD = -1
+
+
+class _Glob:
+    """One candidate pattern as a lazily determinized automaton: a state is an interned set of NFA
+    states, a transition depends on the symbol only through equality with the pattern's literals."""
+
+    __slots__ = ("_ids", "_next", "accept", "expects", "literals", "sets", "tokens")
+
+    def __init__(self, tokens: PatternTokens) -> None:
+        self.tokens = tokens
+        self.literals = frozenset(t for t in tokens[1:] if isinstance(t, str))
+        self._ids: dict[frozenset[int], int] = {}
+        self._next: dict[tuple[int, str], int] = {}
+        self.sets: list[frozenset[int]] = []
+        self.accept: list[bool] = []
+        self.expects: list[frozenset[str]] = []
+        self._intern(frozenset({0}))
+
+    def _intern(self, states: frozenset[int]) -> int:
+        found = self._ids.get(states)
+        if found is not None:
+            return found
+        index = self._ids[states] = len(self.sets)
+        self.sets.append(states)
+        tokens = self.tokens
+        self.accept.append(2 * len(tokens) in states)
+        expects = set()
+        for state in states:
+            position, inside = divmod(state, 2)
+            if not inside and 0 < position < len(tokens):
+                token = tokens[position]
+                if isinstance(token, str) and token:
+                    expects.add(token)
+        self.expects.append(frozenset(expects))
+        return index
+
+    def step(self, state: int, symbol: str) -> int:
+        key = (state, symbol if state == 0 or symbol in self.literals else _OTHER)
+        found = self._next.get(key)
+        if found is not None:
+            return found
+        out = _step_pattern(self.tokens, self.sets[state], symbol)
+        found = self._next[key] = self._intern(frozenset(out)) if out else _DEAD
+        return found
 
 
 class _PatternAutomaton:
-    """All candidate patterns run side by side, determinized lazily: a state is an interned id."""
+    """All candidate patterns run side by side, determinized lazily: a state is an interned id of the
+    live patterns' own states."""
 
-    def __init__(self, pool: list[PatternTokens]) -> None:
+    def __init__(self, pool: list[PatternTokens], budget: _Budget) -> None:
         self.pool = pool
-        self.literals = frozenset(t for p in pool for t in p[1:] if isinstance(t, str))
-        self._ids: dict[frozenset[tuple[int, int]], int] = {}
+        self.budget = budget
+        self.globs = [_Glob(tokens) for tokens in pool]
+        self.literals = frozenset().union(*(g.literals for g in self.globs))
+        self._ids: dict[tuple[tuple[int, int], ...], int] = {}
         self.accepts: list[frozenset[int]] = []
         self.expects: list[frozenset[str]] = []
-        self._sets: list[frozenset[tuple[int, int]]] = []
+        self._sets: list[tuple[tuple[int, int], ...]] = []
         self._next: dict[tuple[int, str], int] = {}
-        self.start = self._intern(frozenset((i, 0) for i in range(len(pool))))
+        self.start = self._intern(tuple((i, 0) for i in range(len(pool))))
 
-    def _intern(self, states: frozenset[tuple[int, int]]) -> int:
+    def _intern(self, states: tuple[tuple[int, int], ...]) -> int:
         found = self._ids.get(states)
         if found is not None:
             return found
         index = self._ids[states] = len(self._sets)
         self._sets.append(states)
-        self.accepts.append(frozenset(i for i, s in states if s == 2 * len(self.pool[i])))
-        expects = set()
-        for i, state in states:
-            position, inside = divmod(state, 2)
-            if not inside and 0 < position < len(self.pool[i]):
-                token = self.pool[i][position]
-                if isinstance(token, str) and token:
-                    expects.add(token)
-        self.expects.append(frozenset(expects))
+        globs = self.globs
+        self.accepts.append(frozenset(i for i, s in states if globs[i].accept[s]))
+        self.expects.append(frozenset().union(*(globs[i].expects[s] for i, s in states)))
         return index
 
     def step(self, state: int, symbol: str) -> int:
@@ -528,13 +668,15 @@ class _PatternAutomaton:
         found = self._next.get(key)
         if found is not None:
             return found
-        by_pattern: dict[int, list[int]] = {}
-        for i, s in self._sets[state]:
-            by_pattern.setdefault(i, []).append(s)
-        out: set[tuple[int, int]] = set()
-        for i, states in by_pattern.items():
-            out.update((i, s) for s in _step_pattern(self.pool[i], states, symbol))
-        found = self._next[key] = self._intern(frozenset(out))
+        current = self._sets[state]
+        self.budget.spend(len(current) + 1)
+        globs = self.globs
+        out = []
+        for i, s in current:
+            t = globs[i].step(s, symbol)
+            if t != _DEAD:
+                out.append((i, t))
+        found = self._next[key] = self._intern(tuple(out))
         return found
 
 
@@ -542,21 +684,33 @@ _Thread = tuple[int, int, tuple[Any, ...], bool]  # route index, position, bindi
 
 
 class _RouteAutomaton:
-    """The policy's routes matched side by side with claim bindings, determinized lazily.
-
-    A state knows which routes are complete and what their parameters equal (a claim value, or
-    nothing the policy can tell apart), which is everything ``decide`` depends on.
+    """The routes matched side by side, determinized lazily. A state knows which routes are complete and,
+    for each parameter some condition compares with claims, which of those claim values it equals (or
+    none): everything ``decide`` depends on.
     """
 
-    def __init__(self, routes: tuple[_Route, ...], claim_symbols: frozenset[str], tail_cap: int) -> None:
-        self.routes = routes
-        self.claim_symbols = claim_symbols
-        self.tail_cap = tail_cap
-        self.literals = frozenset(text for r in routes for kind, text in r.tokens if kind == _LIT)
+    def __init__(self, routes: Sequence[_Route], claims: _ClaimValues, budget: _Budget) -> None:
+        self.routes = tuple(routes)
+        self.budget = budget
+        # Per route and token: the claim segments a parameter there is compared with (empty: none, so
+        # the parameter's value never matters), and for a greedy tail how many segments to remember.
+        self.watch: list[tuple[frozenset[str], ...]] = []
+        self.caps: list[int] = []
+        for route in self.routes:
+            watch = []
+            cap = 0
+            for kind, text in route.tokens:
+                values = claims.per_param.get((route.text, text), []) if kind != _LIT else []
+                watch.append(frozenset(part for value in values for part in value))
+                if kind == _GREEDY and values:
+                    cap = max(len(value) for value in values) + 1
+            self.watch.append(tuple(watch))
+            self.caps.append(cap)
+        self.literals = frozenset(text for r in self.routes for kind, text in r.tokens if kind == _LIT)
+        self.symbols = self.literals.union(*(w for ws in self.watch for w in ws))
         self._ids: dict[frozenset[_Thread], int] = {}
         self._sets: list[frozenset[_Thread]] = []
         self.complete: list[frozenset[Any]] = []
-        self.binds: list[bool] = []
         self.expects: list[frozenset[str]] = []
         self._next: dict[tuple[int, str], int] = {}
 
@@ -567,37 +721,39 @@ class _RouteAutomaton:
         index = self._ids[threads] = len(self._sets)
         self._sets.append(threads)
         complete = []
-        binds = False
-        expects = set()
+        expects: set[str] = set()
         for ri, pos, bound, started in threads:
             tokens = self.routes[ri].tokens
             if started or (pos == len(tokens) and not (tokens and tokens[-1][0] == _GREEDY)):
                 complete.append((ri, bound))
-            if started or (pos < len(tokens) and tokens[pos][0] != _LIT):
-                binds = True
+            if started:
+                expects.update(self.watch[ri][pos])
             elif pos < len(tokens):
-                expects.add(tokens[pos][1])
+                kind, text = tokens[pos]
+                if kind == _LIT:
+                    expects.add(text)
+                else:
+                    expects.update(self.watch[ri][pos])
         self.complete.append(frozenset(complete))
-        self.binds.append(binds)
         self.expects.append(frozenset(expects))
         return index
 
-    def _info(self, symbol: str) -> str:
-        return symbol if symbol in self.claim_symbols else ""
-
     def step(self, state: int, symbol: str) -> int:
-        relevant = symbol in self.literals or symbol in self.claim_symbols
-        key = (state, symbol if relevant else _OTHER)
+        key = (state, symbol if symbol in self.symbols else _OTHER)
         found = self._next.get(key)
         if found is not None:
             return found
+        current = self._sets[state]
+        self.budget.spend(len(current) + 1)
         out: set[_Thread] = set()
-        for ri, pos, bound, started in self._sets[state]:
+        for thread in current:
+            ri, pos, bound, started = thread
             tokens = self.routes[ri].tokens
             if started:  # inside a greedy parameter: it takes every further segment
-                tail = bound[-1]
-                tail = (*tail, self._info(symbol)) if len(tail) < self.tail_cap else tail
-                out.add((ri, pos, (*bound[:-1], tail), True))
+                watch = self.watch[ri][pos]
+                if watch and len(bound[-1]) < self.caps[ri]:
+                    thread = (ri, pos, (*bound[:-1], (*bound[-1], symbol if symbol in watch else "")), True)
+                out.add(thread)
                 continue
             if pos >= len(tokens):
                 continue
@@ -605,10 +761,13 @@ class _RouteAutomaton:
             if kind == _LIT:
                 if symbol == text:
                     out.add((ri, pos + 1, bound, False))
-            elif kind == _PARAM:
-                out.add((ri, pos + 1, (*bound, self._info(symbol)), False))
+                continue
+            watch = self.watch[ri][pos]
+            info = symbol if symbol in watch else ""
+            if kind == _PARAM:
+                out.add((ri, pos + 1, (*bound, info) if watch else bound, False))
             else:
-                out.add((ri, pos, (*bound, (self._info(symbol),)), True))
+                out.add((ri, pos, (*bound, (info,)) if watch else bound, True))
         found = self._next[key] = self.intern(frozenset(out))
         return found
 
@@ -625,21 +784,19 @@ class _Class:
 def _explore(
     policy: PolicyLike,
     principal: Principal,
-    model: _PolicyModel,
+    routes: Sequence[_Route],
     pool: list[PatternTokens],
     claims: _ClaimValues,
+    budget: _Budget,
 ) -> list[_Class]:
-    routes = model.routes
-    patterns = _PatternAutomaton(pool)
-    automaton = _RouteAutomaton(routes, claims.symbols, claims.max_segments + 1)
-    taken = automaton.literals | patterns.literals | claims.symbols
+    patterns = _PatternAutomaton(pool, budget)
+    automaton = _RouteAutomaton(routes, claims, budget)
+    taken = automaton.symbols | patterns.literals
     fresh = "x0"
     while fresh in taken:
         fresh += "0"
-    claim_symbols = claims.symbols
     decided: dict[frozenset[Any], tuple[bool, tuple[str, ...]]] = {}
     classes: dict[tuple[bool, frozenset[int]], _Class] = {}
-    budget = _STATE_BUDGET
 
     def record(verb: str, segments: tuple[str, ...], rstate: int, pstate: int) -> None:
         complete = automaton.complete[rstate]
@@ -649,28 +806,29 @@ def _explore(
                 decision = policy.decide(principal, verb, "/" + "/".join(segments))
                 hit = (bool(decision.allowed), tuple(getattr(decision, "rules", ()) or ()))
             else:
-                hit = (False, ())  # no route matches: no rule can allow it
+                hit = (False, ())  # no route that can fire matches: no rule can allow it
             decided[complete] = hit
         key = (hit[0], patterns.accepts[pstate])
         if key not in classes:
             classes[key] = _Class(hit[0], key[1], verb, "/" + "/".join(segments), hit[1])
 
     seen: set[tuple[int, int]] = set()
-    for verb, _members in _verb_classes(model):
+    for verb, _members in _verb_classes(routes, pool):
         rstart = automaton.intern(
-            frozenset((ri, 0, (), False) for ri, r in enumerate(routes) if r.method in ("ANY", verb))
+            frozenset(
+                (ri, 0, (), False) for ri, r in enumerate(automaton.routes) if r.method in ("ANY", verb)
+            )
         )
         pstart = patterns.step(patterns.start, verb)
         # The root resource ".../VERB/" is the word [verb, ""]: only empty-path routes match it.
-        root = automaton.intern(frozenset(t for t in automaton._sets[rstart] if not routes[t[0]].tokens))
+        root = automaton.intern(
+            frozenset(t for t in automaton._sets[rstart] if not automaton.routes[t[0]].tokens)
+        )
         record(verb, (), root, patterns.step(pstart, ""))
         stack: list[tuple[tuple[str, ...], int, int]] = [((), rstart, pstart)]
         while stack:
             segments, rstate, pstate = stack.pop()
-            symbols = {fresh} | automaton.expects[rstate] | patterns.expects[pstate]
-            if automaton.binds[rstate]:
-                symbols |= claim_symbols
-            for symbol in symbols:
+            for symbol in {fresh} | automaton.expects[rstate] | patterns.expects[pstate]:
                 path = (*segments, symbol)
                 next_r = automaton.step(rstate, symbol)
                 next_p = patterns.step(pstate, symbol)
@@ -679,11 +837,7 @@ def _explore(
                 if key in seen:
                     continue
                 seen.add(key)
-                budget -= 1
-                if budget <= 0:
-                    raise _Unexpressible(
-                        "analysis_budget", "the policy's route structure is too large to prove a document"
-                    )
+                budget.spend(1)
                 stack.append((path, next_r, next_p))
     return list(classes.values())
 
@@ -862,18 +1016,55 @@ def _copied(result: PolicyResult) -> PolicyResult:
     return PolicyResult(document, result.scope, result.reason, result.size, result.detail, result.rules)
 
 
+def _prove(
+    policy: PolicyLike, principal: Principal, model: _PolicyModel, method_arn: MethodArn
+) -> tuple[list[_Class], list[PatternTokens], list[PatternTokens], list[PatternTokens]]:
+    """Classes of requests, the pool they were told apart with, and the Allow and Deny patterns chosen.
+
+    First over the statements that can fire for the principal and a pool shaped after them; if some
+    allowed class stays uncovered, over the full pool of those routes (its own budget). A proof that
+    runs out of budget there keeps the first verdict.
+    """
+    grants = _live_grants(policy, model, principal)
+    if grants is None:
+        routes: Sequence[_Route] = model.routes
+    else:
+        live = {id(g.route) for g in grants}
+        routes = [r for r in model.routes if id(r) in live]
+    claims = _principal_claims(model, principal, routes)
+    first: _Unexpressible | None = None
+    if grants is not None:
+        pool = _grant_pool(grants, routes)
+        classes = _explore(policy, principal, routes, pool, claims, _Budget(_WORK_BUDGET))
+        try:
+            allow, deny = _solve(classes, pool, method_arn)
+            return classes, pool, allow, deny
+        except _Unexpressible as exc:
+            first = exc
+    pool = _candidate_pool(routes, claims)
+    try:
+        classes = _explore(policy, principal, routes, pool, claims, _Budget(_WORK_BUDGET))
+    except _Unexpressible as exc:
+        if first is not None:
+            raise first from exc
+        raise
+    allow, deny = _solve(classes, pool, method_arn)
+    return classes, pool, allow, deny
+
+
 def _build(
     policy: PolicyLike, principal: Principal, method_arn: MethodArn, model: _PolicyModel, max_bytes: int
 ) -> PolicyResult:
     try:
-        claims = _principal_claims(model, principal)
-        pool = _candidate_pool(model, claims)
-        classes = _explore(policy, principal, model, pool, claims)
-        allow, deny = _solve(classes, pool, method_arn)
+        classes, pool, allow, deny = _prove(policy, principal, model, method_arn)
     except _Unexpressible as exc:
+        if exc.code == "analysis_budget":
+            logger.warning("principal-wide IAM document analysis ran out of budget; request scope")
         return _request_result(policy, principal, method_arn, exc.code, exc.detail, exc.rules)
     allow_resources = [r for tokens in allow for r in _pattern_resources(method_arn, tokens)]
     deny_resources = [r for tokens in deny for r in _pattern_resources(method_arn, tokens)]
+    index = {tokens: i for i, tokens in enumerate(pool)}
+    chosen = frozenset(index[tokens] for tokens in (*allow, *deny))
     if deny_resources:
         # IAM matches raw text and decide decoded segments: "/%74enants/x/y" must not slip past a Deny
         # on "tenants/*/*". Fail closed on every percent-escaped path under a carve-out document.
@@ -910,18 +1101,60 @@ def _build(
             "too_large",
             f"the principal-wide document would be {size} bytes (max_bytes={max_bytes})",
         )
+    wrong = _self_check(document, classes, chosen, method_arn)
+    if wrong is not None:
+        logger.error("IAM self-check disagrees with decide on %s %s; request scope", wrong.verb, wrong.path)
+        return _request_result(
+            policy,
+            principal,
+            method_arn,
+            "self_check_failed",
+            f"the generated document disagrees with decide on {wrong.verb} {wrong.path}",
+        )
+    return PolicyResult(document, "principal", "", size)
+
+
+def _glob_regex(resources: Iterable[str]) -> re.Pattern[str] | None:
+    """One regular expression matching exactly what any of the IAM globs matches (``*`` any run of
+    characters, ``/`` included; ``?`` one character)."""
+    parts = [
+        "".join(".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in resource)
+        for resource in resources
+    ]
+    return re.compile("|".join(f"(?:{p})" for p in parts), re.DOTALL) if parts else None
+
+
+def _self_check(
+    document: dict[str, Any],
+    classes: Sequence[_Class],
+    chosen: frozenset[int],
+    method_arn: MethodArn,
+) -> _Class | None:
+    """The class whose representative request the emitted document answers unlike ``decide``, if any.
+
+    Every class is checked with the document's Resources as regular expressions; one class per distinct
+    answer of the chosen patterns (everything the document's answer can depend on) is checked again with
+    :func:`iam_allows` itself.
+    """
+    emitted = document["Statement"]
+    allow = _glob_regex(r for s in emitted if s["Effect"] == "Allow" for r in s["Resource"])
+    deny = _glob_regex(r for s in emitted if s["Effect"] == "Deny" for r in s["Resource"])
+    seen: set[tuple[bool, frozenset[int]]] = set()
     for cls in classes:
         arn = method_arn.with_resource(cls.verb, cls.path)
-        if iam_allows(document, arn) != cls.allowed:
-            logger.error("IAM self-check disagrees with decide on %s %s; request scope", cls.verb, cls.path)
-            return _request_result(
-                policy,
-                principal,
-                method_arn,
-                "self_check_failed",
-                f"the generated document disagrees with decide on {cls.verb} {cls.path}",
-            )
-    return PolicyResult(document, "principal", "", size)
+        allowed = (
+            allow is not None
+            and allow.fullmatch(arn) is not None
+            and (deny is None or deny.fullmatch(arn) is None)
+        )
+        if allowed != cls.allowed:
+            return cls
+        key = (cls.allowed, cls.matches & chosen)
+        if key not in seen:
+            seen.add(key)
+            if iam_allows(document, arn) != cls.allowed:
+                return cls
+    return None
 
 
 # --- memo: the same principal (as far as the policy can tell) gets the same document ------------------
