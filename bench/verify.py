@@ -62,7 +62,11 @@ def _peers(setup: Setup) -> dict[str, Callable[[], object]]:
         pass
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # authlib.jose announces its own deprecation in favour of joserfc
+            # authlib.jose announces its own deprecation (in favour of joserfc) through a filter that
+            # authlib.deprecate installs on import: let it install, then ignore on top of it.
+            import authlib.deprecate  # noqa: F401
+
+            warnings.simplefilter("ignore")
             from authlib.jose import JsonWebToken
 
         authlib_jwt = JsonWebToken(["RS256"])
