@@ -60,7 +60,10 @@ DEFAULT_MAX_BYTES = 8192
 MAX_RESOURCE_LENGTH = 512
 # Work allowed for one proof attempt (see _Budget); beyond it the principal gets request-scoped documents
 # rather than an authorizer spending unbounded time.
-_WORK_BUDGET = 200_000
+_WORK_BUDGET = 20_000
+# What a decide call and a (class, pattern) pair in the solver count against it.
+_DECIDE_COST = 4
+_SOLVE_UNIT = 16
 # Upper bound on claim-value combinations tried for the parameters of one route.
 _COMBO_BUDGET = 32
 
@@ -512,7 +515,7 @@ def _verb_token(route: _Route) -> Token:
 
 
 def _grant_pool(grants: Sequence[_Grant], routes: Sequence[_Route]) -> list[PatternTokens]:
-    """The first, small pool: each statement that can fire as IAM names it (claim-bound parameters as the
+    """A small pool: each statement that can fire as IAM names it (claim-bound parameters as the
     principal's values, free ones as ``*``), the same with each ``unless`` exemption bound, and the
     patterns that carve around those."""
     pool: dict[PatternTokens, None] = {}
@@ -803,6 +806,7 @@ def _explore(
         hit = decided.get(complete)
         if hit is None:
             if complete:
+                budget.spend(_DECIDE_COST)
                 decision = policy.decide(principal, verb, "/" + "/".join(segments))
                 hit = (bool(decision.allowed), tuple(getattr(decision, "rules", ()) or ()))
             else:
@@ -879,8 +883,9 @@ def _greedy_cover(
 
 
 def _solve(
-    classes: list[_Class], pool: list[PatternTokens], method_arn: MethodArn
+    classes: list[_Class], pool: list[PatternTokens], method_arn: MethodArn, budget: _Budget
 ) -> tuple[list[PatternTokens], list[PatternTokens]]:
+    budget.spend(len(classes) * len(pool) // _SOLVE_UNIT)
     allowed = [c for c in classes if c.allowed]
     denied = [c for c in classes if not c.allowed]
     on_allowed: set[int] = set().union(*(c.matches for c in allowed)) if allowed else set()
@@ -1022,9 +1027,10 @@ def _prove(
     """Classes of requests, the pool they were told apart with, and the Allow and Deny patterns chosen.
 
     First over the statements that can fire for the principal and a pool shaped after them; if some
-    allowed class stays uncovered, over the full pool of those routes (its own budget). A proof that
-    runs out of budget there keeps the first verdict.
+    allowed class stays uncovered there, over the full pool of those routes with what is left of the
+    budget. Running out of budget in that second attempt keeps the first verdict.
     """
+    budget = _Budget(_WORK_BUDGET)
     grants = _live_grants(policy, model, principal)
     if grants is None:
         routes: Sequence[_Route] = model.routes
@@ -1033,22 +1039,29 @@ def _prove(
         routes = [r for r in model.routes if id(r) in live]
     claims = _principal_claims(model, principal, routes)
     first: _Unexpressible | None = None
+    attempts: list[list[_Grant]] = []
     if grants is not None:
-        pool = _grant_pool(grants, routes)
-        classes = _explore(policy, principal, routes, pool, claims, _Budget(_WORK_BUDGET))
+        # Allow statements alone first (their carve-outs included): most principals need no more.
+        allows = [g for g in grants if not g.deny]
+        attempts = [allows, grants] if len(allows) < len(grants) else [grants]
+    for attempt in attempts:
+        pool = _grant_pool(attempt, routes)
+        classes = _explore(policy, principal, routes, pool, claims, budget)
         try:
-            allow, deny = _solve(classes, pool, method_arn)
+            allow, deny = _solve(classes, pool, method_arn, budget)
             return classes, pool, allow, deny
         except _Unexpressible as exc:
-            first = exc
+            if exc.code == "analysis_budget":
+                raise
+            first = first or exc
     pool = _candidate_pool(routes, claims)
     try:
-        classes = _explore(policy, principal, routes, pool, claims, _Budget(_WORK_BUDGET))
+        classes = _explore(policy, principal, routes, pool, claims, budget)
+        allow, deny = _solve(classes, pool, method_arn, budget)
     except _Unexpressible as exc:
-        if first is not None:
+        if first is not None and exc.code == "analysis_budget":
             raise first from exc
         raise
-    allow, deny = _solve(classes, pool, method_arn)
     return classes, pool, allow, deny
 
 
@@ -1117,10 +1130,7 @@ def _build(
 def _glob_regex(resources: Iterable[str]) -> re.Pattern[str] | None:
     """One regular expression matching exactly what any of the IAM globs matches (``*`` any run of
     characters, ``/`` included; ``?`` one character)."""
-    parts = [
-        "".join(".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in resource)
-        for resource in resources
-    ]
+    parts = [".*".join(re.escape(text).replace("\\?", ".") for text in r.split("*")) for r in resources]
     return re.compile("|".join(f"(?:{p})" for p in parts), re.DOTALL) if parts else None
 
 
