@@ -5,17 +5,26 @@ so the document must answer every route exactly as ``Policy.decide`` would. IAM 
 (``*`` spans ``/``) and deny-overrides, so the document is *synthesized and proven*, never guessed:
 
 1. A request is a word ``[verb, segment, ...]``. ``decide`` depends on a segment only through equality
-   with route literals and the principal's claim values (templates compare claims with parameters), and
-   a glob of whole-segment tokens depends on a segment only through equality with its literal tokens. So
-   the product of the route-matching automaton (with claim bindings) and the automata of a pool of
-   candidate patterns has finitely many states, and every state is one class of requests with one
-   ``decide`` answer and one set of matching patterns. We walk that product from every verb class.
+   with route literals and, for a parameter, with the values of the claims some condition compares with
+   that parameter (a ``"{param}"`` template on that route, in any rule); a glob of whole-segment tokens
+   depends on a segment only through equality with its literal tokens. So the product of the
+   route-matching automaton (every route of the policy, remembering for each parameter only which of
+   its compared claim values it equals, if any) and the automata of a pool of candidate patterns has
+   finitely many states, and every state is one class of requests with one ``decide`` answer and one
+   set of matching patterns. We walk that product from every verb class.
 2. From the classes, pick Allow patterns and Deny patterns: a Deny may never match an allowed class, and
    every denied class an Allow reaches must be reached by a chosen Deny. If some allowed class cannot be
    covered that way the principal's permissions need negation ("any tenant except acme"), which IAM
    cannot express: the result is a request-scoped document for the current ARN only.
-3. Self-check the emitted strings with :func:`iam_allows` against ``decide`` on one concrete request per
-   class; any disagreement also falls back to request scope.
+3. Self-check the emitted document against ``decide`` on one concrete request per class (its Resources
+   as regular expressions; :func:`iam_allows` itself on one request per distinct answer of the chosen
+   patterns); any disagreement also falls back to request scope.
+
+The pool is what makes this fast or slow, never what makes it sound: it starts small, shaped after the
+statements that can fire for the principal (``Policy.allowed_routes``: allow statements with their
+carve-outs, then deny statements too) and only grows to every route with every claim value if some
+allowed class stays uncovered. The classes always span every route. One deterministic work budget bounds
+the whole proof (a few tens of milliseconds); running out of it means a request-scoped document, logged.
 
 Soundness is over every well-formed request (no empty, ``.`` or ``..`` segment), not only the routes the
 policy lists, so an API route missing from the policy file is denied by the document as ``decide`` denies
@@ -383,12 +392,12 @@ class _Grant:
 
 
 def _live_grants(policy: PolicyLike, model: _PolicyModel, principal: Principal) -> list[_Grant] | None:
-    """What ``policy.allowed_routes`` says can fire for ``principal`` (``None`` when the engine cannot
-    enumerate it exactly: then every route stays in the analysis).
+    """The statements that can fire for ``principal``, as ``policy.allowed_routes`` enumerates them, or
+    ``None`` when the engine cannot enumerate them exactly.
 
-    A statement the engine leaves out can never fire (its ``when`` fails or its ``unless`` holds whatever
-    the path), or is an allow wholly inside a deny that always fires: either way the requests it matches
-    are decided without it.
+    Only the candidate patterns are shaped after them (a guess at the document: a wrong one costs a
+    fallback, never soundness). The classes of requests, ``decide`` on each and the self-check never
+    depend on this list: every route of the policy takes part in them.
     """
     enumerate_grants = getattr(policy, "allowed_routes", None)
     if model.bindings is None or not callable(enumerate_grants):
@@ -418,16 +427,17 @@ class _ClaimValues:
     per_param: dict[tuple[str, str], list[tuple[str, ...]]]  # (route text, param) -> values as segments
 
 
-def _principal_claims(model: _PolicyModel, principal: Principal, routes: Sequence[_Route]) -> _ClaimValues:
-    """The claim values each parameter of ``routes`` is compared with, as path segments."""
+def _principal_claims(model: _PolicyModel, principal: Principal) -> _ClaimValues:
+    """The claim values each route parameter is compared with (by some condition's template), as path
+    segments; every parameter with every claim when the rules cannot be read."""
     per_param: dict[tuple[str, str], list[tuple[str, ...]]] = {}
     symbols: set[str] = set()
-    texts = {r.text for r in routes}
+    routes = model.routes
     if model.bindings is None:
         claim_names: Iterable[str] = principal.claims.keys() if isinstance(principal.claims, Mapping) else ()
         bound = {(r.text, name): frozenset(claim_names) for r in routes for kind, name in r.tokens if kind}
     else:
-        bound = {key: claims for key, claims in model.bindings.items() if key[0] in texts}
+        bound = model.bindings
     greedy_params = {(r.text, r.tokens[-1][1]) for r in routes if r.tokens and r.tokens[-1][0] == _GREEDY}
     for key, claims in bound.items():
         greedy = key in greedy_params
@@ -810,7 +820,7 @@ def _explore(
                 decision = policy.decide(principal, verb, "/" + "/".join(segments))
                 hit = (bool(decision.allowed), tuple(getattr(decision, "rules", ()) or ()))
             else:
-                hit = (False, ())  # no route that can fire matches: no rule can allow it
+                hit = (False, ())  # no route matches: no rule can allow it
             decided[complete] = hit
         key = (hit[0], patterns.accepts[pstate])
         if key not in classes:
@@ -1026,18 +1036,16 @@ def _prove(
 ) -> tuple[list[_Class], list[PatternTokens], list[PatternTokens], list[PatternTokens]]:
     """Classes of requests, the pool they were told apart with, and the Allow and Deny patterns chosen.
 
-    First over the statements that can fire for the principal and a pool shaped after them; if some
-    allowed class stays uncovered there, over the full pool of those routes with what is left of the
-    budget. Running out of budget in that second attempt keeps the first verdict.
+    Every attempt explores all the policy's routes; only the candidate pool grows from one to the next:
+    the allow statements that can fire for the principal (with their carve-outs), then the deny
+    statements too, then the full pool of every route with every claim value. The first that covers
+    every allowed class wins. All share one work budget; running out of it after an attempt has already
+    found an allowed class no candidate covers keeps that verdict (``inexpressible``).
     """
     budget = _Budget(_WORK_BUDGET)
     grants = _live_grants(policy, model, principal)
-    if grants is None:
-        routes: Sequence[_Route] = model.routes
-    else:
-        live = {id(g.route) for g in grants}
-        routes = [r for r in model.routes if id(r) in live]
-    claims = _principal_claims(model, principal, routes)
+    routes = model.routes
+    claims = _principal_claims(model, principal)
     first: _Unexpressible | None = None
     attempts: list[list[_Grant]] = []
     if grants is not None:
