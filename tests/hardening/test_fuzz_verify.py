@@ -317,8 +317,16 @@ def spec_accepts(header: dict[str, Any], claims: dict[str, Any], *, kid: str, is
     return "version" not in claims or type(claims["version"]) is int
 
 
-_ANY = _JSONISH.filter(
-    lambda v: not (isinstance(v, float) and (v != v or v in (float("inf"), float("-inf"))))
+# JSON values only (finite floats at any depth): json.dumps would write NaN/Infinity, which is not JSON
+# and which the verifier rightly refuses whatever the spec says about the claim it sits in.
+_ANY = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=10),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    max_leaves=8,
 )
 _TIMES = st.one_of(
     st.integers(NOW - 4000, NOW + 4000),
