@@ -97,7 +97,9 @@ class LambdaAuthorizer:
       the query parameter; WebSocket clients cannot set headers, so ``token_query`` defaults to
       ``"token"``). ``policy_scope``: ``"principal"`` (cache-safe, default) or ``"request"`` (a document
       for ``methodArn`` alone: only correct with caching off or keyed per route). ``http_v2_response``:
-      ``"simple"`` (``isAuthorized``; default) or ``"iam"``. ``context_claims``: extra claims copied into
+      ``"iam"`` (default, as API Gateway's own default with simple responses disabled: principal-wide
+      documents are safe to cache per token) or ``"simple"`` (``isAuthorized``: a cached ``true`` is replayed
+      for every request with the same identity sources, so cache it only per concrete request). ``context_claims``: extra claims copied into
       the flat context. ``usage_identifier_claim``: a claim returned as ``usageIdentifierKey`` (REST usage
       plans). ``max_policy_bytes``: size guard for principal-wide documents.
     """
@@ -110,7 +112,7 @@ class LambdaAuthorizer:
         token_header: str = "authorization",
         token_query: str | None = "token",
         policy_scope: Literal["principal", "request"] = "principal",
-        http_v2_response: Literal["simple", "iam"] = "simple",
+        http_v2_response: Literal["simple", "iam"] = "iam",
         context_claims: Iterable[str] = (),
         usage_identifier_claim: str | None = None,
         max_policy_bytes: int = DEFAULT_MAX_BYTES,

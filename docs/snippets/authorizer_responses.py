@@ -19,7 +19,13 @@ with LocalIssuer() as issuer:
     event = {"type": "TOKEN", "authorizationToken": f"Bearer {token}", "methodArn": f"{API}/GET/orders/42"}
     print(json.dumps(handler(event, None), indent=2))
 
-    # HTTP API, payload 2.0, simple response (the default): the decision for this request only.
+    # HTTP API, payload 2.0, with simple responses enabled (http_v2_response="simple"; the default is an
+    # IAM document like the one above): the decision for this request only.
+    simple = LambdaAuthorizer(
+        issuer.verifier(token_use="access"),
+        Policy.from_file("examples/policies/design_example.yaml"),
+        http_v2_response="simple",
+    )
     event = {
         "version": "2.0",
         "type": "REQUEST",
@@ -29,7 +35,7 @@ with LocalIssuer() as issuer:
         "rawPath": "/orders/42",
         "requestContext": {"http": {"method": "DELETE", "path": "/orders/42"}, "stage": "$default"},
     }
-    print(json.dumps(handler(event, None), indent=2))
+    print(json.dumps(simple(event, None), indent=2))
 
     # A bad token: API Gateway's only way to answer 401 is this exact exception.
     event = {"type": "TOKEN", "authorizationToken": "Bearer not-a-jwt", "methodArn": f"{API}/GET/orders"}

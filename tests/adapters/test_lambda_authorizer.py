@@ -124,11 +124,8 @@ def test_policy_deny_is_403_not_401(name: str, authorizer: LambdaAuthorizer, rea
     event = load_event(name, reader, verb="DELETE", path="/orders/42")
     response = authorizer(event, None)
     assert not is_allowed(response, event)
-    if name.startswith("http_v2"):
-        assert response["isAuthorized"] is False
-    else:
-        assert response["principalId"]
-        assert response["policyDocument"]["Statement"]
+    assert response["principalId"]
+    assert response["policyDocument"]["Statement"]
 
 
 @pytest.mark.parametrize("name", [*HTTP_FLAVOURS, "websocket_connect.json"])
@@ -245,12 +242,23 @@ def test_inexpressible_principal_falls_back_to_request_scope(
     assert not iam_allows(authorizer(other, None)["policyDocument"], other["methodArn"])
 
 
-def test_http_v2_iam_response_option(issuer: LocalIssuer, policy: Policy, reader: str) -> None:
-    authorizer = LambdaAuthorizer(issuer.verifier(token_use="access"), policy, http_v2_response="iam")
+def test_http_v2_answers_iam_documents_by_default(authorizer: LambdaAuthorizer, reader: str) -> None:
+    """IAM documents are API Gateway's default and the only HTTP API answer that is safe to cache per
+    token when a rule binds a claim to a path parameter."""
     event = load_event("http_v2_request.json", reader)
     response = authorizer(event, None)
     assert "isAuthorized" not in response
     assert iam_allows(response["policyDocument"], event["routeArn"])
+
+
+@pytest.mark.parametrize(("path", "allowed"), [("/orders/42", True), ("/orders/42/secret", False)])
+def test_http_v2_simple_response_option(
+    issuer: LocalIssuer, policy: Policy, reader: str, path: str, allowed: bool
+) -> None:
+    authorizer = LambdaAuthorizer(issuer.verifier(token_use="access"), policy, http_v2_response="simple")
+    response = authorizer(load_event("http_v2_request.json", reader, path=path), None)
+    assert response["isAuthorized"] is allowed
+    assert response["context"]["sub"]
 
 
 # --- context and extras --------------------------------------------------------------------------
@@ -288,7 +296,7 @@ def test_named_stage_is_removed_when_http_v2_has_no_route_arn(issuer: LocalIssue
     event = load_event("http_v2_request_named_stage.json", token)
     del event["routeArn"]
     assert event["rawPath"].startswith("/prod/")
-    authorizer = LambdaAuthorizer(issuer.verifier(token_use="access"), policy)
+    authorizer = LambdaAuthorizer(issuer.verifier(token_use="access"), policy, http_v2_response="simple")
     assert authorizer(event, None)["isAuthorized"] is True
 
 

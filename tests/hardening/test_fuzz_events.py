@@ -319,7 +319,7 @@ def check_authorizer_answer(
 def authorizers(callers: Callers) -> dict[str, LambdaAuthorizer]:
     return {
         "iam": LambdaAuthorizer(callers.verifier, POLICY, http_v2_response="iam"),
-        "simple": LambdaAuthorizer(callers.verifier, POLICY),
+        "simple": LambdaAuthorizer(callers.verifier, POLICY, http_v2_response="simple"),
         "websocket": LambdaAuthorizer(callers.verifier, WS_POLICY),
     }
 

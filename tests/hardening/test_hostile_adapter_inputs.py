@@ -56,6 +56,9 @@ class World:
         self.other = issuer.mint_access_token(username="other", scopes=["orders/read"])
         self.abc = issuer.mint_access_token(sub="abc", username="abc", scopes=["profile"])
         self.authorizer = LambdaAuthorizer(self.verifier, POLICY)
+        # HTTP API simple responses: the only mode that may decide from the request fields when an
+        # event carries no routeArn (an IAM document needs the ARN).
+        self.simple_authorizer = LambdaAuthorizer(self.verifier, POLICY, http_v2_response="simple")
 
 
 @pytest.fixture(scope="module")
@@ -321,7 +324,15 @@ def test_authorizer_http_api_v2(
 ) -> None:
     event = load("http_v2_request", world.reader)
     mutate(event)
-    assert authorizer_outcome(world, event) == expected
+    assert authorizer_outcome(world, event, world.simple_authorizer) == expected
+
+
+def test_authorizer_http_api_v2_iam_without_route_arn_fails_closed(world: World) -> None:
+    """The default IAM answer names the ARN; without routeArn there is nothing safe to return."""
+    event = load("http_v2_request", world.reader)
+    assert authorizer_outcome(world, event) == ALLOW
+    event.pop("routeArn")
+    assert authorizer_outcome(world, event) == CLOSED
 
 
 @pytest.mark.parametrize(
