@@ -230,12 +230,13 @@ class AccessDenied(AuthzError):
 class EventError(AuthzError):
     """The API Gateway event is not shaped as AWS documents it (a ``methodArn`` that does not parse, ...).
 
-    Raised before any token or policy work; adapters answer it like a bad request (API Gateway: Deny or
-    ``Unauthorized``), never Allow.
+    Raised before any token or policy work. It means the gateway is wired wrongly, not that the caller
+    sent something bad, so adapters fail closed with a server error (the Lambda authorizer raises
+    ``AuthorizerUnavailable``, API Gateway answers 500; the HTTP adapters answer 500), never Allow.
     """
 
     default_reason = "invalid_event"
-    status = 400
+    status = 500
 
 
 class ConfigError(AuthzError):

@@ -110,7 +110,7 @@ def test_bad_method_arns_raise_event_error(arn: object) -> None:
     with pytest.raises(EventError) as info:
         MethodArn.parse(arn)
     assert info.value.reason == "invalid_method_arn"
-    assert info.value.status == 400
+    assert info.value.status == 500  # a misconfigured gateway, not a bad caller: fail closed
     assert "invalid_method_arn" in REASONS
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from cognito_authz import CognitoVerifier, Policy, Principal
+from cognito_authz.adapters.common import strip_stage
 from cognito_authz.adapters.handler import protect
 
 HERE = Path(__file__).resolve().parent
@@ -42,10 +43,13 @@ def _json(status: int, body: Any) -> dict[str, Any]:
 
 
 def _route(event: dict[str, Any]) -> tuple[str, str]:
-    """(method, path) from a REST (payload 1.0) or HTTP API (2.0) proxy event."""
+    """(method, path) from a REST (payload 1.0) or HTTP API (2.0) proxy event, without the stage.
+
+    HTTP API paths carry a named stage (``/prod/orders``); REST ``path`` does not.
+    """
     if event.get("version") == "2.0":
-        http = event["requestContext"]["http"]
-        return http["method"], http["path"]
+        context = event["requestContext"]
+        return context["http"]["method"], strip_stage(event["rawPath"], context.get("stage"))
     return event["httpMethod"], event["path"]
 
 

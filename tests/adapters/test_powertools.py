@@ -207,6 +207,7 @@ def test_lambda_authorizer_takes_powertools_data_classes(
     from cognito_authz.adapters.lambda_authorizer import LambdaAuthorizer
 
     authorizer = LambdaAuthorizer(access_verifier, adapter_policy)
+    simple = LambdaAuthorizer(access_verifier, adapter_policy, http_v2_response="simple")
     token = access_token(sub="pt-sub", scopes=["orders/read"])
 
     rest = adapter_fixture_event("rest_token")
@@ -218,8 +219,10 @@ def test_lambda_authorizer_takes_powertools_data_classes(
     http = adapter_fixture_event("http_v2_request")
     http["identitySource"] = [f"Bearer {token}"]
     http["headers"]["authorization"] = f"Bearer {token}"
-    assert authorizer(APIGatewayAuthorizerEventV2(http), CTX)["isAuthorized"] is True
+    allowed = authorizer(APIGatewayAuthorizerEventV2(http), CTX)["policyDocument"]
+    assert any(s["Effect"] == "Allow" for s in allowed["Statement"])
+    assert simple(APIGatewayAuthorizerEventV2(http), CTX)["isAuthorized"] is True
     http["routeArn"] = http["routeArn"].replace("/GET/", "/DELETE/")
     http["routeKey"] = "DELETE /orders/{orderId}"
     http["requestContext"]["http"]["method"] = "DELETE"
-    assert authorizer(APIGatewayAuthorizerEventV2(http), CTX)["isAuthorized"] is False
+    assert simple(APIGatewayAuthorizerEventV2(http), CTX)["isAuthorized"] is False
