@@ -99,9 +99,10 @@ class LambdaAuthorizer:
       for ``methodArn`` alone: only correct with caching off or keyed per route). ``http_v2_response``:
       ``"iam"`` (default, as API Gateway's own default with simple responses disabled: principal-wide
       documents are safe to cache per token) or ``"simple"`` (``isAuthorized``: a cached ``true`` is replayed
-      for every request with the same identity sources, so cache it only per concrete request). ``context_claims``: extra claims copied into
-      the flat context. ``usage_identifier_claim``: a claim returned as ``usageIdentifierKey`` (REST usage
-      plans). ``max_policy_bytes``: size guard for principal-wide documents.
+      for every request with the same identity sources, so cache it only per concrete request).
+      ``context_claims``: extra claims copied into the flat context. ``usage_identifier_claim``: a claim
+      returned as ``usageIdentifierKey`` (REST usage plans). ``max_policy_bytes``: size guard for
+      principal-wide documents.
     """
 
     def __init__(
@@ -204,6 +205,8 @@ class LambdaAuthorizer:
         if token is None:
             token = self._token_from_request(event)
         route_arn = event.get("routeArn")
+        if route_arn is not None and not isinstance(route_arn, str):
+            raise EventError("routeArn is not a string")
         if isinstance(route_arn, str):
             arn = MethodArn.parse(route_arn)
             return _Request(EventKind.HTTP_V2, token, arn.verb or "", arn.path, arn)
@@ -219,12 +222,13 @@ class LambdaAuthorizer:
 
     def _token_from_request(self, event: Mapping[str, Any]) -> str | None:
         headers = event.get("headers")
+        headers = headers if isinstance(headers, Mapping) else None
         multi = event.get("multiValueHeaders")
-        value = get_header(
-            headers if isinstance(headers, Mapping) else None,
-            self.token_header,
-            multi if isinstance(multi, Mapping) else None,
-        )
+        multi = multi if isinstance(multi, Mapping) else None
+        value = get_header(headers, self.token_header, multi)
+        if value is None and _has_header(self.token_header, headers, multi):
+            # Sent, but ambiguous (conflicting duplicates): reject rather than fall back to another source.
+            return None
         if value is None and event.get("type") != "TOKEN":
             value = _optional_str(event.get("authorizationToken"))  # HTTP API 1.0 copies it here
         if value is None and self.token_query:
@@ -291,6 +295,13 @@ def _str_field(mapping: Mapping[str, Any], name: str) -> str:
     if not isinstance(value, str) or not value:
         raise EventError(f"event field {name!r} is missing or not a string")
     return value
+
+
+def _has_header(name: str, *sources: Mapping[str, Any] | None) -> bool:
+    wanted = name.lower()
+    return any(
+        isinstance(key, str) and key.lower() == wanted for source in sources if source for key in source
+    )
 
 
 def _optional_str(value: Any) -> str | None:

@@ -327,6 +327,24 @@ def test_conflicting_duplicate_authorization_headers_are_unauthorized(
         authorizer(event, None)
 
 
+def test_ambiguous_header_does_not_fall_back_to_the_query_string(
+    authorizer: LambdaAuthorizer, reader: str, nobody: str
+) -> None:
+    event = load_event("rest_request.json", reader)
+    event["multiValueHeaders"]["Authorization"] = [f"Bearer {reader}", f"Bearer {nobody}"]
+    event["queryStringParameters"] = {"token": reader}
+    with pytest.raises(Exception, match=r"^Unauthorized$"):
+        authorizer(event, None)
+
+
+def test_non_string_route_arn_fails_closed(issuer: LocalIssuer, policy: Policy, reader: str) -> None:
+    authorizer = LambdaAuthorizer(issuer.verifier(token_use="access"), policy, http_v2_response="simple")
+    event = load_event("http_v2_request.json", reader)
+    event["routeArn"] = ["not", "a", "string"]
+    with pytest.raises(AuthorizerUnavailable):
+        authorizer(event, None)
+
+
 def test_custom_token_header(issuer: LocalIssuer, policy: Policy, reader: str) -> None:
     authorizer = LambdaAuthorizer(issuer.verifier(token_use="access"), policy, token_header="X-Api-Token")
     event = load_event("rest_request.json", None)

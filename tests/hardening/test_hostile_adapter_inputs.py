@@ -313,8 +313,8 @@ V2_CASES: list[Any] = [
     pytest.param(
         lambda e: e.__setitem__("identitySource", "Bearer x"), ALLOW, id="identity-source-not-a-list"
     ),
-    # A routeArn that is not a string counts as absent: the request fields decide, as without one.
-    pytest.param(lambda e: e.__setitem__("routeArn", 7), ALLOW, id="route-arn-not-a-string-uses-http-fields"),
+    # A routeArn that is present but not a string is a broken event: fail closed, never guess.
+    pytest.param(lambda e: e.__setitem__("routeArn", 7), CLOSED, id="route-arn-not-a-string"),
 ]
 
 
