@@ -44,7 +44,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from cognito_authz.iam.arn import HTTP_VERBS, MethodArn
-from cognito_authz.iam.document import Statement, document_size, policy_document
+from cognito_authz.iam.document import Statement, document_size, iam_allows, policy_document
 from cognito_authz.principal import Principal
 
 if TYPE_CHECKING:
@@ -1140,15 +1140,36 @@ def _glob_regex(globs: Iterable[str]) -> re.Pattern[str] | None:
     return re.compile("|".join(f"(?:{part})" for part in parts), re.DOTALL) if parts else None
 
 
+def _plain_resource(resource: str) -> bool:
+    # IAM matches the six ARN components one by one; a glob over the whole ARN agrees with that when the
+    # first five carry no wildcard (or the Resource is "*").
+    parts = resource.split(":", 5)
+    return resource == "*" or (len(parts) == 6 and not any(ch in part for part in parts[:5] for ch in "*?"))
+
+
 def _document_allows(document: Mapping[str, Any], prefix: str) -> Callable[[str], bool]:
-    """How IAM answers ARNs under a document this module emitted (``execute-api:Invoke`` statements with
-    plain Resources, no conditions): the same answer as :func:`iam_allows`, from each effect's Resources
-    compiled into one regular expression. Resources that all start with ``prefix`` (the API and stage,
-    no wildcard in it) are compared after it: the ARN must start with it too, and the rest is shorter to
-    compile."""
-    allow_globs = [r for s in document["Statement"] if s["Effect"] == "Allow" for r in s["Resource"]]
-    deny_globs = [r for s in document["Statement"] if s["Effect"] == "Deny" for r in s["Resource"]]
-    cut = len(prefix) if all(r.startswith(prefix) for r in (*allow_globs, *deny_globs)) else 0
+    """How IAM answers ARNs under ``document``: the same answer as :func:`iam_allows`, from each effect's
+    Resources compiled into one regular expression when the document is of the shape this module emits
+    (``execute-api:Invoke`` Allow and Deny statements with Resource lists and nothing else, no wildcard
+    before the resource part of an ARN), else from :func:`iam_allows` itself. When every Resource starts
+    with ``prefix`` (the API and stage: no wildcard in it), only the rest of the ARN is compared, which
+    makes the expression shorter to compile."""
+    statements = document["Statement"]
+    plain = isinstance(statements, list) and all(
+        isinstance(s, Mapping)
+        and s.keys() == {"Action", "Effect", "Resource"}
+        and s["Action"] == "execute-api:Invoke"
+        and s["Effect"] in ("Allow", "Deny")
+        and isinstance(s["Resource"], list)
+        and all(isinstance(r, str) and _plain_resource(r) for r in s["Resource"])
+        for s in statements
+    )
+    if not plain:
+        return lambda arn: iam_allows(document, arn)
+    allow_globs = [r for s in statements if s["Effect"] == "Allow" for r in s["Resource"]]
+    deny_globs = [r for s in statements if s["Effect"] == "Deny" for r in s["Resource"]]
+    literal = "*" not in prefix and "?" not in prefix
+    cut = len(prefix) if literal and all(r.startswith(prefix) for r in (*allow_globs, *deny_globs)) else 0
     allow = _glob_regex(r[cut:] for r in allow_globs)
     deny = _glob_regex(r[cut:] for r in deny_globs)
 
