@@ -64,9 +64,9 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
     demo.add_argument(
         "--policy-scope",
         choices=("request", "principal"),
-        default="request",
-        help="authorizer documents: request-scoped (default; fast, for caching off or keyed per route) or "
-        "principal-wide (cache-safe; proving them can take seconds per principal on a large policy)",
+        default="principal",
+        help="authorizer documents: principal-wide (default; cache-safe, every route for the caller) or "
+        "request-scoped (this request's ARN only: for caching off or keyed per route)",
     )
     demo.set_defaults(handler=run_demo)
 
@@ -297,7 +297,7 @@ def run_scenario(
     policy_source: str = "<policy>",
     cases_source: str = "<cases>",
     every_flavour: bool = False,
-    policy_scope: Literal["request", "principal"] = "request",
+    policy_scope: Literal["request", "principal"] = "principal",
 ) -> DemoReport:
     """Run the whole demo and return what happened (printing is the caller's business)."""
     import logging
