@@ -86,12 +86,13 @@ def glob_match(pattern: str, text: str) -> bool:
     star = -1
     resume = 0
     while t < len(text):
-        if p < len(pattern) and (pattern[p] == "?" or pattern[p] == text[t]):
-            p += 1
-            t += 1
-        elif p < len(pattern) and pattern[p] == "*":
+        # A '*' in the pattern is always a wildcard, even against a literal '*' in the text.
+        if p < len(pattern) and pattern[p] == "*":
             star, resume = p, t
             p += 1
+        elif p < len(pattern) and (pattern[p] == "?" or pattern[p] == text[t]):
+            p += 1
+            t += 1
         elif star != -1:
             # Let the last '*' swallow one more character and retry from there.
             p = star + 1
