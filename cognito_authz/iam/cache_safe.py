@@ -69,7 +69,7 @@ DEFAULT_MAX_BYTES = 8192
 MAX_RESOURCE_LENGTH = 512
 # Work allowed for one proof attempt (see _Budget); beyond it the principal gets request-scoped documents
 # rather than an authorizer spending unbounded time.
-_WORK_BUDGET = 20_000
+_WORK_BUDGET = 15_000
 # What a decide call and a (class, pattern) pair in the solver count against it.
 _DECIDE_COST = 4
 _SOLVE_UNIT = 16
@@ -524,7 +524,7 @@ def _verb_token(route: _Route) -> Token:
     return _ALL_VERBS if route.method == "ANY" else frozenset({route.method})
 
 
-def _grant_pool(grants: Sequence[_Grant], routes: Sequence[_Route]) -> list[PatternTokens]:
+def _grant_pool(grants: Sequence[_Grant], routes: Sequence[_Route], budget: _Budget) -> list[PatternTokens]:
     """A small pool: each statement that can fire as IAM names it (claim-bound parameters as the
     principal's values, free ones as ``*``), the same with each ``unless`` exemption bound, and the
     patterns that carve around those."""
@@ -548,11 +548,12 @@ def _grant_pool(grants: Sequence[_Grant], routes: Sequence[_Route]) -> list[Patt
                     break  # no request carries it (or it was refused with the claim values already)
                 path.extend(parts)
             else:
+                budget.spend(2 * len(path) + 1)
                 _add_shapes(add, _verb_token(route), tuple(path), cuts=not grant.deny)
     return list(pool)
 
 
-def _candidate_pool(routes: Sequence[_Route], claims: _ClaimValues) -> list[PatternTokens]:
+def _candidate_pool(routes: Sequence[_Route], claims: _ClaimValues, budget: _Budget) -> list[PatternTokens]:
     """The full pool: every route with each parameter as ``*`` or as each claim value compared with it."""
     pool: dict[PatternTokens, None] = {}
     add = pool.setdefault
@@ -574,6 +575,7 @@ def _candidate_pool(routes: Sequence[_Route], claims: _ClaimValues) -> list[Patt
                 for value in opts[1:]:
                     combos.append((*base[:index], value, *base[index + 1 :]))
         for combo in combos:
+            budget.spend(2 * len(combo) + 1)
             _add_shapes(add, _verb_token(route), tuple(token for part in combo for token in part), cuts=True)
     return list(pool)
 
@@ -602,6 +604,7 @@ def _step_pattern(tokens: PatternTokens, states: Iterable[int], symbol: str) -> 
 
 
 _OTHER = "\x00other"  # stands for every symbol that equals no literal an automaton tests
+_END = "\x00end"  # needed by a state that no further symbol keeps alive (no request segment equals it)
 _DEAD = -1
 
 
@@ -609,16 +612,20 @@ class _Glob:
     """One candidate pattern as a lazily determinized automaton: a state is an interned set of NFA
     states, a transition depends on the symbol only through equality with the pattern's literals."""
 
-    __slots__ = ("_ids", "_next", "accept", "expects", "literals", "sets", "tokens")
+    __slots__ = ("_ids", "_next", "accept", "budget", "expects", "literals", "needs", "sets", "tokens")
 
-    def __init__(self, tokens: PatternTokens) -> None:
+    def __init__(self, tokens: PatternTokens, budget: _Budget) -> None:
         self.tokens = tokens
+        self.budget = budget
         self.literals = frozenset(t for t in tokens[1:] if isinstance(t, str))
         self._ids: dict[frozenset[int], int] = {}
         self._next: dict[tuple[int, str], int] = {}
         self.sets: list[frozenset[int]] = []
         self.accept: list[bool] = []
         self.expects: list[frozenset[str]] = []
+        # Per state: the one symbol that keeps it alive (a single position before a literal), _END when
+        # no symbol does (only the end reached), None when it must be stepped to know.
+        self.needs: list[str | None] = []
         self._intern(frozenset({0}))
 
     def _intern(self, states: frozenset[int]) -> int:
@@ -626,6 +633,7 @@ class _Glob:
         if found is not None:
             return found
         index = self._ids[states] = len(self.sets)
+        self.budget.spend(len(states) + 1)
         self.sets.append(states)
         tokens = self.tokens
         self.accept.append(2 * len(tokens) in states)
@@ -637,6 +645,14 @@ class _Glob:
                 if isinstance(token, str) and token:
                     expects.add(token)
         self.expects.append(frozenset(expects))
+        need = None
+        if len(states) == 1:
+            position, inside = divmod(next(iter(states)), 2)
+            if not inside and position == len(tokens):
+                need = _END
+            elif not inside and position and isinstance(tokens[position], str):
+                need = tokens[position]
+        self.needs.append(need)
         return index
 
     def step(self, state: int, symbol: str) -> int:
@@ -651,17 +667,19 @@ class _Glob:
 
 class _PatternAutomaton:
     """All candidate patterns run side by side, determinized lazily: a state is an interned id of the
-    live patterns' own states."""
+    live patterns' own states (in pattern order). A step only visits the patterns the symbol can keep
+    alive: those waiting for exactly that literal and those that must be stepped to know."""
 
     def __init__(self, pool: list[PatternTokens], budget: _Budget) -> None:
         self.pool = pool
         self.budget = budget
-        self.globs = [_Glob(tokens) for tokens in pool]
+        self.globs = [_Glob(tokens, budget) for tokens in pool]
         self.literals = frozenset().union(*(g.literals for g in self.globs))
         self._ids: dict[tuple[tuple[int, int], ...], int] = {}
         self.accepts: list[frozenset[int]] = []
         self.expects: list[frozenset[str]] = []
-        self._sets: list[tuple[tuple[int, int], ...]] = []
+        self._waiting: list[dict[str, list[tuple[int, int]]]] = []
+        self._stepped: list[list[tuple[int, int]]] = []
         self._next: dict[tuple[int, str], int] = {}
         self.start = self._intern(tuple((i, 0) for i in range(len(pool))))
 
@@ -669,11 +687,21 @@ class _PatternAutomaton:
         found = self._ids.get(states)
         if found is not None:
             return found
-        index = self._ids[states] = len(self._sets)
-        self._sets.append(states)
+        index = self._ids[states] = len(self._stepped)
+        self.budget.spend(len(states) + 1)
         globs = self.globs
         self.accepts.append(frozenset(i for i, s in states if globs[i].accept[s]))
         self.expects.append(frozenset().union(*(globs[i].expects[s] for i, s in states)))
+        waiting: dict[str, list[tuple[int, int]]] = {}
+        stepped: list[tuple[int, int]] = []
+        for i, s in states:
+            need = globs[i].needs[s]
+            if need is None:
+                stepped.append((i, s))
+            elif need is not _END:
+                waiting.setdefault(need, []).append((i, s))
+        self._waiting.append(waiting)
+        self._stepped.append(stepped)
         return index
 
     def step(self, state: int, symbol: str) -> int:
@@ -681,7 +709,7 @@ class _PatternAutomaton:
         found = self._next.get(key)
         if found is not None:
             return found
-        current = self._sets[state]
+        current = [*self._stepped[state], *self._waiting[state].get(symbol, ())]
         self.budget.spend(len(current) + 1)
         globs = self.globs
         out = []
@@ -689,6 +717,7 @@ class _PatternAutomaton:
             t = globs[i].step(s, symbol)
             if t != _DEAD:
                 out.append((i, t))
+        out.sort()
         found = self._next[key] = self._intern(tuple(out))
         return found
 
@@ -725,6 +754,9 @@ class _RouteAutomaton:
         self._sets: list[frozenset[_Thread]] = []
         self.complete: list[frozenset[Any]] = []
         self.expects: list[frozenset[str]] = []
+        # Per state: threads waiting for one literal, by that literal; threads any symbol advances.
+        self._waiting: list[dict[str, list[_Thread]]] = []
+        self._stepped: list[list[_Thread]] = []
         self._next: dict[tuple[int, str], int] = {}
 
     def intern(self, threads: frozenset[_Thread]) -> int:
@@ -732,23 +764,32 @@ class _RouteAutomaton:
         if found is not None:
             return found
         index = self._ids[threads] = len(self._sets)
+        self.budget.spend(len(threads) + 1)
         self._sets.append(threads)
         complete = []
         expects: set[str] = set()
-        for ri, pos, bound, started in threads:
+        waiting: dict[str, list[_Thread]] = {}
+        stepped: list[_Thread] = []
+        for thread in threads:
+            ri, pos, bound, started = thread
             tokens = self.routes[ri].tokens
             if started or (pos == len(tokens) and not (tokens and tokens[-1][0] == _GREEDY)):
                 complete.append((ri, bound))
             if started:
                 expects.update(self.watch[ri][pos])
+                stepped.append(thread)
             elif pos < len(tokens):
                 kind, text = tokens[pos]
                 if kind == _LIT:
                     expects.add(text)
+                    waiting.setdefault(text, []).append(thread)
                 else:
                     expects.update(self.watch[ri][pos])
+                    stepped.append(thread)
         self.complete.append(frozenset(complete))
         self.expects.append(frozenset(expects))
+        self._waiting.append(waiting)
+        self._stepped.append(stepped)
         return index
 
     def step(self, state: int, symbol: str) -> int:
@@ -756,25 +797,19 @@ class _RouteAutomaton:
         found = self._next.get(key)
         if found is not None:
             return found
-        current = self._sets[state]
-        self.budget.spend(len(current) + 1)
-        out: set[_Thread] = set()
+        waiting = self._waiting[state].get(symbol, ())
+        current = self._stepped[state]
+        self.budget.spend(len(current) + len(waiting) + 1)
+        out: set[_Thread] = {(ri, pos + 1, bound, False) for ri, pos, bound, _started in waiting}
         for thread in current:
             ri, pos, bound, started = thread
-            tokens = self.routes[ri].tokens
             if started:  # inside a greedy parameter: it takes every further segment
                 watch = self.watch[ri][pos]
                 if watch and len(bound[-1]) < self.caps[ri]:
                     thread = (ri, pos, (*bound[:-1], (*bound[-1], symbol if symbol in watch else "")), True)
                 out.add(thread)
                 continue
-            if pos >= len(tokens):
-                continue
-            kind, text = tokens[pos]
-            if kind == _LIT:
-                if symbol == text:
-                    out.add((ri, pos + 1, bound, False))
-                continue
+            kind, _text = self.routes[ri].tokens[pos]
             watch = self.watch[ri][pos]
             info = symbol if symbol in watch else ""
             if kind == _PARAM:
@@ -842,7 +877,9 @@ def _explore(
         stack: list[tuple[tuple[str, ...], int, int]] = [((), rstart, pstart)]
         while stack:
             segments, rstate, pstate = stack.pop()
-            for symbol in {fresh} | automaton.expects[rstate] | patterns.expects[pstate]:
+            symbols = {fresh} | automaton.expects[rstate] | patterns.expects[pstate]
+            budget.spend(len(symbols))
+            for symbol in symbols:
                 path = (*segments, symbol)
                 next_r = automaton.step(rstate, symbol)
                 next_p = patterns.step(pstate, symbol)
@@ -1002,7 +1039,7 @@ def build_principal_policy(
             # This principal's longer values break a size limit; the exact build says how.
             return _build(policy, principal, method_arn, model, max_bytes)
     # Every verdict is memoized, analysis_budget included: the analysis is deterministic for equal keys,
-    # and redoing a proof that ran out of budget would cost each such request seconds again.
+    # and redoing a proof that ran out of budget would cost each such request its budget again.
     if renaming is None:
         result = _build(policy, principal, method_arn, model, max_bytes)
         if key is not None:
@@ -1044,6 +1081,7 @@ def _prove(
     """
     budget = _Budget(_WORK_BUDGET)
     grants = _live_grants(policy, model, principal)
+    budget.spend(len(grants or ()))
     routes = model.routes
     claims = _principal_claims(model, principal)
     first: _Unexpressible | None = None
@@ -1052,35 +1090,45 @@ def _prove(
         # Allow statements alone first (their carve-outs included): most principals need no more.
         allows = [g for g in grants if not g.deny]
         attempts = [allows, grants] if len(allows) < len(grants) else [grants]
-    for attempt in attempts:
-        pool = _grant_pool(attempt, routes)
-        classes = _explore(policy, principal, routes, pool, claims, budget)
+    for attempt in (*attempts, None):  # None: the full pool
         try:
+            if attempt is None:
+                pool = _candidate_pool(routes, claims, budget)
+            else:
+                pool = _grant_pool(attempt, routes, budget)
+            classes = _explore(policy, principal, routes, pool, claims, budget)
             allow, deny = _solve(classes, pool, method_arn, budget)
-            return classes, allow, deny
         except _Unexpressible as exc:
-            if exc.code == "analysis_budget":
-                raise
-            first = first or exc
-    pool = _candidate_pool(routes, claims)
-    try:
-        classes = _explore(policy, principal, routes, pool, claims, budget)
-        allow, deny = _solve(classes, pool, method_arn, budget)
-    except _Unexpressible as exc:
-        if first is not None and exc.code == "analysis_budget":
-            raise first from exc
-        raise
-    return classes, allow, deny
+            if exc.code != "analysis_budget":
+                first = first or exc
+                continue
+            if first is not None:
+                raise first from exc
+            raise
+        return classes, allow, deny
+    if first is None:  # pragma: no cover - the loop returns or raises
+        raise AssertionError("no proof attempt ran")
+    raise first
 
 
 def _build(
-    policy: PolicyLike, principal: Principal, method_arn: MethodArn, model: _PolicyModel, max_bytes: int
+    policy: PolicyLike,
+    principal: Principal,
+    method_arn: MethodArn,
+    model: _PolicyModel,
+    max_bytes: int,
+    *,
+    quiet: bool = False,
 ) -> PolicyResult:
     try:
         classes, allow, deny = _prove(policy, principal, model, method_arn)
     except _Unexpressible as exc:
-        if exc.code == "analysis_budget":
-            logger.warning("principal-wide IAM document analysis ran out of budget; request scope")
+        if exc.code == "analysis_budget" and not quiet:
+            logger.warning(
+                "principal-wide IAM document for sub=%s: the proof ran out of its work budget; returning a "
+                "request-scoped policy (with authorizer caching on, cache per route)",
+                principal.sub,
+            )
         return _request_result(policy, principal, method_arn, exc.code, exc.detail, exc.rules)
     allow_resources = [r for tokens in allow for r in _pattern_resources(method_arn, tokens)]
     deny_resources = [r for tokens in deny for r in _pattern_resources(method_arn, tokens)]
@@ -1513,7 +1561,7 @@ def cache_safety(policy: PolicyLike, *, probes: bool = True) -> CacheSafety:
     """
     blocking, findings = _shape_findings(policy)
     for probe in _probe_principals(policy) if probes else ():
-        result = _build(policy, probe, _PROBE_ARN, _model(policy), max_bytes=1 << 30)
+        result = _build(policy, probe, _PROBE_ARN, _model(policy), max_bytes=1 << 30, quiet=True)
         if result.scope == "request" and result.reason in ("inexpressible", "self_check_failed"):
             blocking.extend(result.rules[:1] or ())
             findings.append(f"principal with groups {list(probe.groups)}: {result.detail}")
