@@ -660,6 +660,7 @@ class _Glob:
         found = self._next.get(key)
         if found is not None:
             return found
+        self.budget.spend(2)
         out = _step_pattern(self.tokens, self.sets[state], symbol)
         found = self._next[key] = self._intern(frozenset(out)) if out else _DEAD
         return found
@@ -710,7 +711,8 @@ class _PatternAutomaton:
         if found is not None:
             return found
         current = [*self._stepped[state], *self._waiting[state].get(symbol, ())]
-        self.budget.spend(len(current) + 1)
+        # Mostly cached steps of the single patterns: a quarter unit each (their misses count below).
+        self.budget.spend(len(current) // 4 + 1)
         globs = self.globs
         out = []
         for i, s in current:
