@@ -67,10 +67,10 @@ logger = logging.getLogger("cognito_authz.iam")
 DEFAULT_MAX_BYTES = 8192
 #: API Gateway limits each ``Resource`` ARN in an authorizer policy to 512 characters.
 MAX_RESOURCE_LENGTH = 512
-# Work allowed for one proof attempt (see _Budget); beyond it the principal gets request-scoped documents
-# rather than an authorizer spending unbounded time.
+# Work allowed for one principal's proof, all attempts together (see _Budget): about 2 us per unit, so a
+# few tens of milliseconds at most; beyond it the principal gets request-scoped documents (logged).
 _WORK_BUDGET = 15_000
-# What a decide call and a (class, pattern) pair in the solver count against it.
+# What a decide call costs against it, and how many (class, pattern) pairs of the solver make one unit.
 _DECIDE_COST = 4
 _SOLVE_UNIT = 16
 # Upper bound on claim-value combinations tried for the parameters of one route.
@@ -459,8 +459,10 @@ def _principal_claims(model: _PolicyModel, principal: Principal) -> _ClaimValues
 
 
 class _Budget:
-    """Work allowed for one proof (product states and automaton steps, each counted by the threads it
-    advances); running out means a request-scoped document, never a slow authorizer."""
+    """Work allowed for one proof, counted deterministically (so equal principals get equal verdicts):
+    candidate patterns built, automaton states interned and steps taken (by the threads they visit),
+    product transitions, ``decide`` calls, the solver's pairs. Running out means a request-scoped
+    document, never a slow authorizer."""
 
     __slots__ = ("left",)
 
@@ -492,6 +494,7 @@ def _verb_classes(
 
 
 def _add_global(add: Any, routes: Sequence[_Route]) -> None:
+    """Patterns for everything, the root, and everything under each verb a route names."""
     add((STAR, STAR))
     add((STAR, ""))
     add((_ALL_VERBS, STAR))
