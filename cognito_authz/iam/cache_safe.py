@@ -154,8 +154,9 @@ ADVICE = (
     "This policy cannot always be expressed as one principal-wide IAM document, so the authorizer "
     "returns a request-scoped policy for affected callers. With authorizer caching on, such a policy would "
     "be reused for other routes: use a REQUEST authorizer with context.httpMethod and context.resourcePath "
-    "(HTTP APIs: $context.routeKey) in the identity sources so the cache is per route, or turn caching off "
-    "(TTL 0) for a TOKEN authorizer."
+    "(HTTP APIs: IAM responses, not simple ones, and $context.routeKey) in the identity sources so the cache "
+    "is per route (a cached request-scoped document never allows another path, but may refuse a second path "
+    "of the same route until the TTL ends), or turn caching off (TTL 0) for a TOKEN authorizer."
 )
 SAFE_ADVICE = "Every principal gets an exact principal-wide document; authorizer caching per token is safe."
 
