@@ -1,5 +1,6 @@
 """``@protect`` for Lambda proxy handlers (REST v1, HTTP API 1.0/2.0, ALB): authenticate, authorize, and
-answer 401/403/503 in the event's own response format, or call the handler with ``principal=...``.
+answer 401/403/503 in the event's own response format, or call the handler with ``principal=...`` (and
+``decision=...`` when the handler names that parameter).
 
 ::
 
@@ -44,7 +45,7 @@ from cognito_authz.errors import ConfigError
 
 if TYPE_CHECKING:
     from cognito_authz.adapters.common import TokenVerifier
-    from cognito_authz.policy import Policy
+    from cognito_authz.policy import Decision, Policy
     from cognito_authz.principal import Principal
 
 __all__ = [
@@ -200,8 +201,11 @@ class _Protector:
             )
         return Gate(verifier, policy, self.requirement)
 
-    def check(self, event: Any) -> tuple[ProxyRequest | None, Principal | dict[str, Any]]:
-        """The principal to hand over, or the response to return instead; never raises."""
+    def check(
+        self, event: Any
+    ) -> tuple[ProxyRequest | None, Principal | dict[str, Any], Decision | None]:
+        """The principal (and the policy's decision, if any) to hand over, or the response to return
+        instead; never raises."""
         request: ProxyRequest | None = None
         try:
             request = proxy_request(event)
@@ -212,38 +216,49 @@ class _Protector:
                 principal = upstream_principal(event)
             else:
                 principal = gate.authenticate(bearer_token(request.authorization))
-            gate.authorize(principal, request.method, request.path)
+            decision = gate.authorize(principal, request.method, request.path)
         except Exception as exc:  # every failure answers in the event's format, closed
             method, path = (request.method, request.path) if request is not None else ("?", "?")
-            return request, _response(request, rejection(exc, method=method, path=path))
-        return request, principal
+            return request, _response(request, rejection(exc, method=method, path=path)), None
+        return request, principal, decision
 
 
-def _accepts_principal(func: Callable[..., Any]) -> None:
+def _accepts_principal(func: Callable[..., Any]) -> bool:
+    """Check the handler takes ``principal``; return whether it also names a ``decision`` parameter."""
     try:
         signature = inspect.signature(func)
     except (TypeError, ValueError) as exc:
         raise ConfigError("@protect needs a handler whose signature can be inspected") from exc
+    # Only an explicitly named parameter gets the decision: a **kwargs handler is not surprised by it.
+    parameter = signature.parameters.get("decision")
+    wants_decision = parameter is not None and parameter.kind in (
+        inspect.Parameter.KEYWORD_ONLY,
+        inspect.Parameter.POSITIONAL_OR_KEYWORD,
+    )
+    extra = {"decision": None} if wants_decision else {}
     try:
-        signature.bind(None, None, principal=None)
+        signature.bind(None, None, principal=None, **extra)
     except TypeError as exc:
         raise ConfigError(
             f"@protect: {getattr(func, '__qualname__', func)!r} must accept (event, context, *, principal)"
         ) from exc
+    return wants_decision
 
 
 def _decorate(
     func: Callable[Concatenate[E, C, P], R], protector: _Protector
 ) -> Callable[[E, C], R | dict[str, Any]]:
-    _accepts_principal(func)
+    wants_decision = _accepts_principal(func)
     # ParamSpec cannot say "P holds a keyword-only principal"; _accepts_principal has checked it.
     call: Callable[..., R] = func
 
     @functools.wraps(func)
     def wrapper(event: E, context: C) -> R | dict[str, Any]:
-        _, outcome = protector.check(event)
+        _, outcome, decision = protector.check(event)
         if isinstance(outcome, dict):
             return outcome
+        if wants_decision:
+            return call(event, context, principal=outcome, decision=decision)
         return call(event, context, principal=outcome)
 
     return wrapper

@@ -64,7 +64,10 @@ def assert_rejected(response: dict[str, Any], kind: str, status: int, message: s
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_allowed_request_reaches_the_handler_with_the_principal(
-    kind: str, access_verifier: CognitoVerifier, adapter_policy: Policy, adapter_event: EventFactory,
+    kind: str,
+    access_verifier: CognitoVerifier,
+    adapter_policy: Policy,
+    adapter_event: EventFactory,
     access_token: Callable[..., str],
 ) -> None:
     calls: list[Principal] = []
@@ -78,7 +81,10 @@ def test_allowed_request_reaches_the_handler_with_the_principal(
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_policy_deny_is_403_in_the_event_format(
-    kind: str, access_verifier: CognitoVerifier, adapter_policy: Policy, adapter_event: EventFactory,
+    kind: str,
+    access_verifier: CognitoVerifier,
+    adapter_policy: Policy,
+    adapter_event: EventFactory,
     access_token: Callable[..., str],
 ) -> None:
     calls: list[Principal] = []
@@ -92,7 +98,10 @@ def test_policy_deny_is_403_in_the_event_format(
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_bad_token_is_401_invalid_token(
-    kind: str, access_verifier: CognitoVerifier, adapter_policy: Policy, adapter_event: EventFactory,
+    kind: str,
+    access_verifier: CognitoVerifier,
+    adapter_policy: Policy,
+    adapter_event: EventFactory,
     access_token: Callable[..., str],
 ) -> None:
     calls: list[Principal] = []
@@ -121,7 +130,10 @@ def test_missing_token_is_401_with_a_bare_challenge(
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_keys_unavailable_fails_closed_with_503(
-    kind: str, adapter_keys_down: CognitoVerifier, adapter_policy: Policy, adapter_event: EventFactory,
+    kind: str,
+    adapter_keys_down: CognitoVerifier,
+    adapter_policy: Policy,
+    adapter_event: EventFactory,
     access_token: Callable[..., str],
 ) -> None:
     calls: list[Principal] = []
@@ -155,7 +167,9 @@ def test_bare_token_without_bearer_prefix_is_accepted(
 
 
 def test_http_v2_named_stage_is_removed_from_raw_path(
-    access_verifier: CognitoVerifier, adapter_policy: Policy, adapter_event: EventFactory,
+    access_verifier: CognitoVerifier,
+    adapter_policy: Policy,
+    adapter_event: EventFactory,
     access_token: Callable[..., str],
 ) -> None:
     wrapped = protect(verifier=access_verifier, policy=adapter_policy)(echo([]))
@@ -182,7 +196,9 @@ def test_rest_v1_decides_on_path_not_the_staged_request_context_path(
 
 
 def test_claim_bound_path_parameter(
-    access_verifier: CognitoVerifier, adapter_policy: Policy, adapter_event: EventFactory,
+    access_verifier: CognitoVerifier,
+    adapter_policy: Policy,
+    adapter_event: EventFactory,
     access_token: Callable[..., str],
 ) -> None:
     wrapped = protect(verifier=access_verifier, policy=adapter_policy)(echo([]))
@@ -216,7 +232,9 @@ def test_all_scopes_requirement(
 
 
 def test_requirement_and_policy_must_both_allow(
-    access_verifier: CognitoVerifier, adapter_policy: Policy, adapter_event: EventFactory,
+    access_verifier: CognitoVerifier,
+    adapter_policy: Policy,
+    adapter_event: EventFactory,
     access_token: Callable[..., str],
 ) -> None:
     wrapped = protect(verifier=access_verifier, policy=adapter_policy, groups=["support"])(echo([]))
@@ -304,7 +322,9 @@ def test_trusted_claims_still_go_through_the_policy(
     ],
 )
 def test_trusted_upstream_fixture_events_as_aws_sends_them(
-    fixture: str, scopes: tuple[str, ...], adapter_policy: Policy,
+    fixture: str,
+    scopes: tuple[str, ...],
+    adapter_policy: Policy,
     adapter_fixture_event: Callable[[str], dict[str, Any]],
 ) -> None:
     calls: list[Principal] = []
@@ -319,7 +339,8 @@ def test_trusted_upstream_fixture_events_as_aws_sends_them(
 
 
 def test_fixture_placeholder_token_is_rejected_when_verifying(
-    access_verifier: CognitoVerifier, adapter_policy: Policy,
+    access_verifier: CognitoVerifier,
+    adapter_policy: Policy,
     adapter_fixture_event: Callable[[str], dict[str, Any]],
 ) -> None:
     # The same events, without trust_upstream: the header's "TOKEN" is what gets checked, and fails.
@@ -424,6 +445,56 @@ def test_handler_with_kwargs_accepts_principal(
     assert handler(adapter_event("rest_v1", token=access_token()), None)["statusCode"] == 200
 
 
+def test_handler_naming_decision_gets_the_policy_decision(
+    access_verifier: CognitoVerifier,
+    adapter_policy: Policy,
+    adapter_event: EventFactory,
+    access_token: Callable[..., str],
+) -> None:
+    seen: list[Any] = []
+
+    @protect(verifier=access_verifier, policy=adapter_policy)
+    def handler(
+        event: dict[str, Any], context: object, *, principal: Principal, decision: Any
+    ) -> dict[str, Any]:
+        seen.append(decision)
+        return {"statusCode": 200, "body": ",".join(decision.rules)}
+
+    token = access_token(scopes=["orders/read"])
+    response = handler(adapter_event("rest_v1", "GET", "/orders/42", token=token), None)
+    assert response == {"statusCode": 200, "body": "read-orders"}
+    assert seen[0].allowed
+    assert seen[0].path_params == {"orderId": "42"}
+
+
+def test_handler_without_a_policy_gets_no_decision(
+    access_verifier: CognitoVerifier, adapter_event: EventFactory, access_token: Callable[..., str]
+) -> None:
+    @protect(verifier=access_verifier, scopes=["orders/read"])
+    def handler(
+        event: dict[str, Any], context: object, *, principal: Principal, decision: Any
+    ) -> dict[str, Any]:
+        return {"statusCode": 200, "body": repr(decision)}
+
+    token = access_token(scopes=["orders/read"])
+    assert handler(adapter_event("rest_v1", token=token), None)["body"] == "None"
+
+
+def test_kwargs_handler_is_not_handed_a_decision(
+    access_verifier: CognitoVerifier,
+    adapter_policy: Policy,
+    adapter_event: EventFactory,
+    access_token: Callable[..., str],
+) -> None:
+    @protect(verifier=access_verifier, policy=adapter_policy)
+    def handler(event: dict[str, Any], context: object, /, **kwargs: Any) -> dict[str, Any]:
+        return {"statusCode": 200, "body": ",".join(sorted(kwargs))}
+
+    token = access_token(scopes=["orders/read"])
+    response = handler(adapter_event("rest_v1", "GET", "/orders/42", token=token), None)
+    assert response["body"] == "principal"
+
+
 def test_bad_arguments_are_config_errors() -> None:
     with pytest.raises(ConfigError):
         protect(groups="admin")  # a str is a Sequence[str] to the type checker, not to protect
@@ -434,7 +505,9 @@ def test_bad_arguments_are_config_errors() -> None:
 
 
 def test_bare_protect_uses_configure_set_after_decoration(
-    access_verifier: CognitoVerifier, adapter_policy: Policy, adapter_event: EventFactory,
+    access_verifier: CognitoVerifier,
+    adapter_policy: Policy,
+    adapter_event: EventFactory,
     access_token: Callable[..., str],
 ) -> None:
     calls: list[Principal] = []
@@ -464,7 +537,10 @@ def test_bare_protect_without_any_configuration_fails_closed(
 
 
 def test_bare_protect_from_environment(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, issuer: LocalIssuer, adapter_event: EventFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    issuer: LocalIssuer,
+    adapter_event: EventFactory,
     adapter_policy_data: dict[str, Any],
 ) -> None:
     policy_file = tmp_path / "policy.json"
