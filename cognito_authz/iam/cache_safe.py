@@ -885,7 +885,7 @@ def _explore(
             segments, rstate, pstate = stack.pop()
             symbols = {fresh} | automaton.expects[rstate] | patterns.expects[pstate]
             budget.spend(len(symbols))
-            for symbol in symbols:
+            for symbol in sorted(symbols):  # sorted: representatives must not depend on hash order
                 path = (*segments, symbol)
                 next_r = automaton.step(rstate, symbol)
                 next_p = patterns.step(pstate, symbol)
@@ -948,7 +948,10 @@ def _solve(
         i for i in range(len(pool)) if all(c.matches & safe_deny_set for c in denied if i in c.matches)
     ]
     acceptable_set = set(acceptable)
-    uncovered = [c for c in allowed if not (c.matches & acceptable_set)]
+    # Sorted so the example and the rule list a lint reader sees do not depend on hash order.
+    uncovered = sorted(
+        (c for c in allowed if not (c.matches & acceptable_set)), key=lambda c: (c.path, c.verb, c.rules)
+    )
     if uncovered:
         # Name the rules that deny what an Allow glob would have to carry along.
         blockers: list[str] = []
