@@ -281,7 +281,12 @@ def _authorizer_outcome(answer: Mapping[str, Any], event: Mapping[str, Any]) -> 
 def _handler_outcome(response: Any) -> Outcome:
     status = response.get("statusCode") if isinstance(response, Mapping) else None
     decision = {200: ALLOW, 403: DENY, 401: UNAUTHORIZED}.get(status if isinstance(status, int) else 0, ERROR)
-    return Outcome(decision, None)
+    rules: tuple[str, ...] | None = None
+    if decision == ALLOW:
+        # The demo's handler echoes the Decision @protect handed it; a rejection never reaches it.
+        body = json.loads(response.get("body") or "{}")
+        rules = tuple(body.get("rules", ()))
+    return Outcome(decision, rules)
 
 
 def _flavours_for(case: DecisionCase, index: int, every: bool) -> tuple[str, ...]:
@@ -335,8 +340,11 @@ def _scenario(
         authorizer = LambdaAuthorizer(verifier, policy, policy_scope=policy_scope)
 
         @protect(verifier=verifier, policy=policy)
-        def api_handler(event: dict[str, Any], context: Any, *, principal: Any) -> dict[str, Any]:
-            return {"statusCode": 200, "body": json.dumps({"hello": principal.sub})}
+        def api_handler(
+            event: dict[str, Any], context: Any, *, principal: Any, decision: Any
+        ) -> dict[str, Any]:
+            body = {"hello": principal.sub, "rules": list(decision.rules)}
+            return {"statusCode": 200, "body": json.dumps(body)}
 
         api = _Api(authorizer, api_handler)
         report = DemoReport(policy_source, cases_source, policy_scope, len(policy.rules), issuer.jwks_uri, {})
