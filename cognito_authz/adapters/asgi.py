@@ -135,7 +135,7 @@ class CognitoAuthMiddleware:
         self.gate = Gate(
             verifier,
             policy,
-            _requirement(groups=groups, all_groups=all_groups, scopes=scopes, all_scopes=all_scopes),
+            Requirement.of(groups=groups, all_groups=all_groups, scopes=scopes, all_scopes=all_scopes),
         )
         self.exclude = PathExclusions(exclude_paths)
         self.on_error = on_error
@@ -179,16 +179,6 @@ class CognitoAuthMiddleware:
             await custom(scope, receive, send)
         else:
             await _send_http(send, answer, "http.")
-
-
-def _requirement(
-    *, groups: Sequence[str], all_groups: Sequence[str], scopes: Sequence[str], all_scopes: Sequence[str]
-) -> Requirement | None:
-    for name, value in (("groups", groups), ("all_groups", all_groups), ("scopes", scopes),
-                        ("all_scopes", all_scopes)):
-        if isinstance(value, str):
-            raise ConfigError(f"{name} must be a list of names, not a string")
-    return Requirement.of(groups=groups, all_groups=all_groups, scopes=scopes, all_scopes=all_scopes)
 
 
 async def _send_http(send: Send, answer: Rejection, prefix: str) -> None:
@@ -248,7 +238,7 @@ def require_principal(
     gate = Gate(
         verifier,
         policy,
-        _requirement(groups=groups, all_groups=all_groups, scopes=scopes, all_scopes=all_scopes),
+        Requirement.of(groups=groups, all_groups=all_groups, scopes=scopes, all_scopes=all_scopes),
     )
 
     async def dependency(request: Request, credentials: Any = None) -> Principal:

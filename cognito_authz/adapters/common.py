@@ -34,6 +34,7 @@ __all__ = [
     "Requirement",
     "TokenVerifier",
     "bearer_token",
+    "check_parts",
     "flatten_context",
     "get_header",
     "policy_path",
@@ -121,7 +122,7 @@ def strip_stage(path: str, stage: str | None) -> str:
         if path == prefix:
             return "/"
         if path.startswith(prefix + "/"):
-            return path[len(prefix):]
+            return path[len(prefix) :]
     return path
 
 
@@ -186,7 +187,18 @@ class Requirement:
         scopes: Sequence[str] = (),
         all_scopes: Sequence[str] = (),
     ) -> Requirement | None:
-        """A requirement, or ``None`` when nothing is required."""
+        """A requirement, or ``None`` when nothing is required.
+
+        A bare string is refused: ``groups="admin"`` would otherwise mean the groups a, d, m, i, n.
+        """
+        for name, value in (
+            ("groups", groups),
+            ("all_groups", all_groups),
+            ("scopes", scopes),
+            ("all_scopes", all_scopes),
+        ):
+            if isinstance(value, str):
+                raise ConfigError(f"{name} must be a list of names, not a string")
         req = cls(tuple(groups), tuple(all_groups), tuple(scopes), tuple(all_scopes))
         return req if any((req.groups, req.all_groups, req.scopes, req.all_scopes)) else None
 
@@ -201,6 +213,14 @@ class Requirement:
         if self.all_scopes and not principal.has_scopes(self.all_scopes, all_of=True):
             return f"not all of scopes {list(self.all_scopes)}"
         return None
+
+
+def check_parts(verifier: object, policy: object) -> None:
+    """Refuse a verifier or policy of the wrong kind when an adapter is built, not on the first request."""
+    if verifier is not None and not callable(getattr(verifier, "verify", None)):
+        raise ConfigError("verifier must have a verify(token) method (a CognitoVerifier)")
+    if policy is not None and not callable(getattr(policy, "decide", None)):
+        raise ConfigError("policy must have a decide(principal, method, path) method (a Policy)")
 
 
 class Gate:
@@ -414,7 +434,7 @@ class PathExclusions:
             return True
         for prefix in self.prefixes:
             if path.startswith(prefix):
-                rest = path[len(prefix):].split("/")
+                rest = path[len(prefix) :].split("/")
                 if all(segment not in ("", ".", "..") for segment in rest):
                     return True
         return False

@@ -37,6 +37,7 @@ from cognito_authz.adapters.common import (
     Rejection,
     Requirement,
     bearer_token,
+    check_parts,
     proxy_request,
     rejection,
     upstream_principal,
@@ -88,17 +89,9 @@ def configure(*, verifier: TokenVerifier | None = None, policy: Policy | None = 
     environment). Call it at module import, before the first request.
     """
     global _configured
-    _check_parts(verifier, policy)
+    check_parts(verifier, policy)
     with _lock:
         _configured = None if verifier is None and policy is None else _Defaults(verifier, policy)
-
-
-def _check_parts(verifier: object, policy: object) -> None:
-    # Caught when the module loads rather than as a 500 on the first request.
-    if verifier is not None and not callable(getattr(verifier, "verify", None)):
-        raise ConfigError("verifier must have a verify(token) method (a CognitoVerifier)")
-    if policy is not None and not callable(getattr(policy, "decide", None)):
-        raise ConfigError("policy must have a decide(principal, method, path) method (a Policy)")
 
 
 def _split(value: str) -> list[str]:
@@ -181,7 +174,7 @@ class _Protector:
         requirement: Requirement | None,
         trust_upstream: bool,
     ) -> None:
-        _check_parts(verifier, policy)
+        check_parts(verifier, policy)
         self.verifier = verifier
         self.policy = policy
         self.requirement = requirement
@@ -307,10 +300,6 @@ def protect(
     """
     if trust_upstream not in (True, False):
         raise ConfigError("trust_upstream must be True or False")
-    for name, value in (("groups", groups), ("scopes", scopes), ("all_groups", all_groups),
-                        ("all_scopes", all_scopes)):
-        if isinstance(value, str):
-            raise ConfigError(f"{name} must be a list of names, not a string")
     protector = _Protector(
         verifier,
         policy,

@@ -29,6 +29,7 @@ from cognito_authz.adapters.common import (
     Gate,
     Requirement,
     bearer_token,
+    check_parts,
     proxy_request,
     rejection,
     upstream_principal,
@@ -83,14 +84,7 @@ class CognitoResolverMiddleware(BaseMiddlewareHandler[ApiGatewayResolver]):
             raise ConfigError("trust_upstream must be True or False")
         if verifier is None and not trust_upstream:
             raise ConfigError("CognitoResolverMiddleware needs a verifier, or trust_upstream=True")
-        if verifier is not None and not callable(getattr(verifier, "verify", None)):
-            raise ConfigError("verifier must have a verify(token) method (a CognitoVerifier)")
-        if policy is not None and not callable(getattr(policy, "decide", None)):
-            raise ConfigError("policy must have a decide(principal, method, path) method (a Policy)")
-        for name, value in (("groups", groups), ("all_groups", all_groups), ("scopes", scopes),
-                            ("all_scopes", all_scopes)):
-            if isinstance(value, str):
-                raise ConfigError(f"{name} must be a list of names, not a string")
+        check_parts(verifier, policy)
         self.gate = Gate(
             verifier,
             policy,

@@ -27,6 +27,7 @@ from cognito_authz.adapters.common import (
     Rejection,
     Requirement,
     bearer_token,
+    check_parts,
     policy_path,
     rejection,
 )
@@ -68,23 +69,6 @@ def wsgi_path(environ: WSGIEnvironment) -> str:
     return "/" + path.lstrip("/")
 
 
-def _requirement(
-    *, groups: Sequence[str], all_groups: Sequence[str], scopes: Sequence[str], all_scopes: Sequence[str]
-) -> Requirement | None:
-    for name, value in (("groups", groups), ("all_groups", all_groups), ("scopes", scopes),
-                        ("all_scopes", all_scopes)):
-        if isinstance(value, str):
-            raise ConfigError(f"{name} must be a list of names, not a string")
-    return Requirement.of(groups=groups, all_groups=all_groups, scopes=scopes, all_scopes=all_scopes)
-
-
-def _check_parts(verifier: object, policy: object) -> None:
-    if verifier is not None and not callable(getattr(verifier, "verify", None)):
-        raise ConfigError("verifier must have a verify(token) method (a CognitoVerifier)")
-    if policy is not None and not callable(getattr(policy, "decide", None)):
-        raise ConfigError("policy must have a decide(principal, method, path) method (a Policy)")
-
-
 def _headers(answer: Rejection, body: bytes) -> list[tuple[str, str]]:
     return [
         ("Content-Type", "application/json"),
@@ -118,14 +102,14 @@ class CognitoWsgiMiddleware:
     ) -> None:
         if verifier is None:
             raise ConfigError("CognitoWsgiMiddleware needs a verifier (a CognitoVerifier)")
-        _check_parts(verifier, policy)
+        check_parts(verifier, policy)
         if on_error is not None and not callable(on_error):
             raise ConfigError("on_error must be callable")
         self.app = app
         self.gate = Gate(
             verifier,
             policy,
-            _requirement(groups=groups, all_groups=all_groups, scopes=scopes, all_scopes=all_scopes),
+            Requirement.of(groups=groups, all_groups=all_groups, scopes=scopes, all_scopes=all_scopes),
         )
         self.exclude = PathExclusions(exclude_paths)
         self.on_error = on_error
@@ -215,11 +199,11 @@ def flask_protect(
     """
     import flask
 
-    _check_parts(verifier, policy)
+    check_parts(verifier, policy)
     gate = Gate(
         verifier,
         policy,
-        _requirement(groups=groups, all_groups=all_groups, scopes=scopes, all_scopes=all_scopes),
+        Requirement.of(groups=groups, all_groups=all_groups, scopes=scopes, all_scopes=all_scopes),
     )
 
     def check() -> flask.Response | None:
