@@ -131,10 +131,9 @@ class LambdaAuthorizer:
         self.context_claims = tuple(context_claims)
         self.usage_identifier_claim = usage_identifier_claim
         self.max_policy_bytes = max_policy_bytes
-        # Only principal-wide documents depend on the verdict, and proving it can take seconds on a large
-        # policy: a request-scoped authorizer (caching off or keyed per route) skips the analysis.
-        # Shape check only: probing principals costs milliseconds per rule, too much for a cold start.
-        # Every document is still proven against decide() when built; `cognito-authz lint` runs the probes.
+        # Only principal-wide documents depend on the verdict, so a request-scoped authorizer skips it.
+        # Shape check only (~0.1 ms): probes prove a document per synthesized principal, which belongs in
+        # `cognito-authz lint`; every document is still proven against decide() when it is built.
         self.cache_safety: CacheSafety | None = (
             cache_safety(policy, probes=False) if policy_scope == "principal" else None
         )

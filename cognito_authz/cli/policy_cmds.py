@@ -44,7 +44,7 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
         "--quick",
         action="store_true",
         help="cache safety from rule shapes only, without proving documents for probe principals "
-        "(what the authorizer checks at cold start; the full analysis can take seconds)",
+        "(what the authorizer checks at cold start)",
     )
     depth.add_argument("--skip-cache-safety", action="store_true", help="skip the cache-safety analysis")
     lint.add_argument("--json", action="store_true", help="machine-readable output")
