@@ -14,9 +14,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from operator import attrgetter
-from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cognito_authz.policy.conditions import Binding, Claimant, CompiledCondition, Test, view
 from cognito_authz.policy.lint import LintFinding, lint_policy
@@ -36,6 +35,9 @@ from cognito_authz.policy.routes import (
 )
 from cognito_authz.policy.sources import load_file
 from cognito_authz.principal import Principal
+
+if TYPE_CHECKING:  # pathlib only for annotations: a cold start need not import it
+    from pathlib import Path
 
 __all__ = ["AllowedRoutes", "Decision", "Policy", "RouteGrant"]
 

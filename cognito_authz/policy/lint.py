@@ -26,7 +26,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from cognito_authz.errors import PolicyError
@@ -34,6 +33,8 @@ from cognito_authz.policy.model import Condition, Rule, template_param
 from cognito_authz.policy.routes import LITERAL, Route, overlaps, subsumes
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from cognito_authz.policy.engine import Policy
 
 __all__ = ["LintFinding", "lint_data", "lint_file", "lint_policy"]

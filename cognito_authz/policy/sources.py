@@ -8,10 +8,13 @@ refuses them), JSON rejects ``NaN``/``Infinity``, and files are size-capped befo
 from __future__ import annotations
 
 import json
-from pathlib import Path
-from typing import Any
+import os
+from typing import TYPE_CHECKING, Any
 
 from cognito_authz.errors import PolicyError
+
+if TYPE_CHECKING:  # pathlib only for annotations: a cold start need not import it
+    from pathlib import Path
 
 __all__ = ["MAX_FILE_BYTES", "load_file"]
 
@@ -23,9 +26,9 @@ _YAML_SUFFIXES = (".yaml", ".yml")
 
 def load_file(path: str | Path, *, what: str = "policy") -> Any:
     """Parse ``path`` by its extension; raise :class:`PolicyError` naming the file on any problem."""
-    file = Path(path)
-    source = str(file)
-    suffix = file.suffix.lower()
+    # os.path rather than pathlib: a Lambda cold start loads its policy here and need not import pathlib.
+    source = os.fspath(path)
+    suffix = os.path.splitext(os.path.basename(source))[1].lower()
     if suffix not in (*_YAML_SUFFIXES, ".json", ".toml"):
         raise PolicyError(
             f"unsupported {what} file type {suffix or '(none)'!r}: use .yaml, .yml, .json or .toml",
@@ -33,7 +36,7 @@ def load_file(path: str | Path, *, what: str = "policy") -> Any:
             source=source,
         )
     try:
-        with file.open("rb") as handle:
+        with open(source, "rb") as handle:
             raw = handle.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         raise PolicyError(
