@@ -125,6 +125,7 @@ class PolicyDocument(_Strict):
     description: str | None = None
     groups: Annotated[tuple[NonEmptyStr, ...], Field(min_length=1)] | None = None
     rules: tuple[Rule, ...]
+    api: tuple[RouteField, ...] | None = None
 
 
 def validate(data: Mapping[str, Any], source: str) -> model.PolicyDocument:
@@ -148,6 +149,7 @@ def validate(data: Mapping[str, Any], source: str) -> model.PolicyDocument:
             )
             for rule in document.rules
         ),
+        api=document.api,
     )
 
 

@@ -99,12 +99,13 @@ class Rule:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PolicyDocument:
-    """A whole policy file."""
+    """A whole policy file. ``api`` is the API's route table (``None`` when the file has no ``api:``)."""
 
     version: Literal[1]
     description: str | None = None
     groups: tuple[str, ...] | None = None
     rules: tuple[Rule, ...]
+    api: tuple[Route, ...] | None = None
 
 
 for _cls in (Condition, Rule, PolicyDocument):
@@ -184,11 +185,13 @@ def fast_document(data: Mapping[str, Any]) -> PolicyDocument:
     if type(rules) is not list and type(rules) is not tuple:
         raise Unsure
     groups = raw.get("groups")
+    api = raw.get("api")
     return PolicyDocument(
         version=1,
         description=_optional_text(raw.get("description")),
         groups=None if groups is None else _names(groups, shorthand=False),
         rules=tuple(_fast_rule(rule) for rule in rules),
+        api=None if api is None else _fast_routes(api),
     )
 
 
@@ -225,6 +228,20 @@ def _fast_rule(raw: object) -> Rule:
     items = (routes,) if type(routes) is str else routes
     if (type(items) is not list and type(items) is not tuple) or not items:
         raise Unsure
+    return Rule(
+        id=rule_id,
+        effect="deny" if effect == "deny" else "allow",
+        routes=_fast_routes(items),
+        when=_fast_condition(raw.get("when")),
+        unless=_fast_condition(raw.get("unless")),
+        description=_optional_text(raw.get("description")),
+    )
+
+
+def _fast_routes(items: object) -> tuple[Route, ...]:
+    """A list of route strings (``routes:`` of a rule, or the ``api:`` table; it may be empty)."""
+    if type(items) is not list and type(items) is not tuple:
+        raise Unsure
     parsed: list[Route] = []
     for item in items:
         if type(item) is not str:
@@ -233,14 +250,7 @@ def _fast_rule(raw: object) -> Rule:
             parsed.append(Route.parse(item))
         except PolicyError:
             raise Unsure from None
-    return Rule(
-        id=rule_id,
-        effect="deny" if effect == "deny" else "allow",
-        routes=tuple(parsed),
-        when=_fast_condition(raw.get("when")),
-        unless=_fast_condition(raw.get("unless")),
-        description=_optional_text(raw.get("description")),
-    )
+    return tuple(parsed)
 
 
 def _fast_condition(raw: object) -> Condition | None:
