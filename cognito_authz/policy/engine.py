@@ -21,7 +21,8 @@ from typing import Any
 from cognito_authz.policy.api_table import ApiTable
 from cognito_authz.policy.conditions import Binding, Claimant, CompiledCondition, Test, view
 from cognito_authz.policy.lint import LintFinding, lint_policy
-from cognito_authz.policy.model import PolicyDocument, Rule, parse_document
+from cognito_authz.policy.model import PolicyDocument, Rule
+from cognito_authz.policy.parse import parse_document
 from cognito_authz.policy.routes import (
     GREEDY,
     HTTP_METHODS,
