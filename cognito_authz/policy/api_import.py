@@ -56,7 +56,7 @@ class _Collector:
         self.apis: dict[str, list[str]] = {}
 
     def fail(self, where: str, message: str) -> PolicyError:
-        return PolicyError(f"{where}: {message}", reason="api_import_failed", source=self.source, field=where)
+        return PolicyError(message, reason="api_import_failed", source=self.source, field=where)
 
     def add(self, api: str, method: object, path: object, where: str) -> None:
         verb = _verb(method)
@@ -108,7 +108,7 @@ class _Collector:
             raise self.fail("(document)", "no API routes found")
         if len(found) > 1:
             names = ", ".join(found)
-            raise self.fail("api", f"the file describes several APIs ({names}): choose one with api=")
+            raise self.fail("api", f"the file describes several APIs ({names}): choose one (--api-id NAME, or api=NAME)")
         (routes,) = found.values()
         return ApiTable.parse(routes, source=self.source)
 
