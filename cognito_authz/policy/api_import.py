@@ -108,7 +108,9 @@ class _Collector:
             raise self.fail("(document)", "no API routes found")
         if len(found) > 1:
             names = ", ".join(found)
-            raise self.fail("api", f"the file describes several APIs ({names}): choose one (--api-id NAME, or api=NAME)")
+            raise self.fail(
+                "api", f"the file describes several APIs ({names}): choose one (--api-id NAME, or api=NAME)"
+            )
         (routes,) = found.values()
         return ApiTable.parse(routes, source=self.source)
 
