@@ -218,3 +218,15 @@ def test_lint_api_unreadable_deployment_is_one_line(cli: Run, tmp_path: Path) ->
     assert status == 1
     assert err.startswith("cognito-authz: error:")
     assert err.count("\n") == 1
+
+
+def test_the_cli_page_shows_what_api_import_prints(cli: Run, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = EXAMPLES.parent
+    page = (root / "docs" / "cli.md").read_text(encoding="utf-8")
+    command = "$ cognito-authz api import examples/authorizer/template.yaml\n"
+    start = page.index(command) + len(command)
+    shown = page[start : page.index("```", start)]
+    monkeypatch.chdir(root)
+    status, out, _ = cli("api", "import", "examples/authorizer/template.yaml")
+    assert status == 0
+    assert out == shown
