@@ -1,6 +1,6 @@
 """Smoke test of the benchmark entry point: ``python -m bench --quick --json`` runs and prints every row.
 
-Only presence and shape are checked: timings belong to the bench's own table (DESIGN.md section 8), and
+Only presence and shape are checked: timings belong to the bench's own table (docs/performance.md), and
 a test that asserted them would fail on a busy machine and pass on a fast one for the wrong reasons.
 """
 
