@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any
 
 from cognito_authz.policy.api_table import ApiTable
 from cognito_authz.policy.conditions import Binding, Claimant, CompiledCondition, Test, view
-from cognito_authz.policy.lint import LintFinding, lint_policy
 from cognito_authz.policy.model import PolicyDocument, Rule
 from cognito_authz.policy.parse import parse_document
 from cognito_authz.policy.routes import (
@@ -37,8 +36,10 @@ from cognito_authz.policy.sources import load_file
 from cognito_authz.principal import Principal
 from cognito_authz.routing import request_method, request_segments
 
-if TYPE_CHECKING:  # pathlib only for annotations: a cold start need not import it
+if TYPE_CHECKING:  # for annotations only: a cold start imports neither pathlib nor the linter
     from pathlib import Path
+
+    from cognito_authz.policy.findings import LintFinding
 
 __all__ = ["AllowedRoutes", "Decision", "Policy", "RouteGrant"]
 
@@ -604,6 +605,8 @@ class Policy:
 
     def lint(self) -> list[LintFinding]:
         """Problems a reviewer should see: see :mod:`cognito_authz.policy.lint`."""
+        from cognito_authz.policy.lint import lint_policy  # lint is a review tool, not on the start-up path
+
         return lint_policy(self)
 
     def __repr__(self) -> str:
