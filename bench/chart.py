@@ -110,9 +110,10 @@ def draw(rows: Sequence[Row], path: str, *, subtitle: str = "") -> bool:
         drawn = axes.barh(labels, values, color=colors)
         axes.bar_label(drawn, labels=[f"{value:.2f}x" for value in values], padding=3, fontsize=8)
         axes.axvline(1.0, color="black", linewidth=0.8)
-        for budget in panel.budgets:
+        for index, budget in enumerate(panel.budgets):
             axes.axvline(budget, color="tab:blue", linestyle="--", linewidth=1)
-            axes.text(budget, -0.75, f" budget {budget:g}x", color="tab:blue", fontsize=8, va="bottom")
+            label = f" budget {budget:g}x" if index == 0 else f" {budget:g}x"
+            axes.text(budget, -0.75, label, color="tab:blue", fontsize=8, va="bottom")
         if panel.log:
             axes.set_xscale("log")
         axes.set_xlim(right=max([*values, *panel.budgets, 1.0]) * (3 if panel.log else 1.25))
