@@ -68,12 +68,15 @@ def test_lambda_cold_start_imports_only_what_a_request_needs() -> None:
         f"{{'__name__': '__main__', '__file__': {str(lambda_file)!r}}})"
     )
     assert "cognito_authz.adapters.lambda_authorizer" in modules  # the init did run
-    assert not {
-        "pathlib",
-        "socket",
-        "urllib.parse",
-        "ipaddress",
-        "cognito_authz.policy.lint",
-        "cognito_authz.policy.tables",
-    } & modules
+    assert (
+        not {
+            "pathlib",
+            "socket",
+            "urllib.parse",
+            "ipaddress",
+            "cognito_authz.policy.lint",
+            "cognito_authz.policy.tables",
+        }
+        & modules
+    )
     assert not {"yaml", "pydantic", "requests", "jwt"} & top_level(modules)
