@@ -128,8 +128,8 @@ def request_segments(path: object) -> tuple[str, ...] | None:
     segments = split_path(path)
     if segments is not None:
         return segments
-    if isinstance(path, str) and 2 < len(path) <= MAX_PATH and path[-1] == "/" and path[-2] != "/":
-        return split_path(path[:-1])
+    if isinstance(path, str) and 2 < len(path) <= MAX_PATH and path[-1] == "/":
+        return split_path(path[:-1])  # "/a//" still has an empty segment, so split_path refuses it
     return None
 
 
