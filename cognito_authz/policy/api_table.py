@@ -125,6 +125,11 @@ class ApiTable:
         Priority (routing fact 2): per segment from the left, a literal over a parameter over a greedy
         variable; then a route naming the verb over ``ANY``. A WebSocket route key matches itself.
         An empty table selects nothing: ask :meth:`routable` whether a request gets through.
+
+        Every route whose pattern matches is a candidate, even where a literal sibling matched a
+        segment first (``/a/b/c`` and ``/{x}/b/d`` both exist, the request is ``/a/b/d``): AWS's pages
+        do not say whether the gateway backtracks, and counting a request routable when it might not
+        be can only make what is built on the table more careful, never more permissive.
         """
         if isinstance(path, str) and path.startswith("$"):
             return next((route for route in self.routes if route.method is None and route.path == path), None)
