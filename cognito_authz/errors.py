@@ -299,6 +299,7 @@ REASONS: dict[str, tuple[type[AuthzError], str]] = {
     "requirement_not_met": (AccessDenied, "A per-handler group or scope requirement is not met."),
     "invalid_config": (ConfigError, "Bad constructor or adapter arguments."),
     "invalid_event": (EventError, "The API Gateway event is not shaped as AWS documents it."),
+    "invalid_trigger_event": (EventError, "A pre token generation event is not a version 2/3 event."),
     "invalid_method_arn": (EventError, "methodArn / routeArn is not an execute-api method or route ARN."),
     "invalid_iam_document": (PolicyError, "An IAM policy document is malformed or uses unsupported fields."),
 }

@@ -278,7 +278,9 @@ def _is_time(value: object) -> bool:
 def spec_accepts(header: dict[str, Any], claims: dict[str, Any], *, kid: str, iss: str, client: str) -> bool:
     """DESIGN.md section 4 read independently of the verifier: RS256 only, exact kid, no forbidden header,
     string (or null) typ; exp and iat required numbers, nbf/auth_time numbers if present, exp in the
-    future and nbf/iat not (leeway 0); exact iss; an access token of our client; Cognito's claim types."""
+    future and nbf not (leeway 0), iat at most 5 s ahead (the default iat allowance); exact iss; an
+    access token of our client, its aud (if any) a non-empty string or non-empty list of them; Cognito's
+    claim types."""
     now = NOW + 10
     if header.get("alg") != "RS256" or header.get("kid") != kid:
         return False
@@ -294,8 +296,13 @@ def spec_accepts(header: dict[str, Any], claims: dict[str, Any], *, kid: str, is
     for name in ("nbf", "auth_time"):
         if name in claims and not _is_time(claims[name]):
             return False
-    if not claims["exp"] > now or claims["iat"] > now or claims.get("nbf", 0) > now:
+    if not claims["exp"] > now or claims["iat"] > now + 5 or claims.get("nbf", 0) > now:
         return False
+    if "aud" in claims:
+        aud = claims["aud"]
+        auds = [aud] if isinstance(aud, str) else aud if isinstance(aud, list) else []
+        if not auds or not all(isinstance(a, str) and a for a in auds):
+            return False
     if claims.get("token_use") != "access" or claims.get("client_id") != client:
         return False
     if not (isinstance(claims.get("sub"), str) and claims["sub"]):
