@@ -47,14 +47,14 @@ def jwks_url(issuer: str) -> str:
 
 
 @pytest.fixture
-def original() -> Iterator[LocalIssuer]:
-    yield LocalIssuer(POOL, client_id=CLIENT, serve=False)
+def original() -> LocalIssuer:
+    return LocalIssuer(POOL, client_id=CLIENT, serve=False)
 
 
 @pytest.fixture
-def updated() -> Iterator[LocalIssuer]:
+def updated() -> LocalIssuer:
     # Its own keys, so a key looked up in the wrong issuer's JWKS cannot verify.
-    yield LocalIssuer(POOL, client_id=CLIENT, issuer_type="updated", serve=False)
+    return LocalIssuer(POOL, client_id=CLIENT, issuer_type="updated", serve=False)
 
 
 @pytest.fixture
@@ -74,7 +74,8 @@ def make_verifier(
 def test_both_issuer_forms_verify_by_default_each_with_its_own_jwks(
     original: LocalIssuer, updated: LocalIssuer, servers: tuple[JwksServer, JwksServer]
 ) -> None:
-    assert original.issuer == ORIGINAL and updated.issuer == UPDATED
+    assert original.issuer == ORIGINAL
+    assert updated.issuer == UPDATED
     verifier, fetcher = make_verifier(servers)
     assert verifier.issuers == (ORIGINAL, UPDATED)
     assert verifier.verify(original.sign_in("ada").access_token).issuer == ORIGINAL
@@ -116,7 +117,8 @@ def test_other_pools_regions_and_hosts_are_refused_without_a_fetch(
     verifier, fetcher = make_verifier(servers)
     with pytest.raises(UnknownIssuerError) as info:
         verifier.verify(forger.sign_in("ada").access_token)
-    assert info.value.reason == "unknown_issuer" and "unknown_issuer" in REASONS
+    assert info.value.reason == "unknown_issuer"
+    assert "unknown_issuer" in REASONS
     assert fetcher.asked == []
 
 
