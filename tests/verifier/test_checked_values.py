@@ -51,7 +51,7 @@ def test_a_key_whose_key_ops_exclude_verify_is_unusable(issuer: LocalIssuer) -> 
         with pytest.raises(InvalidKeyError) as info:
             verifier.verify(token)
         assert info.value.reason == "unusable_key"
-        assert info.value.kid == kid
+        assert info.value.kid == kid  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize(
