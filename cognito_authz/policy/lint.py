@@ -15,6 +15,11 @@ Findings (``code``: severity):
 * ``unconditional_allow``: warning. An allow rule without conditions on a greedy route: every
   authenticated caller gets a whole subtree.
 * ``no_rules``: warning. The policy denies everything.
+* ``claim_not_in_token``: warning, only when the token use is known (the policy file's ``token_use``
+  or ``cognito-authz lint --token-use``). A rule compares a claim that stock Cognito tokens of that use do
+  not carry (custom attributes, ``email`` ... in access tokens; ``scope``/``client_id`` in ID tokens), so
+  on a stock pool the condition never holds. The message names both remedies: ID tokens, or a pre token
+  generation trigger (:mod:`cognito_authz.triggers`) that adds the claim to access tokens.
 
 Problems that make a policy unloadable (broken route braces such as ``{ id}`` or ``{}``, duplicate
 ids, unknown keys, bad claim templates) are load errors; :func:`lint_file` and :func:`lint_data` report
@@ -29,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from cognito_authz.claimsets import carried_by_default
 from cognito_authz.errors import PolicyError
 from cognito_authz.policy.model import Condition, Rule, template_param
 from cognito_authz.policy.routes import LITERAL, Route, overlaps, subsumes
@@ -82,8 +88,49 @@ def _load_finding(exc: PolicyError) -> LintFinding:
     return LintFinding("error", exc.reason, exc.message, rule_id if isinstance(rule_id, str) else None)
 
 
-def lint_policy(policy: Policy) -> list[LintFinding]:
-    """Every finding for a loaded policy, rule by rule, then route-level findings."""
+def lint_policy(policy: Policy, *, token_use: Literal["id", "access"] | None = None) -> list[LintFinding]:
+    """Every finding for a loaded policy, rule by rule, then route-level findings, then (when the token use
+    is known: ``token_use`` or the policy's own) the claims such tokens lack."""
+    findings = _rule_and_route_findings(policy)
+    findings.extend(token_use_findings(policy, token_use or policy.token_use))
+    return findings
+
+
+def token_use_findings(policy: Policy, token_use: Literal["id", "access"] | None) -> list[LintFinding]:
+    """``claim_not_in_token`` warnings: rules comparing a claim that stock tokens of ``token_use`` lack."""
+    if token_use is None:
+        return []
+    findings: list[LintFinding] = []
+    for rule in policy.rules:
+        lacking: dict[str, None] = {}
+        for condition in (rule.when, rule.unless):
+            for claim in (condition.claims or {}) if condition is not None else {}:
+                if not carried_by_default(claim, token_use):
+                    lacking[claim] = None
+        for claim in lacking:
+            findings.append(
+                LintFinding("warning", "claim_not_in_token", _lacking_message(claim, token_use), rule.id)
+            )
+    return findings
+
+
+def _lacking_message(claim: str, token_use: Literal["id", "access"]) -> str:
+    if token_use == "access":
+        return (
+            f"compares {claim!r}, which Cognito access tokens do not carry by default (they carry sub, "
+            "username, cognito:groups, scope and client_id); on a stock pool this condition never holds. "
+            "Remedies: decide on ID tokens (token_use: id), which carry user attributes, or add the claim "
+            "to access tokens with a pre token generation trigger (event version 2 or 3, Essentials or Plus "
+            "feature plan; cognito_authz.triggers.PreTokenGenerationTrigger builds one from this policy)"
+        )
+    return (
+        f"compares {claim!r}, which Cognito ID tokens do not carry (scope and client_id are access-token "
+        "claims; an ID token's client is its aud, which the client_id condition reads). Remedies: decide on "
+        "access tokens (token_use: access), or use the client_id/scopes conditions instead of a claim"
+    )
+
+
+def _rule_and_route_findings(policy: Policy) -> list[LintFinding]:
     findings: list[LintFinding] = []
     rules = policy.rules
     if not rules:

@@ -104,6 +104,8 @@ class PolicyDocument:
     version: Literal[1]
     description: str | None = None
     groups: tuple[str, ...] | None = None
+    #: The tokens the policy is written for ("id" or "access"); lint then knows which claims exist.
+    token_use: Literal["id", "access"] | None = None
     rules: tuple[Rule, ...]
 
 
@@ -184,10 +186,14 @@ def fast_document(data: Mapping[str, Any]) -> PolicyDocument:
     if type(rules) is not list and type(rules) is not tuple:
         raise Unsure
     groups = raw.get("groups")
+    token_use = raw.get("token_use")
+    if token_use is not None and token_use not in ("id", "access"):
+        raise Unsure
     return PolicyDocument(
         version=1,
         description=_optional_text(raw.get("description")),
         groups=None if groups is None else _names(groups, shorthand=False),
+        token_use=token_use,
         rules=tuple(_fast_rule(rule) for rule in rules),
     )
 
