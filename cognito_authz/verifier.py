@@ -654,8 +654,8 @@ class CognitoVerifier:
                 expected=self.token_use,
                 actual=use,
             )
-        if use == "access":
-            self._check_audience(claims)
+        if use == "access" and ("aud" in claims or self._audience_set is not None):
+            self._check_audience(claims)  # Cognito's access tokens have no aud: usually skipped
         name = "aud" if use == "id" else "client_id"
         if name not in claims:
             if self._client_set is not None:
