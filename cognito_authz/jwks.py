@@ -1,6 +1,6 @@
 """JWKS cache: the signing keys of one issuer, fetched rarely, parsed once, replaced atomically.
 
-Policy of the cache (DESIGN.md section 5):
+Policy of the cache (docs/verifier.md, "The JWKS cache"):
 
 * keys are fresh for ``ttl`` seconds after a successful fetch; a key removed upstream dies on the next
   refresh because the whole key set is replaced, never merged;

@@ -1,4 +1,4 @@
-"""CognitoVerifier: strict parse -> key -> signature -> claims -> Principal (docs/architecture.md).
+"""CognitoVerifier: strict parse -> key -> signature -> claims -> Principal (docs/verifier.md).
 
 One verifier serves one or several user pools: it holds a map ``issuer -> JwksCache`` and picks the pool
 by the token's *unverified* ``iss``, among configured issuers only, so a token naming any other issuer
