@@ -10,8 +10,8 @@ Invariants, each over hypothesis-generated inputs (counts in the session tally):
    verifies if and only if the mutated string equals the original (or, spliced back together entirely,
    one of the other valid tokens it borrowed from).
 3. Tokens validly re-signed by the pool's real key with hostile headers and claims: the verifier accepts
-   exactly when an independent reading of the verifier specification (docs/verifier.md; written here) accepts, and an accepted
-   token's Principal carries the token's own sub and client.
+   exactly when an independent reading of the verifier specification (docs/verifier.md; written here)
+   accepts, and an accepted token's Principal carries the token's own sub and client.
 4. Structurally bad tokens and tokens naming an unconfigured issuer never cause a JWKS fetch; a flood of
    unknown kids under the configured issuer costs one fetch per cooldown.
 
@@ -276,8 +276,8 @@ def _is_time(value: object) -> bool:
 
 
 def spec_accepts(header: dict[str, Any], claims: dict[str, Any], *, kid: str, iss: str, client: str) -> bool:
-    """The verifier specification (docs/verifier.md) read independently of the verifier: RS256 only, exact kid, no forbidden header,
-    string (or null) typ; exp and iat required numbers, nbf/auth_time numbers if present, exp in the
+    """The verifier specification (docs/verifier.md) read independently of the verifier: RS256 only, exact
+    kid, no forbidden header, string (or null) typ; exp and iat required numbers, nbf/auth_time numbers if present, exp in the
     future and nbf not (leeway 0), iat at most 5 s ahead (the default iat allowance); exact iss; an
     access token of our client, its aud (if any) a non-empty string or non-empty list of them; Cognito's
     claim types."""
