@@ -433,7 +433,9 @@ def test_time_claims_on_both_sides_of_the_leeway(
 def test_iat_allowance_can_be_turned_off(issuer: LocalIssuer) -> None:
     token = issuer.mint_access_token(now=NOW, claims={"iat": NOW + 1})
     assert issuer.verifier("access", clock=at(NOW)).verify(token).sub
-    rejects(issuer.verifier("access", clock=at(NOW), iat_leeway=0), token, NotYetValidError, "token_not_yet_valid")
+    rejects(
+        issuer.verifier("access", clock=at(NOW), iat_leeway=0), token, NotYetValidError, "token_not_yet_valid"
+    )
 
 
 def test_expiry_is_rechecked_on_a_token_cache_hit(issuer: LocalIssuer) -> None:

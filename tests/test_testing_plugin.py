@@ -171,7 +171,8 @@ def test_stop_releases_the_port() -> None:
 def test_rotation_publishes_and_retires_keys() -> None:
     with LocalIssuer() as local:
         id_key, first = local.id_kid, local.kid  # a fresh issuer has two keys, like a Cognito pool
-        assert local.kids == (id_key, first) and id_key != first
+        assert local.kids == (id_key, first)
+        assert id_key != first
         second = local.rotate_keys()
         assert local.kids == (id_key, first, second)
         assert [k["kid"] for k in local.jwks["keys"]] == [id_key, first, second]

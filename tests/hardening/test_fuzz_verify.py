@@ -277,10 +277,10 @@ def _is_time(value: object) -> bool:
 
 def spec_accepts(header: dict[str, Any], claims: dict[str, Any], *, kid: str, iss: str, client: str) -> bool:
     """The verifier specification (docs/verifier.md) read independently of the verifier: RS256 only, exact
-    kid, no forbidden header, string (or null) typ; exp and iat required numbers, nbf/auth_time numbers if present, exp in the
-    future and nbf not (leeway 0), iat at most 5 s ahead (the default iat allowance); exact iss; an
-    access token of our client, its aud (if any) a non-empty string or non-empty list of them; Cognito's
-    claim types."""
+    kid, no forbidden header, string (or null) typ; exp and iat required numbers, nbf/auth_time numbers if
+    present, exp in the future and nbf not (leeway 0), iat at most 5 s ahead (the default iat allowance);
+    exact iss; an access token of our client, its aud (if any) a non-empty string or non-empty list of
+    them; Cognito's claim types."""
     now = NOW + 10
     if header.get("alg") != "RS256" or header.get("kid") != kid:
         return False
