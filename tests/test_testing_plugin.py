@@ -259,10 +259,15 @@ def test_plugin_fixtures_in_a_users_test_suite(child: pytest.Pytester) -> None:
             from cognito_authz.errors import ConfigError
             with pytest.raises(ConfigError):
                 cognito_token("refresh")
+
+        def test_m2m(cognito_token, cognito_verifier):
+            principal = cognito_verifier.verify(cognito_token("m2m", scopes=["orders/read"]))
+            assert principal.is_machine
+            assert principal.scopes == ("orders/read",)
         """
     )
     result = child.runpytest()
-    result.assert_outcomes(passed=5)
+    result.assert_outcomes(passed=6)
 
 
 def test_session_issuer_is_started_once_and_stopped(child: pytest.Pytester) -> None:

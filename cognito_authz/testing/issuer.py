@@ -133,6 +133,7 @@ class LocalIssuer:
         self._custom_issuer = issuer is not None
         self.issuer_type: IssuerForm = issuer_type
         self.issuer = issuer if issuer is not None else issuer_url(user_pool_id, issuer_type, region)
+        self.region = region
         if trigger is not None and not callable(trigger):
             raise ConfigError("trigger must be a callable handler(event, context)")
         if trigger_version not in ("2", "3"):
@@ -568,6 +569,8 @@ class LocalIssuer:
         options: dict[str, Any] = {"client_id": self.client_id, "token_use": token_use}
         if self._custom_issuer:
             options["issuer"] = self.issuer
+        elif self.region is not None:
+            options["replica_regions"] = [self.region]  # tokens name the replica's region
         if self.serve:
             options.update(jwks_uri=self.jwks_uri, allow_http=True)
         else:

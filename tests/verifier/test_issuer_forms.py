@@ -306,3 +306,11 @@ def test_pool_ids_outside_known_partitions_are_refused(pool_id: str) -> None:
         pool_region(pool_id)
     with pytest.raises(ConfigError):
         CognitoVerifier(pool_id, client_id=None, token_use=None)
+
+
+def test_local_issuer_wires_its_own_form_and_region() -> None:
+    for options in ({"issuer_type": "updated"}, {"region": "eu-central-1"}, {}):
+        with LocalIssuer(POOL, client_id=CLIENT, **options) as pool:  # type: ignore[arg-type]
+            assert pool.verifier("access").verify(pool.sign_in("ada").access_token).issuer == pool.issuer
+    with pytest.raises(ConfigError):
+        LocalIssuer(POOL, issuer_type="updated", region="eu-central-1", serve=False)
