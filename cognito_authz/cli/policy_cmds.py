@@ -36,6 +36,12 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
     lint.add_argument("policy", metavar="POLICY", help="policy file (.yaml, .yml, .json, .toml)")
     lint.add_argument("--strict", action="store_true", help="warnings fail too (exit 1)")
     lint.add_argument(
+        "--token-use",
+        choices=("id", "access"),
+        help="the tokens the policy decides on (default: the policy file's token_use): warns about rules "
+        "comparing claims such tokens do not carry on a stock Cognito pool",
+    )
+    lint.add_argument(
         "--require-cache-safe",
         action="store_true",
         help="exit 1 unless the policy is cache-safe (for TOKEN authorizers with caching on)",
@@ -132,7 +138,7 @@ def run_lint(args: argparse.Namespace) -> int:
         findings = lint_file(args.policy, deployed=deployed)
         policy = None
     else:
-        findings = lint_policy(policy, deployed=deployed)
+        findings = lint_policy(policy, deployed=deployed, token_use=args.token_use)
     safety = None
     if policy is not None and not args.skip_cache_safety:
         from cognito_authz.iam import cache_safety
