@@ -15,7 +15,8 @@ what must happen:
   never an Allow.
 
 The caller is ``reader`` (scope ``orders/read``: ``GET /orders/{orderId}`` of the policy-language example,
-examples/policies/design_example.yaml) unless a case says otherwise; ``ALLOW`` cases prove the input itself is harmless, so the
+examples/policies/design_example.yaml) unless a case says otherwise; ``ALLOW`` cases prove the input
+itself is harmless, so the
 neighbouring ``DENY``/``UNAUTHORIZED`` cases fail for the reason they name.
 """
 
