@@ -16,6 +16,7 @@ from cognito_authz.errors import (
     AccessDenied,
     AuthzError,
     ConfigError,
+    EventError,
     JwksError,
     MalformedTokenError,
     MissingClaimError,
@@ -35,13 +36,17 @@ __all__ = [
     "TokenVerifier",
     "bearer_token",
     "check_parts",
+    "context_list",
     "flatten_context",
     "get_header",
     "policy_path",
     "proxy_request",
     "raw_event",
+    "read_context_list",
     "rejection",
+    "single_token",
     "strip_stage",
+    "subprotocol_token",
     "upstream_principal",
 ]
 
@@ -106,6 +111,35 @@ def get_header(
     return distinct.pop()
 
 
+def subprotocol_token(value: str | None, marker: str) -> str | None:
+    """The token a browser offered in ``Sec-WebSocket-Protocol`` as the pair ``<marker>, <token>``.
+
+    Browsers cannot set ``Authorization`` on a WebSocket, but ``new WebSocket(url, ["bearer", token])``
+    sends ``Sec-WebSocket-Protocol: bearer, <token>``; the ``$connect`` route then echoes ``bearer`` (the
+    marker, never the token) as the chosen subprotocol. A marker that is missing, last, or offered twice
+    yields ``None``: the request is refused rather than guessed at.
+    """
+    if value is None:
+        return None
+    offered = [part.strip() for part in value.split(",")]
+    if offered.count(marker) != 1:
+        return None
+    index = offered.index(marker)
+    if index + 1 >= len(offered) or not offered[index + 1]:
+        return None
+    return offered[index + 1]
+
+
+def single_token(candidates: Iterable[str | None]) -> str | None:
+    """The one token the request carries, or ``None`` when it carries none or several different ones.
+
+    A request with a token in two places (header and query string, say) that disagree is ambiguous: which
+    one the application later trusts is unknown, so it is refused.
+    """
+    found = {token for token in candidates if token is not None}
+    return found.pop() if len(found) == 1 else None
+
+
 def policy_path(decoded_path: str) -> str:
     """The path to decide on for a server that already percent-decoded it (ASGI ``scope["path"]``,
     WSGI ``PATH_INFO``): the router dispatches on exactly this text, so the policy engine must not decode
@@ -126,13 +160,46 @@ def strip_stage(path: str, stage: str | None) -> str:
     return path
 
 
+def context_list(values: Iterable[str]) -> str:
+    """A list of names as an authorizer context value: JSON text (``["reports,admin","ops"]``).
+
+    API Gateway accepts only flat strings, numbers and booleans in a context, and Cognito group names may
+    hold commas, spaces and brackets, so no separator can join them safely; JSON text reads back exactly
+    (:func:`read_context_list`).
+    """
+    return json.dumps(list(values), ensure_ascii=False, separators=(",", ":"))
+
+
+def read_context_list(value: Any, name: str) -> tuple[str, ...]:
+    """Read back a list that :func:`context_list` wrote; anything else is an :class:`EventError`.
+
+    Only JSON text holding a list of strings is accepted (HTTP API payload 2.0 may also hand the list
+    back as a real list). A legacy ``"a,b"`` value is refused rather than split: guessing where a group
+    name ends is exactly the ambiguity that let ``reports,admin`` pass as ``admin``.
+    """
+    items: Any = value
+    if isinstance(value, str):
+        try:
+            items = json.loads(value)
+        except ValueError:
+            items = None
+    if isinstance(items, list) and all(isinstance(item, str) for item in items):
+        return tuple(dict.fromkeys(item for item in items if item))
+    raise EventError(
+        f"authorizer context {name!r} is not a JSON list of strings (written by cognito-authz)",
+        reason="invalid_event",
+    )
+
+
 def _context_value(value: Any) -> str | int | float | bool | None:
     if isinstance(value, bool) or (isinstance(value, (int, float)) and value == value):
         return value
     if isinstance(value, str):
         return value[:MAX_CONTEXT_VALUE]
     if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
-        return ",".join(value)[:MAX_CONTEXT_VALUE]
+        text = context_list(value)
+        # Cut JSON text would no longer parse (or would parse as fewer items): drop it instead.
+        return text if len(text) <= MAX_CONTEXT_VALUE else None
     return None
 
 
@@ -143,14 +210,15 @@ def flatten_context(
 ) -> dict[str, str | int | float | bool]:
     """An authorizer ``context`` API Gateway accepts: flat strings, numbers and booleans only.
 
-    Groups are comma-joined and scopes space-joined (as in the token). Extra ``claims`` are copied when
-    they are scalars or lists of strings; anything nested is dropped, since API Gateway answers 500 to a
-    nested context value.
+    ``groups``, ``scopes`` and ``rules`` are lists carried as JSON text (:func:`context_list`), so a
+    group named ``reports,admin`` reads back as one group. Extra ``claims`` are copied when they are
+    scalars or lists of strings (lists as JSON text too); anything nested is dropped, since API Gateway
+    answers 500 to a nested context value. An extra claim never overwrites one of the keys above.
     """
     context: dict[str, str | int | float | bool] = {
         "sub": principal.sub,
-        "groups": ",".join(principal.groups),
-        "scopes": " ".join(principal.scopes),
+        "groups": context_list(principal.groups),
+        "scopes": context_list(principal.scopes),
     }
     for key, value in (
         ("username", principal.username),
@@ -160,9 +228,9 @@ def flatten_context(
         if value:
             context[key] = value
     if decision is not None:
-        context["rules"] = ",".join(decision.rules)
+        context["rules"] = context_list(decision.rules)
     for claim in claims:
-        if claim in principal.claims:
+        if claim in principal.claims and claim not in context:
             flat = _context_value(principal.claims[claim])
             if flat is not None:
                 context[claim] = flat
@@ -339,13 +407,21 @@ def proxy_request(event: Any) -> ProxyRequest | None:
     )
 
 
+def _context_names(context: Mapping[str, Any], keys: tuple[str, str]) -> tuple[str, ...]:
+    # Ours writes "groups"/"scopes"; a context may also copy the token's claim name (context_claims). Each
+    # present key must be a JSON list, and two keys that disagree are refused rather than one preferred.
+    found = {read_context_list(context[key], key) for key in keys if key in context}
+    if len(found) > 1:
+        raise EventError(f"authorizer context {keys[0]!r} and {keys[1]!r} disagree", reason="invalid_event")
+    return found.pop() if found else ()
+
+
 def _claims_from_context(context: Mapping[str, Any]) -> dict[str, Any]:
-    # A Lambda authorizer's flat context (ours: see flatten_context) names groups and scopes plainly.
-    claims = dict(context)
-    if "cognito:groups" not in claims and "groups" in claims:
-        claims["cognito:groups"] = claims["groups"]
-    if "scope" not in claims and "scopes" in claims:
-        claims["scope"] = claims["scopes"]
+    # A Lambda authorizer's flat context is ours (see flatten_context): lists are JSON text, read back
+    # exactly, never split on a separator.
+    claims = {k: v for k, v in context.items() if k not in ("cognito:groups", "scope", "groups", "scopes")}
+    claims["cognito:groups"] = list(_context_names(context, ("groups", "cognito:groups")))
+    claims["scope"] = " ".join(_context_names(context, ("scopes", "scope")))
     return claims
 
 
@@ -366,8 +442,9 @@ def upstream_principal(event: Any) -> Principal:
     Reads ``requestContext.authorizer.claims`` (REST Cognito authorizer; HTTP API 1.0 JWT authorizer),
     ``.jwt.claims`` + ``.jwt.scopes`` (HTTP API 2.0 JWT authorizer), ``.lambda`` (HTTP API 2.0 Lambda
     authorizer) or the authorizer context itself (REST and HTTP API 1.0 Lambda authorizers). The string
-    shapes API Gateway forwards (``"[a b]"``, ``"a,b"``, ``"true"``) are normalized by
-    :meth:`Principal.from_claims`. Raises :class:`TokenError` when there are no claims or no ``sub``: a
+    shapes API Gateway's own Cognito and JWT authorizers forward (``"[a b]"``, ``"a,b"``, ``"true"``)
+    are normalized by :meth:`Principal.from_claims`; a Lambda authorizer context is ours, with groups and
+    scopes as JSON text (:func:`read_context_list`), read back exactly. Raises :class:`TokenError` when there are no claims or no ``sub``: a
     route without an authorizer must not run as somebody.
     """
     event = raw_event(event)

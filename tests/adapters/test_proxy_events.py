@@ -21,6 +21,7 @@ from cognito_authz.adapters.common import (
 from cognito_authz.errors import (
     AccessDenied,
     ConfigError,
+    EventError,
     ExpiredTokenError,
     JwksError,
     MissingClaimError,
@@ -130,11 +131,32 @@ def test_http_jwt_authorizer_with_null_scopes(adapter_event: EventFactory) -> No
     assert upstream_principal(adapter_event("http_v2", authorizer={"jwt": jwt})).scopes == ("orders/read",)
 
 
-def test_lambda_context_keeps_its_own_cognito_claim_names(adapter_event: EventFactory) -> None:
-    context = {"sub": "s", "cognito:groups": "a,b", "groups": "ignored", "custom:tenant": "acme"}
+def test_lambda_context_lists_are_json_text_read_back_exactly(adapter_event: EventFactory) -> None:
+    context = {"sub": "s", "groups": '["reports,admin","a b"]', "scopes": '["x/y"]', "custom:tenant": "acme"}
     principal = upstream_principal(adapter_event("http_v2", authorizer={"lambda": context}))
-    assert principal.groups == ("a", "b")
+    assert principal.groups == ("reports,admin", "a b")
+    assert principal.scopes == ("x/y",)
     assert principal.claims["custom:tenant"] == "acme"
+
+
+@pytest.mark.parametrize(
+    "context",
+    [
+        {"sub": "s", "groups": "reports,admin"},  # the old comma-joined form: refused, never split
+        {"sub": "s", "groups": "[admin support]"},
+        {"sub": "s", "groups": '{"admin": 1}'},
+        {"sub": "s", "groups": "[1]"},
+        {"sub": "s", "scopes": "orders/read"},
+        {"sub": "s", "groups": '["a"]', "cognito:groups": '["admin"]'},  # two answers disagree
+    ],
+)
+def test_lambda_context_lists_in_any_other_form_fail_closed(
+    context: dict[str, Any], adapter_event: EventFactory
+) -> None:
+    with pytest.raises(EventError):
+        upstream_principal(adapter_event("http_v2", authorizer={"lambda": context}))
+    with pytest.raises(EventError):
+        upstream_principal(adapter_event("rest_v1", authorizer=context))
 
 
 @pytest.mark.parametrize(
