@@ -444,8 +444,9 @@ def upstream_principal(event: Any) -> Principal:
     authorizer) or the authorizer context itself (REST and HTTP API 1.0 Lambda authorizers). The string
     shapes API Gateway's own Cognito and JWT authorizers forward (``"[a b]"``, ``"a,b"``, ``"true"``)
     are normalized by :meth:`Principal.from_claims`; a Lambda authorizer context is ours, with groups and
-    scopes as JSON text (:func:`read_context_list`), read back exactly. Raises :class:`TokenError` when there are no claims or no ``sub``: a
-    route without an authorizer must not run as somebody.
+    scopes as JSON text (:func:`read_context_list`), read back exactly.
+    Raises :class:`TokenError` when there are no claims or no ``sub``: a route without an authorizer must
+    not run as somebody; :class:`EventError` when a Lambda context's lists are in any other form.
     """
     event = raw_event(event)
     ctx = event.get("requestContext") if isinstance(event, Mapping) else None

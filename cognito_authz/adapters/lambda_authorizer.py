@@ -107,8 +107,9 @@ class LambdaAuthorizer:
       token: the header of that name (any case; default ``Authorization``), the query parameter (default
       ``token``), and on WebSocket ``$connect`` the entry after the marker (default ``bearer``) in
       ``Sec-WebSocket-Protocol``, since browsers cannot set headers on a WebSocket. The token is never
-      taken by its position in ``identitySource``; two different tokens in one request are refused. ``policy_scope``: ``"principal"`` (cache-safe, default) or ``"request"`` (a document
-      for ``methodArn`` alone: only correct with caching off or keyed per route). ``http_v2_response``:
+      taken by its position in ``identitySource``; two different tokens in one request are refused.
+      ``policy_scope``: ``"principal"`` (cache-safe, default) or ``"request"`` (a document for
+      ``methodArn`` alone: only correct with caching off or keyed per route). ``http_v2_response``:
       ``"iam"`` (default, as API Gateway's own default with simple responses disabled: principal-wide
       documents are safe to cache per token) or ``"simple"`` (``isAuthorized``: a cached ``true`` is replayed
       for every request with the same identity sources, so cache it only per concrete request).

@@ -122,7 +122,9 @@ def test_http_v1_authorization_token_field_is_not_a_token_source(
         authorizer(event, None)
 
 
-def test_two_different_tokens_are_refused(authorizer: LambdaAuthorizer, reader: str, issuer: LocalIssuer) -> None:
+def test_two_different_tokens_are_refused(
+    authorizer: LambdaAuthorizer, reader: str, issuer: LocalIssuer
+) -> None:
     event = fixture("rest_request.json")
     event["headers"]["Authorization"] = f"Bearer {reader}"
     event["multiValueHeaders"]["Authorization"] = [f"Bearer {reader}"]
@@ -166,7 +168,9 @@ def test_websocket_token_from_sec_websocket_protocol(issuer: LocalIssuer) -> Non
     "protocols",
     [None, "chat.v1", "bearer", "chat.v1, bearer", "bearer, {t}, bearer, {t}", "Bearer, {t}"],
 )
-def test_websocket_without_a_readable_subprotocol_token_is_401(protocols: str | None, issuer: LocalIssuer) -> None:
+def test_websocket_without_a_readable_subprotocol_token_is_401(
+    protocols: str | None, issuer: LocalIssuer
+) -> None:
     authorizer = LambdaAuthorizer(issuer.verifier(token_use="access"), Policy.from_dict(WS_POLICY))
     token = issuer.mint_access_token(groups=["chat"])
     event = ws_event(None if protocols is None else protocols.format(t=token))
@@ -192,12 +196,13 @@ def test_subprotocols_are_read_only_on_connect(authorizer: LambdaAuthorizer, rea
 
 
 @pytest.mark.parametrize("name", ["rest_request.json", "http_v1_request.json"])
-def test_a_path_ending_in_connect_is_not_a_websocket(
-    name: str, issuer: LocalIssuer, reader: str
-) -> None:
+def test_a_path_ending_in_connect_is_not_a_websocket(name: str, issuer: LocalIssuer, reader: str) -> None:
     # A REST resource (or HTTP API route) named /$connect is an ordinary route with a method.
     policy = Policy.from_dict(
-        {"version": 1, "rules": [{"id": "r", "routes": ["GET /hooks/$connect"], "when": {"scopes": ["orders/read"]}}]}
+        {
+            "version": 1,
+            "rules": [{"id": "r", "routes": ["GET /hooks/$connect"], "when": {"scopes": ["orders/read"]}}],
+        }
     )
     authorizer = LambdaAuthorizer(issuer.verifier(token_use="access"), policy, policy_scope="request")
     event = fixture(name)
@@ -219,7 +224,9 @@ def test_connect_route_key_without_event_type_is_not_a_websocket() -> None:
 
 @pytest.mark.parametrize("name", ["rest_token.json", "rest_request.json"])
 @pytest.mark.parametrize("token", [None, "not-a-jwt"])
-def test_stage_star_with_a_bad_token_is_401(name: str, token: str | None, authorizer: LambdaAuthorizer) -> None:
+def test_stage_star_with_a_bad_token_is_401(
+    name: str, token: str | None, authorizer: LambdaAuthorizer
+) -> None:
     event = fixture(name)
     event["methodArn"] = event["methodArn"].replace("/prod/", "/*/")
     value = "" if token is None else f"Bearer {token}"
@@ -242,7 +249,10 @@ def test_group_with_a_comma_round_trips_as_one_group(
     # The authorizer answers; API Gateway hands its context to the integration (REST: every value as a
     # string, under requestContext.authorizer; HTTP API 2.0: under requestContext.authorizer.lambda).
     policy = Policy.from_dict(
-        {"version": 1, "rules": [{"id": "any", "routes": ["ANY /{proxy+}"], "when": {"groups": ["reports,admin"]}}]}
+        {
+            "version": 1,
+            "rules": [{"id": "any", "routes": ["ANY /{proxy+}"], "when": {"groups": ["reports,admin"]}}],
+        }
     )
     authorizer = LambdaAuthorizer(issuer.verifier(token_use="access"), policy, policy_scope="request")
     token = issuer.mint_access_token(groups=["reports,admin"])
