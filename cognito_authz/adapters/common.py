@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
+from cognito_authz import routing
 from cognito_authz.errors import (
     AccessDenied,
     AuthzError,
@@ -34,8 +35,10 @@ __all__ = [
     "Rejection",
     "Requirement",
     "TokenVerifier",
+    "api_path",
     "bearer_token",
     "check_parts",
+    "check_request_options",
     "context_list",
     "flatten_context",
     "get_header",
@@ -291,6 +294,14 @@ def check_parts(verifier: object, policy: object) -> None:
         raise ConfigError("policy must have a decide(principal, method, path) method (a Policy)")
 
 
+def check_request_options(base_path: object, token_header: object) -> None:
+    """Refuse a ``base_path`` or ``token_header`` of the wrong kind when an adapter is built."""
+    if base_path is not None and not isinstance(base_path, str):
+        raise ConfigError("base_path must be a string (the mapping key, '' for none) or None")
+    if not isinstance(token_header, str) or not token_header.strip():
+        raise ConfigError("token_header must be a header name")
+
+
 class Gate:
     """Verify, then decide: the single sequence every adapter runs.
 
@@ -343,8 +354,9 @@ ProxyKind = Literal["rest_v1", "http_v1", "http_v2", "alb"]
 class ProxyRequest:
     """What a Lambda proxy event says about the request, enough to authenticate, decide and answer.
 
-    ``path`` is the path as the API routes it (stage prefix removed); ``multi_value`` is true for an ALB
-    target group with multi-value headers on, whose responses must use ``multiValueHeaders``.
+    ``path`` is the API-relative path API Gateway routed (no stage, no custom-domain mapping; see
+    :func:`api_path`); ``multi_value`` is true for an ALB target group with multi-value headers on,
+    whose responses must use ``multiValueHeaders``.
     """
 
     kind: ProxyKind
@@ -360,11 +372,83 @@ def raw_event(event: Any) -> Any:
     return inner if isinstance(inner, Mapping) else event
 
 
-def proxy_request(event: Any) -> ProxyRequest | None:
+def _route_template(event: Mapping[str, Any], ctx: Mapping[str, Any], kind: ProxyKind) -> str | None:
+    """The path of the route API Gateway selected: REST ``resource``; HTTP API ``routeKey`` (2.0 at the
+    top, 1.0 in ``requestContext``) without its method. ``None`` for the ``$default`` route."""
+    if kind == "rest_v1":
+        template = event.get("resource")
+    else:
+        key = event.get("routeKey") if kind == "http_v2" else ctx.get("routeKey")
+        if not isinstance(key, str) and kind == "http_v1":
+            key = event.get("resource")  # older 1.0 events name the route here only
+        template = key.split(" ", 1)[1] if isinstance(key, str) and " " in key else key
+    return template if isinstance(template, str) and template.startswith("/") else None
+
+
+def _on_execute_api_domain(ctx: Mapping[str, Any]) -> bool:
+    """Whether the request came through ``{api-id}.execute-api.{region}.amazonaws.com``, where no base-path
+    or API mapping applies (a custom domain names itself in ``domainName`` instead)."""
+    domain, api_id = ctx.get("domainName"), ctx.get("apiId")
+    return isinstance(domain, str) and isinstance(api_id, str) and domain.startswith(f"{api_id}.execute-api.")
+
+
+def api_path(event: Mapping[str, Any], kind: ProxyKind, base_path: str | None = None) -> str:
+    """The API-relative path of a proxy event: what ``decide`` must judge (see ``cognito_authz.routing``).
+
+    Through a custom domain, REST ``path`` and HTTP API 1.0 ``path`` carry the base-path (API) mapping,
+    and reports differ on what HTTP API 2.0 ``rawPath`` carries; the route template and the path
+    parameters carry neither, so the path is rebuilt from them
+    (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-integrations-lambda.html,
+    https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-lambda-proxy-integrations.html).
+    An HTTP API ``$default`` route has no template: its ``rawPath`` is used with the named stage removed
+    on the execute-api domain, or with ``base_path`` removed through a custom domain, where ``base_path``
+    must be configured (``""`` for a mapping without a key) since nothing in the event says what the
+    mapping is. ALB events have no stage or mapping. Anything that cannot be settled raises
+    :class:`EventError` (fail closed: 500, never a decision on the wrong path).
+    """
+    ctx = event.get("requestContext")
+    ctx = ctx if isinstance(ctx, Mapping) else {}
+    if kind == "alb":
+        path = event.get("path")
+        if isinstance(path, str) and path.startswith("/"):
+            return path
+        raise EventError("ALB event without a path")
+    template = _route_template(event, ctx, kind)
+    if template is not None:
+        parameters = event.get("pathParameters")
+        rebuilt = routing.api_relative_path(template, parameters if isinstance(parameters, Mapping) else None)
+        if rebuilt is None:
+            raise EventError(f"cannot rebuild the request path from route {template!r} and its parameters")
+        return rebuilt
+    if kind == "rest_v1":
+        raise EventError("REST proxy event without a resource")
+    raw = event.get("rawPath") if kind == "http_v2" else event.get("path")
+    if not isinstance(raw, str) and kind == "http_v2":
+        http = ctx.get("http")
+        raw = http.get("path") if isinstance(http, Mapping) else None
+    if not isinstance(raw, str) or not raw.startswith("/"):
+        raise EventError("HTTP API event without a request path")
+    stage = ctx.get("stage")
+    if _on_execute_api_domain(ctx):
+        return strip_stage(raw, stage if isinstance(stage, str) else None)
+    if base_path is None:
+        raise EventError(
+            "a $default-route request through a custom domain: set base_path to the API mapping key "
+            "('' for none), since the event does not say which prefix rawPath carries"
+        )
+    stripped = routing.strip_base_path(raw, base_path)
+    if stripped is None:
+        raise EventError(f"request path does not start with the configured base_path {base_path!r}")
+    return stripped
+
+
+def proxy_request(
+    event: Any, *, base_path: str | None = None, token_header: str = "authorization"
+) -> ProxyRequest | None:
     """Read a REST v1, HTTP API (payload 1.0 or 2.0) or ALB proxy event; ``None`` if it is none of them.
 
-    Paths: REST's ``path`` has no stage (``requestContext.path`` has it); HTTP APIs put the stage in
-    ``rawPath`` (and the 1.0 ``path``) on named stages, so it is removed; ALB has no stage.
+    The path is API-relative (:func:`api_path`); the credential is the ``token_header`` header (any
+    case). Raises :class:`EventError` when the event is a proxy event whose path cannot be settled.
     """
     event = raw_event(event)
     if not isinstance(event, Mapping):
@@ -374,34 +458,24 @@ def proxy_request(event: Any) -> ProxyRequest | None:
         return None
     headers = event.get("headers")
     multi = event.get("multiValueHeaders")
-    authorization = get_header(headers, "authorization", multi)
-    stage = ctx.get("stage") if isinstance(ctx.get("stage"), str) else None
+    authorization = get_header(headers, token_header, multi)
     kind: ProxyKind
     if isinstance(ctx.get("elb"), Mapping):
-        kind, method, path = "alb", event.get("httpMethod"), event.get("path")
+        kind, method = "alb", event.get("httpMethod")
     elif event.get("version") == "2.0":
         http = ctx.get("http")
-        method = http.get("method") if isinstance(http, Mapping) else None
-        path = event.get("rawPath")
-        if not isinstance(path, str) and isinstance(http, Mapping):
-            path = http.get("path")
-        kind = "http_v2"
-        path = strip_stage(path, stage) if isinstance(path, str) else None
+        kind, method = "http_v2", http.get("method") if isinstance(http, Mapping) else None
     elif "httpMethod" in event:
-        method, path = event.get("httpMethod"), event.get("path")
-        if event.get("version") == "1.0":
-            kind = "http_v1"
-            path = strip_stage(path, stage) if isinstance(path, str) else None
-        else:
-            kind = "rest_v1"
+        kind = "http_v1" if event.get("version") == "1.0" else "rest_v1"
+        method = event.get("httpMethod")
     else:
         return None
-    if not isinstance(method, str) or not method or not isinstance(path, str) or not path.startswith("/"):
+    if not isinstance(method, str) or not method:
         return None
     return ProxyRequest(
         kind=kind,
         method=method.upper(),
-        path=path,
+        path=api_path(event, kind, base_path),
         authorization=authorization,
         multi_value=kind == "alb" and isinstance(multi, Mapping) and not isinstance(headers, Mapping),
     )

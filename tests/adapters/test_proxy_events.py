@@ -79,7 +79,6 @@ def test_conflicting_authorization_headers_count_as_none(adapter_event: EventFac
         {},
         {"type": "TOKEN", "authorizationToken": "x", "methodArn": "arn"},
         {"httpMethod": "GET", "path": "/x"},  # no requestContext
-        {"httpMethod": "GET", "path": "relative", "requestContext": {}},
         {"httpMethod": 7, "path": "/x", "requestContext": {}},
         {"version": "2.0", "rawPath": "/x", "requestContext": {"http": "GET"}},
         {"requestContext": {"connectionId": "abc", "routeKey": "$connect", "eventType": "CONNECT"}},
@@ -87,6 +86,25 @@ def test_conflicting_authorization_headers_count_as_none(adapter_event: EventFac
 )
 def test_not_a_proxy_event(event: Any) -> None:
     assert proxy_request(event) is None
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"httpMethod": "GET", "path": "relative", "requestContext": {}},  # REST without a resource
+        {"httpMethod": "GET", "resource": "/{id}", "path": "/x", "requestContext": {}},  # no parameter
+        {"httpMethod": "GET", "resource": "/{id}", "pathParameters": {"id": "a/b"}, "requestContext": {}},
+        {
+            "version": "2.0",
+            "routeKey": "$default",
+            "rawPath": "x",
+            "requestContext": {"http": {"method": "GET"}},
+        },
+    ],
+)
+def test_proxy_event_whose_path_cannot_be_settled_fails_closed(event: Any) -> None:
+    with pytest.raises(EventError):
+        proxy_request(event)
 
 
 def test_raw_event_leaves_dicts_alone() -> None:
