@@ -25,11 +25,12 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from cognito_authz.adapters.common import (
     Gate,
+    api_path,
     bearer_token,
+    check_request_options,
     flatten_context,
     get_header,
     single_token,
-    strip_stage,
     subprotocol_token,
 )
 from cognito_authz.errors import AccessDenied, AuthzError, ConfigError, EventError, JwksError, TokenError
@@ -115,7 +116,8 @@ class LambdaAuthorizer:
       for every request with the same identity sources, so cache it only per concrete request).
       ``context_claims``: extra claims copied into the flat context. ``usage_identifier_claim``: a claim
       returned as ``usageIdentifierKey`` (REST usage plans). ``max_policy_bytes``: size guard for
-      principal-wide documents.
+      principal-wide documents. ``base_path``: only for HTTP API events without ``routeArn`` on the
+      ``$default`` route behind a custom domain (the API mapping key, ``""`` for none).
     """
 
     def __init__(
@@ -131,13 +133,14 @@ class LambdaAuthorizer:
         context_claims: Iterable[str] = (),
         usage_identifier_claim: str | None = None,
         max_policy_bytes: int = DEFAULT_MAX_BYTES,
+        base_path: str | None = None,
     ) -> None:
         if policy_scope not in ("principal", "request"):
             raise ConfigError("policy_scope must be 'principal' or 'request'")
         if http_v2_response not in ("simple", "iam"):
             raise ConfigError("http_v2_response must be 'simple' or 'iam'")
-        if not isinstance(token_header, str) or not token_header.strip():
-            raise ConfigError("token_header must be a header name")
+        check_request_options(base_path, token_header)
+        self.base_path = base_path
         for name, value in (("token_query", token_query), ("token_subprotocol", token_subprotocol)):
             if value is not None and (not isinstance(value, str) or not value or "," in value):
                 raise ConfigError(f"{name} must be a non-empty name without commas, or None")
@@ -258,15 +261,14 @@ class LambdaAuthorizer:
         if isinstance(route_arn, str):
             arn = MethodArn.parse(route_arn)
             return _Request(EventKind.HTTP_V2, arn.verb or "", arn.path, arn)
-        # No routeArn: fall back to the request fields, removing a named stage from rawPath.
+        # No routeArn: the route template and pathParameters say which request was routed (rawPath may
+        # carry a stage or a custom domain's mapping), as for proxy events.
         ctx = event.get("requestContext")
         http = ctx.get("http") if isinstance(ctx, Mapping) else None
         if not isinstance(http, Mapping):
             raise EventError("HTTP API event without routeArn or requestContext.http")
         method = _str_field(http, "method")
-        stage = ctx.get("stage") if isinstance(ctx, Mapping) else None
-        path = strip_stage(_str_field(event, "rawPath"), stage if isinstance(stage, str) else None)
-        return _Request(EventKind.HTTP_V2, method, path, None)
+        return _Request(EventKind.HTTP_V2, method, api_path(event, "http_v2", self.base_path), None)
 
     # -- response side ---------------------------------------------------------------------------
 
