@@ -32,6 +32,7 @@ from cognito_authz.adapters.common import (
 )
 from cognito_authz.errors import ConfigError
 from cognito_authz.principal import Principal
+from cognito_authz.routing import framework_method
 
 if TYPE_CHECKING:
     from cognito_authz.adapters.common import TokenVerifier
@@ -149,8 +150,9 @@ class CognitoAuthMiddleware:
         if path in self.exclude:
             await self.app(scope, receive, send)
             return
-        # A WebSocket handshake is a GET; policies name it as "GET /path".
-        method = str(scope.get("method") or "GET").upper() if kind == "http" else "GET"
+        # A WebSocket handshake is a GET; policies name it as "GET /path". HEAD is decided as GET: Starlette's
+        # Route (and so FastAPI's) serves HEAD with the GET view, which must not run where GET may not.
+        method = framework_method(str(scope.get("method") or "GET")) if kind == "http" else "GET"
         try:
             principal = await _run_sync(self.gate.authenticate, bearer_token(_authorization(scope)))
             self.gate.authorize(principal, method, policy_path(path))
@@ -243,7 +245,7 @@ def require_principal(
 
     async def dependency(request: Request, credentials: Any = None) -> Principal:
         # ``credentials`` only declares the bearer scheme in OpenAPI; the header is read here, strictly.
-        method, path = request.method, app_path(request.scope)
+        method, path = framework_method(request.method), app_path(request.scope)
         try:
             found = request.scope.get(PRINCIPAL_KEY)
             if isinstance(found, Principal):

@@ -33,6 +33,7 @@ from cognito_authz.adapters.common import (
 )
 from cognito_authz.errors import ConfigError
 from cognito_authz.principal import Principal
+from cognito_authz.routing import framework_method
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -118,7 +119,9 @@ class CognitoWsgiMiddleware:
         path = wsgi_path(environ)
         if path in self.exclude:
             return self.app(environ, start_response)
-        method = str(environ.get("REQUEST_METHOD") or "GET").upper()
+        # HEAD is decided as GET: Werkzeug's router serves HEAD with the GET view (Flask adds HEAD to every
+        # GET rule), which must not run where GET may not.
+        method = framework_method(str(environ.get("REQUEST_METHOD") or "GET"))
         try:
             principal = self.gate.authenticate(bearer_token(environ.get("HTTP_AUTHORIZATION")))
             self.gate.authorize(principal, method, policy_path(path))
@@ -208,7 +211,7 @@ def flask_protect(
 
     def check() -> flask.Response | None:
         request = flask.request
-        method, path = request.method, wsgi_path(request.environ)
+        method, path = framework_method(request.method), wsgi_path(request.environ)
         try:
             found = request.environ.get(PRINCIPAL_KEY)
             if isinstance(found, Principal):
