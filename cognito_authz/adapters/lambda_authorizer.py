@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Literal
 
+from cognito_authz import routing
 from cognito_authz.adapters.common import (
     Gate,
     api_path,
@@ -292,7 +293,11 @@ class LambdaAuthorizer:
             document = result.document
             if result.scope == "request":
                 logger.warning("request-scoped policy for sub=%s: %s", principal.sub, result.reason)
-            elif not allowed and _outside_exactness(request.path) and iam_allows(document, request.arn.arn):
+            elif (
+                not allowed
+                and _outside_exactness(request.method, request.path)
+                and iam_allows(document, request.arn.arn)
+            ):
                 # The document is exact over well-formed paths only; its globs also span paths decide
                 # refuses (an empty, '.' or '..' segment). Never answer Allow to a request denied here.
                 logger.warning(
@@ -313,13 +318,17 @@ class LambdaAuthorizer:
         return response
 
 
-def _outside_exactness(path: str) -> bool:
-    """Whether a principal-wide document's verdict on ``path`` may differ from ``decide``'s.
+def _outside_exactness(method: str, path: str) -> bool:
+    """Whether a principal-wide document's verdict on this request may differ from ``decide``'s.
 
-    Documents are proven exact over well-formed paths (no empty, ``.`` or ``..`` segment), and IAM
-    compares raw text: a path without percent-escapes that splits into well-formed segments is judged
-    by the document exactly as by ``decide``, so only other paths need the (glob-matching) double check.
+    Documents are proven exact over well-formed requests: one of the standard verbs (``decide`` denies
+    any other, while a ``*`` verb glob spans it) and paths without an empty, ``.`` or ``..`` segment.
+    IAM compares raw text: a path without percent-escapes that splits into well-formed segments is judged
+    by the document exactly as by ``decide``, so only other requests need the (glob-matching) double
+    check. WebSocket ``$connect`` (no verb) is exact by construction.
     """
+    if method and routing.request_method(method) is None:
+        return True
     return "%" in path or split_path(path) is None
 
 

@@ -55,11 +55,11 @@ ROUTES = (
 REST_API, HTTP_API, REGION = "k7xq2v9d1a", "r2d4f6h8j0", "eu-west-1"
 CUSTOM_DOMAIN, MAPPING = "api.example.com", "v1"
 
-#: Cases where the decision table states what ``decide`` does with a path API Gateway never delivers
-#: as such, so only "same answer both ways" is checked: a trailing slash routes like none (the route
-#: template carries no slash); ``..`` and an encoded ``/`` in a one-segment parameter cannot be rebuilt
-#: with certainty from ``pathParameters`` (API Gateway decodes them), so every adapter fails closed.
-EDGE_PATHS = {"/orders/", "/orders/..", "/orders/4%2F2"}
+#: Cases where the decision table states what ``decide`` does with a path that cannot be rebuilt with
+#: certainty from an event: API Gateway hands ``pathParameters`` decoded, so ``..``, an empty segment
+#: (``//``) or an encoded ``/`` inside a one-segment parameter cannot be told apart from other requests,
+#: and every adapter fails closed (500) instead of deciding. Checked: the same answer both ways, never 200.
+UNREBUILDABLE = {"/orders//", "/orders/..", "/orders/4%2F2"}
 
 
 def route_for(path: str) -> tuple[str, dict[str, str] | None]:
@@ -240,10 +240,16 @@ def mint(issuer: LocalIssuer, who: dict[str, Any]) -> str:
     return issuer.mint_access_token(sub=who["sub"], groups=groups, scopes=scopes, claims=extra)
 
 
-def expected(case: dict[str, Any]) -> str | None:
-    if case["path"] in EDGE_PATHS:
-        return None
-    return "200" if case["expect"] == "allow" else "403"
+def expected(case: dict[str, Any], channel: str) -> set[str]:
+    """The answers that are right for ``case`` on ``channel``."""
+    want = "200" if case["expect"] == "allow" else "403"
+    if case["path"] in UNREBUILDABLE:
+        if not channel.endswith("authorizer"):
+            return {"500"}
+        # The authorizer decides on methodArn, which needs no rebuilding; whether an IAM document can
+        # name a percent-escaped path exactly is the IAM builder's business: a deny there fails closed.
+        return {want, "403"}
+    return {want}
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
@@ -256,9 +262,7 @@ def test_custom_domain_answers_like_execute_api(
     direct = channel.run(channel.build(method, path, token, False), issuer)
     mapped = channel.run(channel.build(method, path, token, True), issuer)
     assert mapped == direct
-    want = expected(case)
-    if want is not None:
-        assert direct == want
+    assert direct in expected(case, channel.name)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
@@ -272,9 +276,7 @@ def test_http_api_2_custom_domain_answers_like_execute_api(
     # What rawPath carries behind a custom domain is reported three ways: the answer must not depend on it.
     for prefix in ("", f"/{MAPPING}", "/prod"):
         assert adapter(http_v2_proxy(method, path, token, prefix, custom=True), issuer) == direct
-    want = expected(case)
-    if want is not None:
-        assert direct == want
+    assert direct in expected(case, "http2")
 
 
 def test_the_tenant_guard_holds_through_the_custom_domain(issuer: LocalIssuer) -> None:
