@@ -274,3 +274,25 @@ def test_group_with_a_comma_round_trips_as_one_group(
     assert admin_only(request, None)["statusCode"] == 403
     assert reports_admin(request, None)["statusCode"] == 200
     assert seen[0].groups == ("reports,admin",)
+
+
+def test_documented_connect_handler_echoes_the_marker_never_the_token(issuer: LocalIssuer) -> None:
+    # docs/snippets/websocket_connect.py, shown on the deployment page, run against the same event the
+    # authorizer accepted.
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[2] / "docs" / "snippets" / "websocket_connect.py"
+    spec = importlib.util.spec_from_file_location("websocket_connect_snippet", path)
+    assert spec is not None
+    assert spec.loader is not None
+    snippet = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(snippet)
+
+    token = issuer.mint_access_token(groups=["chat"])
+    event = ws_event(f"chat.v1, bearer, {token}")
+    authorizer = LambdaAuthorizer(issuer.verifier(token_use="access"), Policy.from_dict(WS_POLICY))
+    assert allowed(authorizer(event, None), event)
+    answer = snippet.connect_handler(event, None)
+    assert answer == {"statusCode": 200, "headers": {"Sec-WebSocket-Protocol": "bearer"}}
+    assert token not in str(answer)
+    assert snippet.connect_handler(ws_event(None), None) == {"statusCode": 200}
