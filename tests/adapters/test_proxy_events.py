@@ -18,6 +18,7 @@ from cognito_authz.adapters.common import (
     rejection,
     upstream_principal,
 )
+from cognito_authz.adapters.handler import protect
 from cognito_authz.errors import (
     AccessDenied,
     ConfigError,
@@ -256,3 +257,51 @@ def test_rejection_logs_never_carry_the_token(
     assert "GET /orders/1" in logged
     assert error.reason in logged
     assert token[:40] not in logged
+
+
+# --- the HTTP API $default route: no template, so rawPath and base_path decide ------------------------
+
+
+def default_route(make: EventFactory, raw_path: str, *, custom: bool, stage: str = "prod") -> dict[str, Any]:
+    event = make("http_v2", "GET", "/orders/42", token="T")
+    event["routeKey"] = event["requestContext"]["routeKey"] = "$default"
+    event["pathParameters"] = None
+    event["rawPath"] = event["requestContext"]["http"]["path"] = raw_path
+    event["requestContext"]["stage"] = stage
+    if custom:
+        event["requestContext"]["domainName"] = "api.example.com"
+    return event
+
+
+def test_default_route_on_execute_api_drops_the_named_stage(adapter_event: EventFactory) -> None:
+    request = proxy_request(default_route(adapter_event, "/prod/orders/42", custom=False))
+    assert request is not None
+    assert request.path == "/orders/42"
+
+
+def test_default_route_behind_a_custom_domain_needs_base_path(adapter_event: EventFactory) -> None:
+    with pytest.raises(EventError):
+        proxy_request(default_route(adapter_event, "/v1/orders/42", custom=True))
+    request = proxy_request(default_route(adapter_event, "/v1/orders/42", custom=True), base_path="v1")
+    assert request is not None
+    assert request.path == "/orders/42"
+    request = proxy_request(default_route(adapter_event, "/orders/42", custom=True), base_path="")
+    assert request is not None
+    assert request.path == "/orders/42"
+    with pytest.raises(EventError):  # not under the configured mapping: not routed through it
+        proxy_request(default_route(adapter_event, "/v10/orders/42", custom=True), base_path="v1")
+
+
+def test_base_path_never_overrides_the_route_template(adapter_event: EventFactory) -> None:
+    # With a template the mapping is irrelevant: the path is rebuilt, whatever base_path says.
+    event = adapter_event("rest_v1", "GET", "/orders/42", token="T")
+    event["path"] = "/v1/orders/42"
+    request = proxy_request(event, base_path="elsewhere")
+    assert request is not None
+    assert request.path == "/orders/42"
+
+
+@pytest.mark.parametrize("bad", [{"base_path": 3}, {"token_header": ""}, {"token_header": None}])
+def test_protect_request_options_are_checked(bad: dict[str, Any]) -> None:
+    with pytest.raises(ConfigError):
+        protect(trust_upstream=True, **bad)
