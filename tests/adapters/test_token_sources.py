@@ -17,8 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from cognito_authz.adapters.common import subprotocol_token
+from cognito_authz.adapters.common import flatten_context, subprotocol_token, upstream_principal
 from cognito_authz.adapters.handler import protect
 from cognito_authz.adapters.lambda_authorizer import EventKind, LambdaAuthorizer, detect_event_kind
 from cognito_authz.errors import ConfigError
@@ -296,3 +298,22 @@ def test_documented_connect_handler_echoes_the_marker_never_the_token(issuer: Lo
     assert answer == {"statusCode": 200, "headers": {"Sec-WebSocket-Protocol": "bearer"}}
     assert token not in str(answer)
     assert snippet.connect_handler(ws_event(None), None) == {"statusCode": 200}
+
+
+# --- property: any group names survive the context, on both ways API Gateway hands it on ---------------
+
+_NAMES = st.lists(st.text(min_size=1, max_size=12), max_size=6, unique=True)
+
+
+@given(groups=_NAMES, scopes=st.lists(st.from_regex(r"[a-z]{1,5}/[a-z]{1,5}", fullmatch=True), max_size=4))
+@settings(max_examples=200, deadline=None)
+def test_context_lists_read_back_exactly(groups: list[str], scopes: list[str]) -> None:
+    principal = Principal.from_claims({"sub": "s-1", "cognito:groups": groups, "scope": " ".join(scopes)})
+    context = flatten_context(principal)
+    for authorizer in (
+        {key: str(value) for key, value in context.items()},  # REST / HTTP 1.0: every value a string
+        {"lambda": dict(context)},  # HTTP API 2.0: the values as returned
+    ):
+        back = upstream_principal({"requestContext": {"authorizer": authorizer}})
+        assert back.groups == principal.groups
+        assert back.scopes == principal.scopes
