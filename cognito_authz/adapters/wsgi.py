@@ -28,6 +28,7 @@ from cognito_authz.adapters.common import (
     Requirement,
     bearer_token,
     check_parts,
+    check_request_options,
     policy_path,
     rejection,
 )
@@ -70,6 +71,15 @@ def wsgi_path(environ: WSGIEnvironment) -> str:
     return "/" + path.lstrip("/")
 
 
+def environ_key(header: str) -> str:
+    """The WSGI environ key of a request header (PEP 3333: ``X-Api-Token`` is ``HTTP_X_API_TOKEN``)."""
+    return "HTTP_" + header.strip().upper().replace("-", "_")
+
+
+def _str(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
 def _headers(answer: Rejection, body: bytes) -> list[tuple[str, str]]:
     return [
         ("Content-Type", "application/json"),
@@ -83,7 +93,9 @@ class CognitoWsgiMiddleware:
 
     On success the :class:`Principal` is at ``environ["cognito_authz.principal"]``; on failure the app
     never runs and the answer is 401, 403, 503 (keys unavailable) or 500 with a generic JSON body.
-    ``exclude_paths``: exact paths or ``"/prefix/*"`` subtrees that skip authentication.
+    ``exclude_paths``: exact paths or ``"/prefix/*"`` subtrees that skip authentication. ``token_header``:
+    the header holding ``Bearer <token>`` (default ``Authorization``). HEAD is decided as GET (Werkzeug
+    runs the GET view for it).
     ``on_error(environ, error)`` may return a WSGI app (a Werkzeug ``Response`` is one) to answer instead;
     it cannot turn a rejection into a pass.
     """
@@ -100,10 +112,13 @@ class CognitoWsgiMiddleware:
         all_scopes: Sequence[str] = (),
         exclude_paths: Iterable[str] = (),
         on_error: Callable[[WSGIEnvironment, Exception], WSGIApplication | None] | None = None,
+        token_header: str = "authorization",
     ) -> None:
         if verifier is None:
             raise ConfigError("CognitoWsgiMiddleware needs a verifier (a CognitoVerifier)")
         check_parts(verifier, policy)
+        check_request_options(None, token_header)
+        self.token_key = environ_key(token_header)
         if on_error is not None and not callable(on_error):
             raise ConfigError("on_error must be callable")
         self.app = app
@@ -123,7 +138,7 @@ class CognitoWsgiMiddleware:
         # GET rule), which must not run where GET may not.
         method = framework_method(str(environ.get("REQUEST_METHOD") or "GET"))
         try:
-            principal = self.gate.authenticate(bearer_token(environ.get("HTTP_AUTHORIZATION")))
+            principal = self.gate.authenticate(bearer_token(_str(environ.get(self.token_key))))
             self.gate.authorize(principal, method, policy_path(path))
         except Exception as exc:  # every failure is a rejection: never pass, never leak the exception
             answer = rejection(exc, method=method, path=path)

@@ -215,3 +215,35 @@ def test_fastapi_head_never_reaches_a_view_get_cannot(
         else:
             assert get_status == 200
             assert head_status == (200 if head_route else 405)
+
+
+# --- the token's header, by name ---------------------------------------------------------------------
+
+
+def test_asgi_and_wsgi_token_header_by_name(access_verifier: CognitoVerifier, access_token: Mint) -> None:
+    token = access_token(groups=["staff"])
+
+    async def ok(request: Request) -> Response:
+        return PlainTextResponse("ok")
+
+    asgi = Starlette(
+        routes=[Route("/payroll/{name}", ok)],
+        middleware=[
+            Middleware(
+                CognitoAuthMiddleware, verifier=access_verifier, policy=POLICY, token_header="X-Api-Token"
+            )
+        ],
+    )
+    with TestClient(asgi) as client:
+        assert client.get("/payroll/summary", headers={"x-api-token": f"Bearer {token}"}).status_code == 200
+        # Only the configured header counts: Authorization is not a fallback.
+        assert client.get("/payroll/summary", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+
+    flask = Flask("token-header")
+    flask.add_url_rule("/payroll/<name>", "payroll", lambda name: "ok")
+    flask.wsgi_app = CognitoWsgiMiddleware(  # type: ignore[method-assign]
+        flask.wsgi_app, verifier=access_verifier, policy=POLICY, token_header="X-Api-Token"
+    )
+    client = flask.test_client()
+    assert client.get("/payroll/summary", headers={"X-API-TOKEN": f"Bearer {token}"}).status_code == 200
+    assert client.get("/payroll/summary", headers={"Authorization": f"Bearer {token}"}).status_code == 401
