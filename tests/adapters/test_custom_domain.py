@@ -7,8 +7,10 @@ sent as API Gateway would deliver it, for a REST API, an HTTP API with payload 1
 ``api.example.com`` with base-path (API) mapping ``v1``, to the Lambda authorizer (REQUEST events),
 ``@protect`` and the Powertools resolver middleware (resolvers built with ``strip_prefixes=["/v1"]``).
 HTTP API 2.0 ``rawPath`` is fed in each form reported for custom domains (no prefix, ``/v1``, ``/prod``).
-The API's routes are a realistic table; which route API Gateway selects is computed by ``route_for``
-below, an independent reading of its documented priority (literal over parameter over greedy).
+The authorizer gets REST and HTTP API 1.0 REQUEST events (``methodArn``) and HTTP API 2.0 ones
+(``routeArn``). The API's routes are a realistic table; which route API Gateway selects is computed
+by ``route_for`` below, an independent reading of its documented priority (literal over parameter over
+greedy).
 """
 
 from __future__ import annotations
@@ -169,6 +171,28 @@ def rest_request_authorizer(method: str, path: str, token: str, custom: bool) ->
     return event
 
 
+def http_v1_request_authorizer(method: str, path: str, token: str, custom: bool) -> dict[str, Any]:
+    proxy = http_v1_proxy(method, path, token, custom)
+    event = load("http_v1_request.json")
+    for key in ("resource", "path", "httpMethod", "headers", "pathParameters"):
+        event[key] = copy.deepcopy(proxy[key])
+    event["requestContext"].update(copy.deepcopy(proxy["requestContext"]))
+    event["authorizationToken"] = event["identitySource"] = f"Bearer {token}"
+    event["methodArn"] = f"arn:aws:execute-api:{REGION}:123456789012:{HTTP_API}/$default/{method}{path}"
+    return event
+
+
+def http_v2_request_authorizer(method: str, path: str, token: str, custom: bool) -> dict[str, Any]:
+    proxy = http_v2_proxy(method, path, token, "" if custom else "/prod", custom)
+    event = load("http_v2_request.json")
+    for key in ("routeKey", "rawPath", "headers", "pathParameters"):
+        event[key] = copy.deepcopy(proxy[key])
+    event["requestContext"].update(copy.deepcopy(proxy["requestContext"]))
+    event["identitySource"] = [f"Bearer {token}"]
+    event["routeArn"] = f"arn:aws:execute-api:{REGION}:123456789012:{HTTP_API}/prod/{method}{path}"
+    return event
+
+
 # --- running each adapter ---------------------------------------------------------------------------
 
 
@@ -212,7 +236,8 @@ def via_authorizer(event: dict[str, Any], issuer: LocalIssuer) -> str:
         return "500"
     except Exception as exc:  # API Gateway's 401, by its exact text
         return "401" if str(exc) == "Unauthorized" else repr(exc)
-    return "200" if iam_allows(answer["policyDocument"], event["methodArn"]) else "403"
+    arn = event.get("methodArn") or event["routeArn"]
+    return "200" if iam_allows(answer["policyDocument"], arn) else "403"
 
 
 @dataclass(frozen=True)
@@ -228,6 +253,8 @@ CHANNELS = [
     Channel("rest-authorizer", rest_request_authorizer, via_authorizer),
     Channel("rest-protect", rest_proxy, via_protect),
     Channel("rest-powertools", rest_proxy, via_powertools),
+    Channel("http1-authorizer", http_v1_request_authorizer, via_authorizer),
+    Channel("http2-authorizer", http_v2_request_authorizer, via_authorizer),
     Channel("http1-protect", http_v1_proxy, via_protect),
     Channel("http1-powertools", http_v1_proxy, via_powertools),
 ]
