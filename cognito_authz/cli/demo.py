@@ -278,8 +278,15 @@ class _Api:
 
 
 def _rules_of(context: Any) -> tuple[str, ...]:
+    # The authorizer's context carries lists as JSON text (adapters.common.context_list).
+    from cognito_authz.adapters.common import read_context_list
+    from cognito_authz.errors import EventError
+
     rules = context.get("rules") if isinstance(context, Mapping) else None
-    return tuple(rule for rule in str(rules or "").split(",") if rule)
+    try:
+        return read_context_list(rules, "rules") if rules is not None else ()
+    except EventError:
+        return ()
 
 
 def _authorizer_outcome(answer: Mapping[str, Any], event: Mapping[str, Any]) -> Outcome:

@@ -28,6 +28,7 @@ import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import flask
 import pytest
@@ -261,6 +262,12 @@ def test_authorizer_dot_segment_regression_principal_wide(world: World) -> None:
         ]
 
 
+def _default_route(event: dict[str, Any]) -> None:
+    """The HTTP API ``$default`` route: no route template, no path parameters."""
+    event["routeKey"] = event["requestContext"]["routeKey"] = "$default"
+    event.pop("pathParameters", None)
+
+
 V2_CASES: list[Any] = [
     pytest.param(lambda e: None, ALLOW, id="baseline"),
     pytest.param(
@@ -274,10 +281,21 @@ V2_CASES: list[Any] = [
         id="double-slash",
     ),
     pytest.param(lambda e: e.pop("routeArn"), ALLOW, id="no-route-arn-uses-http-fields"),
+    # Without routeArn the path comes from routeKey + pathParameters; on the $default route (no template)
+    # from rawPath, with a named stage removed.
     pytest.param(
-        lambda e: (e.pop("routeArn"), e.__setitem__("rawPath", "/orders/42/../../admin")),
+        lambda e: (e.pop("routeArn"), _default_route(e), e.__setitem__("rawPath", "/orders/42/../../admin")),
         DENY,
         id="raw-path-traversal",
+    ),
+    pytest.param(
+        lambda e: (
+            e.pop("routeArn"),
+            e.__setitem__("routeKey", "ANY /{proxy+}"),
+            e.__setitem__("pathParameters", {"proxy": "orders/42/../../admin"}),
+        ),
+        CLOSED,
+        id="greedy-parameter-traversal",
     ),
     pytest.param(
         lambda e: (e.pop("routeArn"), e["requestContext"].pop("http")),
@@ -287,6 +305,7 @@ V2_CASES: list[Any] = [
     pytest.param(
         lambda e: (
             e.pop("routeArn"),
+            _default_route(e),
             e["requestContext"].__setitem__("stage", "prod"),
             e.__setitem__("rawPath", "/prod/orders/42"),
         ),
@@ -296,6 +315,7 @@ V2_CASES: list[Any] = [
     pytest.param(
         lambda e: (
             e.pop("routeArn"),
+            _default_route(e),
             e["requestContext"].__setitem__("stage", "prod"),
             e.__setitem__("rawPath", "/production/orders/42"),
         ),
@@ -310,8 +330,13 @@ V2_CASES: list[Any] = [
         UNAUTHORIZED,
         id="no-token",
     ),
+    # identitySource is never read for the token (its order follows the identity sources, not the
+    # token): the authorization header decides, by name.
     pytest.param(
-        lambda e: e.__setitem__("identitySource", ["Bearer x.y.z"]), UNAUTHORIZED, id="bad-identity-source"
+        lambda e: e.__setitem__("identitySource", ["Bearer x.y.z"]), ALLOW, id="bad-identity-source"
+    ),
+    pytest.param(
+        lambda e: e["headers"].__setitem__("authorization", "Bearer x.y.z"), UNAUTHORIZED, id="bad-header"
     ),
     pytest.param(
         lambda e: e.__setitem__("identitySource", "Bearer x"), ALLOW, id="identity-source-not-a-list"
@@ -405,6 +430,9 @@ def protect_outcome(world: World, event: dict[str, Any]) -> str:
 def proxy(
     world: World, kind: str, path: str = "/orders/42", method: str = "GET", **headers: Any
 ) -> dict[str, Any]:
+    """A proxy event for ``method path`` on the catch-all route ``ANY /{proxy+}``, as API Gateway would
+    send it: ``pathParameters`` hold the path decoded (``None`` where it cannot be: not absolute, or
+    not UTF-8), and the adapter decides on the path rebuilt from them."""
     name = {"rest": "proxy_rest_v1", "v2": "proxy_http_v2", "alb": "alb"}[kind]
     event = load(name, world.reader)
     event["requestContext"].pop("authorizer", None)
@@ -413,6 +441,17 @@ def proxy(
         event["requestContext"]["http"]["method"] = method
     else:
         event["path"], event["httpMethod"] = path, method
+    if kind != "alb":
+        try:
+            value = unquote(path[1:], errors="strict") if path.startswith("/") else None
+        except UnicodeDecodeError:
+            value = None
+        template = "/{proxy+}" if path != "/" else "/"
+        if kind == "v2":
+            event["routeKey"] = event["requestContext"]["routeKey"] = f"ANY {template}"
+        else:
+            event["resource"] = event["requestContext"]["resourcePath"] = template
+        event["pathParameters"] = {"proxy": value} if value is not None and path != "/" else None
     for key, value in headers.items():
         if value is None:
             for block in ("headers", "multiValueHeaders"):
@@ -437,16 +476,18 @@ PROTECT_CASES: list[Any] = [
     pytest.param(
         "alb", "/orders/42", {"authorization": "Bearer " + "a" * 50_000}, UNAUTHORIZED, id="alb-huge-token"
     ),
-    pytest.param("rest", "/orders/..", {}, DENY, id="dot-dot"),
-    pytest.param("rest", "/orders/42/../../admin", {}, DENY, id="traversal"),
-    pytest.param("v2", "/orders//42", {}, DENY, id="double-slash"),
-    pytest.param("v2", "/orders/%2e%2e", {}, DENY, id="encoded-dot-dot"),
+    # A path API Gateway would hand over as parameters that cannot be rebuilt with certainty (an empty,
+    # "." or ".." segment, invalid UTF-8, over-long): every adapter fails closed, never decides.
+    pytest.param("rest", "/orders/..", {}, CLOSED, id="dot-dot"),
+    pytest.param("rest", "/orders/42/../../admin", {}, CLOSED, id="traversal"),
+    pytest.param("v2", "/orders//42", {}, CLOSED, id="double-slash"),
+    pytest.param("v2", "/orders/%2e%2e", {}, CLOSED, id="encoded-dot-dot"),
     pytest.param("alb", "/orders/a%2Fb", {}, ALLOW, id="encoded-slash-is-one-segment"),
     pytest.param("alb", "/orders/a/b", {}, DENY, id="real-slash-is-two-segments"),
     pytest.param("rest", "/orders/é", {}, ALLOW, id="unicode-segment"),
     pytest.param("rest", "/orders/%C3%A9", {}, ALLOW, id="encoded-unicode-segment"),
-    pytest.param("rest", "/orders/%FF", {}, DENY, id="encoded-invalid-utf8"),
-    pytest.param("rest", "/orders/" + "a" * 9000, {}, DENY, id="over-long-path"),
+    pytest.param("rest", "/orders/%FF", {}, CLOSED, id="encoded-invalid-utf8"),
+    pytest.param("rest", "/orders/" + "a" * 9000, {}, CLOSED, id="over-long-path"),
     pytest.param("rest", "orders/42", {}, CLOSED, id="relative-path"),
     pytest.param("v2", "/prod/orders/42", {}, DENY, id="v2-default-stage-keeps-prefix"),
 ]
@@ -478,14 +519,17 @@ def test_protect_lower_case_method_is_the_same_request(world: World) -> None:
 
 
 def test_protect_named_stage(world: World) -> None:
-    event = proxy(world, "v2", "/prod/orders/42")
+    event = proxy(world, "v2", "/orders/42")
     event["requestContext"]["stage"] = "prod"
+    event["rawPath"] = "/prod/orders/42"
     assert protect_outcome(world, event) == ALLOW
-    event["rawPath"] = "/prod"
-    assert protect_outcome(world, event) == DENY
+    root = proxy(world, "v2", "/")
+    root["requestContext"]["stage"] = "prod"
+    root["rawPath"] = "/prod"
+    assert protect_outcome(world, root) == DENY
 
 
-@pytest.mark.parametrize("broken", ["httpMethod", "path", "requestContext"])
+@pytest.mark.parametrize("broken", ["httpMethod", "resource", "requestContext"])
 def test_protect_non_proxy_event_fails_closed(world: World, broken: str) -> None:
     event = proxy(world, "rest")
     event[broken] = None
