@@ -14,10 +14,9 @@ what must happen:
 - ``CLOSED``: fail closed on a malformed event (authorizer: ``AuthorizerUnavailable``; others: a 5xx),
   never an Allow.
 
-The caller is ``reader`` (scope ``orders/read``: ``GET /orders/{orderId}`` of the policy-language example,
-examples/policies/design_example.yaml) unless a case says otherwise; ``ALLOW`` cases prove the input
-itself is harmless, so the
-neighbouring ``DENY``/``UNAUTHORIZED`` cases fail for the reason they name.
+The caller is ``reader`` (scope ``orders/read``: ``GET /orders/{orderId}`` of the policy-language
+example, examples/policies/design_example.yaml) unless a case says otherwise; ``ALLOW`` cases prove the
+input itself is harmless, so the neighbouring ``DENY``/``UNAUTHORIZED`` cases fail for the reason they name.
 """
 
 from __future__ import annotations
