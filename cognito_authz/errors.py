@@ -295,6 +295,10 @@ REASONS: dict[str, tuple[type[AuthzError], str]] = {
     "duplicate_rule_id": (PolicyError, "Two rules share an id."),
     "unknown_path_param": (PolicyError, "A claim template names a parameter the rule's route lacks."),
     "invalid_decision_table": (PolicyError, "A decision-table (policy test cases) file is invalid."),
+    "api_import_failed": (
+        PolicyError,
+        "An API definition (SAM template, OpenAPI export, serverless.yml) gives no usable route table.",
+    ),
     "access_denied": (AccessDenied, "The policy denies this request."),
     "requirement_not_met": (AccessDenied, "A per-handler group or scope requirement is not met."),
     "invalid_config": (ConfigError, "Bad constructor or adapter arguments."),
