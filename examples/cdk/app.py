@@ -9,7 +9,6 @@ pool and app clients are CloudFormation parameters, given at deploy time::
 from __future__ import annotations
 
 import aws_cdk as cdk
-
 from orders_stack import OrdersApiStack
 
 app = cdk.App()
