@@ -112,3 +112,32 @@ def test_readme_points_at_files_that_exist() -> None:
             continue  # written with the pre token generation trigger (cognito_authz.triggers)
         assert (ROOT / path).exists(), path
     assert (ROOT / "LICENSE").read_text().startswith("\n                                 Apache License")
+
+
+def test_docs_minimal_authorizer_snippet_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """docs/snippets/authorizer_minimal.py, the handler two docs pages show, answers a real event."""
+    import json as _json
+
+    from cognito_authz.cli import demo_events
+    from cognito_authz.iam import iam_allows
+    from cognito_authz.testing import LocalIssuer
+
+    issuer = LocalIssuer("eu-west-1_SnippetTest", serve=False)
+    monkeypatch.setenv("USER_POOL_ID", issuer.user_pool_id)
+    monkeypatch.setenv("APP_CLIENT_IDS", f"otherclient,{issuer.client_id}")
+    monkeypatch.chdir(ROOT / "examples" / "authorizer")  # its policy.yaml
+    namespace: dict[str, object] = {}
+    snippet = ROOT / "docs" / "snippets" / "authorizer_minimal.py"
+    exec(compile(snippet.read_text(), str(snippet), "exec"), namespace)
+    verifier = namespace["verifier"]
+    verifier.load_jwks(_json.loads(_json.dumps(issuer.jwks)))  # type: ignore[attr-defined]
+    handler = namespace["handler"]
+    token = issuer.mint_access_token(username="rita", scopes=["orders/read"])
+    event = demo_events.rest_token_event(token, "GET", "/orders/42")
+    assert iam_allows(handler(event, None)["policyDocument"], event["methodArn"])  # type: ignore[operator]
+    with pytest.raises(Exception, match=r"^Unauthorized$"):
+        handler(demo_events.rest_token_event("not-a-token", "GET", "/orders/42"), None)  # type: ignore[operator]
+    for page in ("getting-started.md", "adapters/lambda-authorizer.md"):
+        text = (ROOT / "docs" / page).read_text()
+        assert '--8<-- "docs/snippets/authorizer_minimal.py"' in text
+        assert '--8<-- "examples/authorizer/handler.py"' not in text  # the full handler opens one page only

@@ -38,6 +38,7 @@ ROUTES = [
 ]
 
 
+# --8<-- [start:bundling]
 @jsii.implements(ILocalBundling)
 class PackageCommand:
     """Local bundling: ``cognito-authz package`` writes the function package into CDK's asset folder."""
@@ -80,6 +81,9 @@ def _bundling() -> BundlingOptions:
             " && cp handler.py orders.py policy.yaml /asset-output",
         ],
     )
+
+
+# --8<-- [end:bundling]
 
 
 class OrdersApiStack(Stack):
