@@ -386,3 +386,14 @@ def test_wheel_and_sdist_carry_the_license(tmp_path: Path) -> None:
         extracted = archive.extractfile(member)
         assert extracted is not None
         assert extracted.read() == licence
+
+
+def test_force_never_deletes_a_folder_that_is_not_a_package(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "handler.py").write_text("precious = True\n")
+    assert main(["package", str(source), "--force"]) == 1
+    assert "refusing to replace it" in one_error_line(capsys.readouterr().err)
+    assert (source / "handler.py").read_text() == "precious = True\n"

@@ -300,6 +300,21 @@ def _write_zip(root: Path, destination: Path) -> None:
             archive.writestr(info, path.read_bytes())
 
 
+def _check_output(output: Path, as_zip: bool, force: bool) -> None:
+    """Refuse to overwrite without ``--force``, and to delete a folder that holds no earlier package."""
+    if not output.exists():
+        return
+    if as_zip != output.is_file():
+        raise CliError(f"{output} exists and is not a {'zip file' if as_zip else 'directory'}")
+    occupied = as_zip or any(output.iterdir())
+    if occupied and not force:
+        raise CliError(f"{output} exists (use --force to replace it)")
+    earlier_package = (output / "cognito_authz").is_dir() or (output / "python" / "cognito_authz").is_dir()
+    if occupied and not as_zip and not earlier_package:
+        # --force deletes the directory: only one holding a package we built, never a source folder.
+        raise CliError(f"{output} is not empty and holds no earlier package: refusing to replace it")
+
+
 def build_package(
     output: Path,
     target: Target,
@@ -318,8 +333,7 @@ def build_package(
             "a layer holds libraries only: put the handler, policy and JWKS in the function package"
         )
     as_zip = output.suffix == ".zip"
-    if output.exists() and not force and (as_zip or any(output.iterdir())):
-        raise CliError(f"{output} exists (use --force to replace it)")
+    _check_output(output, as_zip, force)
     if policy is not None:
         _check_policy(policy)
         if policy.suffix in (".yaml", ".yml"):
