@@ -344,21 +344,7 @@ def test_the_required_dependencies_are_the_agreed_four() -> None:
     assert sorted(_required_distributions()) == sorted(_IMPORT_NAMES)
 
 
-@pytest.mark.parametrize(
-    "distribution",
-    [
-        pytest.param(
-            name,
-            marks=pytest.mark.xfail(
-                reason="PyJWT's job (JWK import, LocalIssuer/mint signing) lands with the cognito issue",
-                strict=True,
-            )
-            if name == "pyjwt" and "jwt" not in _imported_top_levels()
-            else (),
-        )
-        for name in sorted(_IMPORT_NAMES)
-    ],
-)
+@pytest.mark.parametrize("distribution", sorted(_IMPORT_NAMES))
 def test_every_required_dependency_is_imported_by_the_library(distribution: str) -> None:
     """A required dependency nobody imports is weight in every Lambda package: make it an extra."""
     assert _IMPORT_NAMES[distribution] in _imported_top_levels()

@@ -31,7 +31,10 @@ def test_readme_tour_policy_with_access_tokens_says_what_they_lack(tmp_path: Pat
     data["token_use"] = "access"
     policy = Policy.from_dict(data)
     findings = [f for f in policy.lint() if f.code == "claim_not_in_token"]
-    assert [(f.rule_id, f.severity) for f in findings] == [("tenant-guard", "warning")]
+    assert [(f.rule_id, f.severity) for f in findings] == [
+        ("tenant-guard", "warning"),
+        ("tenant-members", "warning"),
+    ]
     message = findings[0].message
     assert "'custom:tenant_id'" in message
     assert "access tokens do not carry" in message
