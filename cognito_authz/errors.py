@@ -294,6 +294,8 @@ REASONS: dict[str, tuple[type[AuthzError], str]] = {
     "duplicate_rule_id": (PolicyError, "Two rules share an id."),
     "unknown_path_param": (PolicyError, "A claim template names a parameter the rule's route lacks."),
     "invalid_decision_table": (PolicyError, "A decision-table (policy test cases) file is invalid."),
+    "invalid_persona": (PolicyError, "A permission-matrix persona is unnamed, named twice or not claims."),
+    "cedar_unexportable": (PolicyError, "The policy (or namespace) cannot be exported to Cedar exactly."),
     "access_denied": (AccessDenied, "The policy denies this request."),
     "requirement_not_met": (AccessDenied, "A per-handler group or scope requirement is not met."),
     "invalid_config": (ConfigError, "Bad constructor or adapter arguments."),

@@ -257,7 +257,7 @@ def concrete_path(policy: Policy, route: Route, persona: Persona) -> str:
         return route.path
     values: dict[int, str] = {}
     for index, (kind, _name) in enumerate(route.pattern):
-        if kind == PARAM or kind == GREEDY:
+        if kind in (PARAM, GREEDY):
             values[index] = _bound_value(policy, route, index, persona) or REPRESENTATIVE
     parts = [values.get(index, text) for index, (_kind, text) in enumerate(route.pattern)]
     return "/" + "/".join(parts)
@@ -319,7 +319,7 @@ def build_matrix(
         columns, from_table = columns_of(policy)
     else:
         columns, from_table = tuple(routes), False
-    columns = tuple(dict((route.text, route) for route in columns).values())
+    columns = tuple({route.text: route for route in columns}.values())
     chooser = paths_from if paths_from is not None else policy
     cells: dict[str, dict[str, Cell]] = {}
     for persona in personas:
@@ -356,4 +356,3 @@ def diff_matrices(old: Policy, new: Policy, personas: Sequence[Persona]) -> tupl
                 flips.append(CellFlip(before, after))
     matrix = Matrix(new_matrix.source, new_matrix.personas, new_matrix.routes, new_matrix.cells, from_table)
     return matrix, flips
-

@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from cognito_authz.cli import demo, matrix_cmd, policy_cmds, token_cmds
+from cognito_authz.cli import demo, export_cmd, matrix_cmd, policy_cmds, token_cmds
 from cognito_authz.cli.common import PROG, CliError, CliParser, fail_line
 
 __all__ = ["build_parser", "main"]
@@ -54,6 +54,7 @@ def build_parser() -> CliParser:
     demo.register(commands)
     policy_cmds.register(commands)
     matrix_cmd.register(commands)
+    export_cmd.register(commands)
     token_cmds.register(commands)
     return parser
 

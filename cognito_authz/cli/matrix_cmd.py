@@ -42,7 +42,9 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
         "--format", choices=("text", "markdown", "csv", "html"), default="text", help="output format"
     )
     matrix.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of stdout")
-    matrix.add_argument("--diff", metavar="OLD_POLICY", help="show only the cells that differ from OLD_POLICY")
+    matrix.add_argument(
+        "--diff", metavar="OLD_POLICY", help="show only the cells that differ from OLD_POLICY"
+    )
     matrix.set_defaults(handler=run_matrix)
 
 
@@ -54,7 +56,11 @@ def _persona_flag(text: str) -> tuple[str, dict[str, Any]]:
         from cognito_authz.policy.sources import load_file
 
         path = value[1:]
-        data = read_json_file(path, "persona file") if path.endswith(".json") else load_file(path, what="persona")
+        data = (
+            read_json_file(path, "persona file")
+            if path.endswith(".json")
+            else load_file(path, what="persona")
+        )
     else:
         try:
             data = json.loads(value)
