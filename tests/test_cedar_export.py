@@ -16,7 +16,7 @@ import pytest
 from cognito_authz.cli import main
 from cognito_authz.errors import REASONS, PolicyError
 from cognito_authz.export.cedar import CedarExport, cedar_request, export_cedar
-from cognito_authz.policy import DecisionTable, Policy
+from cognito_authz.policy import DecisionTable, Policy, Route
 from cognito_authz.principal import Principal
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "policies"
@@ -59,7 +59,21 @@ def test_exported_policies_validate_against_the_exported_schema(name: str) -> No
 # --- the differential test ---------------------------------------------------------------------------
 
 # Small pools, so random claims and path parameters collide often (claim = parameter holds sometimes).
-_VALUES = ["acme", "globex", "u1", "42", "true", "TRUE", "false", "a%2Fb", "é", "x y", 'q"t', "back\\s"]
+_VALUES = [
+    "acme",
+    "globex",
+    "u1",
+    "42",
+    "acme/p1",
+    "true",
+    "TRUE",
+    "false",
+    "a%2Fb",
+    "é",
+    "x y",
+    'q"t',
+    "back\\s",
+]
 _LITERALS = ["orders", "tenants", "users", "a"]
 _GROUPS = ["admin", "member", "support"]
 _SCOPES = ["r", "w", "orders/read"]
@@ -79,7 +93,7 @@ def _random_route(rng: random.Random) -> str:
         roll = rng.random()
         if roll < 0.5:
             segments.append(rng.choice(_LITERALS))
-        elif roll < 0.8 or index < depth - 1:
+        elif roll < 0.7 or index < depth - 1:
             params += 1
             segments.append(f"{{p{params}}}")
         else:
@@ -90,7 +104,8 @@ def _random_route(rng: random.Random) -> str:
 def _random_claim_spec(rng: random.Random, params: list[str]) -> Any:
     roll = rng.random()
     if roll < 0.35 and params:
-        return "{" + rng.choice(params) + "}"
+        # the greedy parameter half the time when the rule has one: its value spans segments
+        return "{" + ("rest" if "rest" in params and rng.random() < 0.5 else rng.choice(params)) + "}"
     if roll < 0.45:
         return "*"
     if roll < 0.6:
@@ -146,7 +161,22 @@ def random_policy(rng: random.Random) -> dict[str, Any]:
     return {"version": 1, "rules": rules}
 
 
-def random_claims(rng: random.Random) -> dict[str, Any]:
+def policy_literals(data: dict[str, Any]) -> list[Any]:
+    """Every literal a policy's claim conditions compare with (so principals sometimes hold them)."""
+    found: list[Any] = []
+    for rule in data["rules"]:
+        for part in ("when", "unless"):
+            for spec in rule.get(part, {}).get("claims", {}).values():
+                for value in spec if isinstance(spec, list) else [spec]:
+                    if not (isinstance(value, str) and value.startswith("{")) and value != "*":
+                        found.append(value)
+    return found
+
+
+def random_claims(rng: random.Random, literals: list[Any]) -> dict[str, Any]:
+    def value() -> Any:
+        return rng.choice(literals) if literals and rng.random() < 0.5 else rng.choice(_VALUES)
+
     claims: dict[str, Any] = {"sub": rng.choice(_VALUES)}
     if rng.random() < 0.8:
         claims["cognito:groups"] = rng.sample(_GROUPS, rng.randint(0, 2))
@@ -160,7 +190,9 @@ def random_claims(rng: random.Random) -> dict[str, Any]:
         if rng.random() < 0.6:
             claims[name] = rng.choice(
                 [
-                    rng.choice(_VALUES),
+                    value(),
+                    value(),
+                    str(value()),
                     42,
                     7,
                     True,
@@ -176,24 +208,80 @@ def random_claims(rng: random.Random) -> dict[str, Any]:
     return claims
 
 
-def random_path(rng: random.Random, policy: Policy) -> str:
+def satisfying_claims(rng: random.Random, rule: dict[str, Any], claims: dict[str, Any]) -> dict[str, Any]:
+    """``claims`` changed so the rule's ``when`` holds, except where a claim must equal a path parameter
+    (the request decides that: paths are built from the principal's claim values)."""
+    when = rule.get("when", {})
+    groups = {
+        *when.get("all_groups", []),
+        *rng.sample(when.get("groups", []), min(1, len(when.get("groups", [])))),
+    }
+    scopes = {
+        *when.get("all_scopes", []),
+        *rng.sample(when.get("scopes", []), min(1, len(when.get("scopes", [])))),
+    }
+    out = dict(claims)
+    if groups:
+        out["cognito:groups"] = sorted(groups | set(out.get("cognito:groups") or []))
+    if scopes:
+        out["scope"] = " ".join(sorted(scopes))
+    if "token_use" in when:
+        out["token_use"] = rng.choice(when["token_use"])
+    if "client_id" in when:
+        out["client_id"] = rng.choice(when["client_id"])
+    for name, spec in when.get("claims", {}).items():
+        if name in ("cognito:groups", "scope"):
+            continue
+        options = spec if isinstance(spec, list) else [spec]
+        choice = rng.choice(options)
+        if choice == "*" or (isinstance(choice, str) and choice.startswith("{")):
+            choice = rng.choice(_VALUES)
+        elif isinstance(choice, bool) and rng.random() < 0.5:
+            choice = rng.choice(["true", "TRUE", "True"] if choice else ["false", "FALSE"])
+        out[name] = [choice, rng.choice(_VALUES)] if rng.random() < 0.2 else choice
+    return out
+
+
+def _as_segment(value: str) -> str:
+    return value.replace(" ", "%20").replace('"', "%22")
+
+
+def random_path(rng: random.Random, policy: Policy, principal: Principal, prefer: list[str]) -> str:
+    """A path, most often built from a route of the policy with parameters the principal's claims hold."""
+    held = [
+        item
+        for value in principal.claims.values()
+        for item in (value if isinstance(value, list) else [value])
+    ]
+    texts = [
+        str(item)
+        for item in held
+        if isinstance(item, str | int) and not isinstance(item, bool) and item != ""
+    ]
+    pool = [*_VALUES, *texts, *texts]
     roll = rng.random()
     if roll < 0.05:
         return rng.choice(["$connect", "$default"])
     if roll < 0.12:
         return rng.choice(["/", "//", "/orders/", "/a/../b", "/%zz", "/orders/%2e%2e", "/tenants/%61cme/x"])
     if roll < 0.75 and policy.routes:
-        route = rng.choice(policy.routes)
+        preferred = [route for route in policy.routes if route.text in prefer]
+        route = rng.choice(preferred if preferred and rng.random() < 0.7 else policy.routes)
         if not route.is_websocket:
             parts = []
             for kind, text in route.pattern:
                 if kind == 0:
                     parts.append(text)
                 elif kind == 1:
-                    parts.append(rng.choice(_VALUES).replace(" ", "%20").replace('"', "%22"))
+                    parts.append(_as_segment(rng.choice(pool)))
                 else:
-                    parts.append("/".join(rng.choice(_VALUES).replace(" ", "%20").replace('"', "%22")
-                                          for _ in range(rng.randint(1, 3))))  # fmt: skip
+                    spanning = [text for text in texts if "/" in text]
+                    if spanning and rng.random() < 0.5:
+                        parts.append(_as_segment(rng.choice(spanning)))
+                    else:
+                        parts.append(
+                            "/".join(_as_segment(rng.choice(pool)) for _ in range(rng.randint(1, 2)))
+                        )
             return "/" + "/".join(parts)
     depth = rng.randint(0, 4)
     return "/" + "/".join(rng.choice([*_LITERALS, "acme", "u1", "42"]) for _ in range(depth))
@@ -205,18 +293,34 @@ def test_cedar_agrees_with_decide_on_random_policies_principals_and_requests() -
     cases = allowed = denied_by_forbid = 0
     policies = 0
     while cases < MIN_CASES:
-        policy = Policy.from_dict(random_policy(rng))
+        data = random_policy(rng)
+        policy = Policy.from_dict(data)
         export = export_cedar(policy)
         parsed = cedarpy.PolicySet.from_str(export.policies)
         policies += 1
-        principals = [Principal.from_claims(random_claims(rng)) for _ in range(6)]
+        literals = policy_literals(data)
+        # half the principals are built to satisfy one rule's `when`, and their requests favour its routes
+        targets = [rng.choice(data["rules"]) if index % 2 else None for index in range(6)]
+        principals = [
+            Principal.from_claims(
+                satisfying_claims(rng, target, random_claims(rng, literals))
+                if target is not None
+                else random_claims(rng, literals)
+            )
+            for target in targets
+        ]
         requests: list[dict[str, Any]] = []
         entities: dict[str, dict[str, Any]] = {}
         expected: list[tuple[bool, str]] = []
         for index, principal in enumerate(principals):
             for _ in range(10):
                 method = rng.choice(_VERBS) if rng.random() < 0.97 else rng.choice(["get", "PROPFIND", ""])
-                path = random_path(rng, policy)
+                path = random_path(
+                    rng,
+                    policy,
+                    principal,
+                    [Route.parse(r).text for r in targets[index]["routes"]] if targets[index] else [],
+                )
                 decision = policy.decide(principal, method, path)
                 built = cedar_request(export, principal, method, path, principal_id=f"p{index}")
                 if built is None:
