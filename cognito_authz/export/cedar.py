@@ -34,7 +34,8 @@ differential test (``tests/test_cedar_export.py``) holds them to it with ``cedar
 What is refused (:class:`PolicyError`, reason ``cedar_unexportable``), never exported weaker: text that
 Cedar cannot carry (strings with lone surrogates, which no YAML, JSON or TOML file can hold). Requests
 with a verb outside the standard seven, or a path no route can match, have no Cedar request
-(:func:`cedar_request` returns ``None``): deny them, as the routing model does (``docs/architecture.md``).
+(:func:`cedar_request` returns ``None``): deny them, as ``decide`` does (:mod:`cognito_authz.routing`,
+facts 3 to 7; ``docs/architecture.md``).
 """
 
 from __future__ import annotations
@@ -49,8 +50,9 @@ from cognito_authz.errors import PolicyError
 from cognito_authz.policy.conditions import Claimant, claim_items, claim_text, view
 from cognito_authz.policy.engine import Policy
 from cognito_authz.policy.model import Condition, Rule, template_param
-from cognito_authz.policy.routes import GREEDY, HTTP_METHODS, LITERAL, Route, normalize_method, split_path
+from cognito_authz.policy.routes import GREEDY, LITERAL, Route
 from cognito_authz.principal import Principal, normalize_bool
+from cognito_authz.routing import STANDARD_VERBS, request_method, request_segments
 
 __all__ = [
     "ACTIONS",
@@ -60,7 +62,6 @@ __all__ = [
     "CedarRequest",
     "cedar_request",
     "export_cedar",
-    "request_segments",
 ]
 
 DEFAULT_NAMESPACE = "CognitoAuthz"
@@ -68,25 +69,11 @@ DEFAULT_NAMESPACE = "CognitoAuthz"
 WEBSOCKET_ACTION = "WebSocket"
 #: Every action of the exported schema, HTTP verbs in a fixed order.
 ACTIONS: tuple[str, ...] = ("GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE", WEBSOCKET_ACTION)
-assert frozenset(ACTIONS[:-1]) == HTTP_METHODS
+assert frozenset(ACTIONS[:-1]) == STANDARD_VERBS
 
 _NAMESPACE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(::[A-Za-z_][A-Za-z0-9_]*)*")
 _REFUSED = "cedar_unexportable"
 _SET_OF_STRINGS: dict[str, Any] = {"type": "Set", "element": {"type": "String"}}
-
-
-def request_segments(path: str) -> tuple[str, ...] | None:
-    """The canonical segments ``Policy.decide`` matches for ``path`` (``None``: no route can match).
-
-    The routing model's function when the library has it, else the policy's own canonicalization: the
-    Cedar request must see the very segments ``decide`` sees.
-    """
-    try:
-        from cognito_authz import routing  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:
-        return split_path(path)
-    segments: tuple[str, ...] | None = routing.request_segments(path)
-    return segments
 
 
 # --- Cedar text ----------------------------------------------------------------------------------------
@@ -391,12 +378,14 @@ def cedar_request(
     """
     if not isinstance(principal, Principal) or not isinstance(path, str):
         return None
+    segments: tuple[str, ...] = ()
     if path.startswith("$"):
-        action, segments, route_key = WEBSOCKET_ACTION, (), path
+        action, route_key = WEBSOCKET_ACTION, path
     else:
-        verb = normalize_method(method)
+        # the routing model's verb and segments, exactly what decide matches (docs/architecture.md)
+        verb = request_method(method)
         found = request_segments(path)
-        if verb is None or verb not in HTTP_METHODS or found is None:
+        if verb is None or found is None:
             return None
         action, segments, route_key = verb, found, ""
     user_id = principal.sub if principal_id is None else principal_id
