@@ -27,8 +27,9 @@ from cognito_authz.errors import PolicyError
 from cognito_authz.policy.conditions import claim_items, claim_text, view
 from cognito_authz.policy.engine import Decision, Policy
 from cognito_authz.policy.model import Condition, template_param
-from cognito_authz.policy.routes import GREEDY, HTTP_METHODS, PARAM, Route, could_be_param, overlaps
+from cognito_authz.policy.routes import GREEDY, PARAM, Route, could_be_param, overlaps
 from cognito_authz.principal import Principal
+from cognito_authz.routing import STANDARD_VERBS
 
 __all__ = [
     "REPRESENTATIVE",
@@ -48,7 +49,7 @@ __all__ = [
 REPRESENTATIVE = "example"
 #: The verbs an ``ANY`` column is decided for, in the order they are shown.
 VERB_ORDER: tuple[str, ...] = ("GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE")
-assert frozenset(VERB_ORDER) == HTTP_METHODS
+assert frozenset(VERB_ORDER) == STANDARD_VERBS
 
 Status = Literal["allow", "deny", "mixed"]
 
@@ -221,15 +222,10 @@ def personas_from_table(table: Any) -> tuple[Persona, ...]:
 
 
 def columns_of(policy: Policy) -> tuple[tuple[Route, ...], bool]:
-    """The matrix's columns and whether they come from the API's route table.
-
-    The table (``Policy.api``) is read through ``getattr`` because older policies (and the library
-    before route tables) have no such attribute; without one, the rules' distinct routes are the columns.
-    """
-    table = getattr(policy, "api", None)
-    routes = tuple(getattr(table, "routes", ()) or ()) if table is not None else ()
-    if routes:
-        return routes, True
+    """The matrix's columns and whether they come from the API's route table: the table's routes when
+    the policy has a non-empty one (``api:``), else the distinct routes its rules name."""
+    if policy.api is not None and policy.api.routes:
+        return policy.api.routes, True
     return tuple(policy.routes), False
 
 
