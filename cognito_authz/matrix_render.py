@@ -12,7 +12,7 @@ import html
 import io
 from collections.abc import Sequence
 
-from cognito_authz.matrix import Cell, CellFlip, Matrix
+from cognito_authz.matrix import REPRESENTATIVE, Cell, CellFlip, Matrix
 
 __all__ = ["FORMATS", "render_diff", "render_matrix"]
 
@@ -24,10 +24,11 @@ _MD_MARK = {"allow": "✅ allow", "deny": "⛔ deny", "mixed": "◐ mixed"}
 _CSV_HEADER = ("persona", "route", "request", "decision", "allowed_verbs", "rules", "reasons")
 
 
-def render_matrix(matrix: Matrix, fmt: str) -> str:
-    """The matrix in one of :data:`FORMATS`."""
+def render_matrix(matrix: Matrix, fmt: str, *, details: bool = True) -> str:
+    """The matrix in one of :data:`FORMATS`; ``details=False`` leaves the per-cell list out of ``text``
+    (the grid and the route legend only)."""
     if fmt == "text":
-        return _text(matrix)
+        return _text(matrix, details=details)
     if fmt == "markdown":
         return _markdown(matrix)
     if fmt == "csv":
@@ -86,7 +87,7 @@ def render_diff(matrix: Matrix, flips: Sequence[CellFlip], fmt: str, *, old_sour
 # --- text ----------------------------------------------------------------------------------------------
 
 
-def _text(matrix: Matrix) -> str:
+def _text(matrix: Matrix, *, details: bool) -> str:
     where = "the API's route table" if matrix.from_api_table else "the policy's rule routes"
     grid = [[persona.name, *(_MARK[cell.status] for cell in cells)] for persona, cells in matrix.rows()]
     lines = [f"permission matrix: {matrix.source} ({len(matrix.routes)} routes from {where})", ""]
@@ -102,6 +103,12 @@ def _text(matrix: Matrix) -> str:
     for index, route in enumerate(matrix.routes, start=1):
         lines.append(f"[{index}] {route.text}")
     lines.append("")
+    if not details:
+        lines.append(
+            "(parameters take the persona's own claim value where a rule compares it, else "
+            f"{REPRESENTATIVE!r}; 'cognito-authz matrix' lists each cell's request and rule)"
+        )
+        return "\n".join(lines) + "\n"
     lines.append("cells (decided on the concrete request shown; rule = the determining rule):")
     for persona, cells in matrix.rows():
         for index, cell in enumerate(cells, start=1):

@@ -231,7 +231,8 @@ def test_persona_flags_and_markdown_output(tmp_path: Path, capsys: pytest.Captur
     claims = tmp_path / "admin.json"
     claims.write_text(json.dumps({"sub": "a-1", "groups": ["admin"]}), encoding="utf-8")
     reader = 'reader={"sub": "r", "scopes": "orders/read"}'
-    argv = ["matrix", str(DESIGN), "--persona", f"admin=@{claims}", "--persona", reader, "--format", "markdown"]
+    argv = ["matrix", str(DESIGN), "--persona", f"admin=@{claims}", "--persona", reader]
+    argv += ["--format", "markdown"]
     status = main(argv)
     assert status == 0
     out = capsys.readouterr().out

@@ -29,7 +29,7 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
         help="a Cedar schema and policy set with the same meaning (Amazon Verified Permissions)",
         description="Write the policy as a Cedar JSON schema and a Cedar policy set that decide every "
         "request as the policy does (deny overrides allow; path parameters by position). Without "
-        f"--output-dir both go to stdout, schema first. Refused (exit 1, reason cedar_unexportable) when "
+        "--output-dir both go to stdout, schema first. Refused (exit 1, reason cedar_unexportable) when "
         "Cedar cannot carry the policy exactly.",
     )
     cedar.add_argument("policy", metavar="POLICY", help="policy file (.yaml, .yml, .json, .toml)")

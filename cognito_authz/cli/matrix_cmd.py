@@ -13,8 +13,9 @@ from cognito_authz.cli.common import CliError, load_policy, read_json_file
 
 if TYPE_CHECKING:
     from cognito_authz.matrix import Persona
+    from cognito_authz.policy import DecisionTable, Policy
 
-__all__ = ["register", "run_matrix"]
+__all__ = ["print_persona_matrix", "register", "run_matrix"]
 
 
 def register(commands: argparse._SubParsersAction[Any]) -> None:
@@ -106,3 +107,12 @@ def run_matrix(args: argparse.Namespace) -> int:
     else:
         print(text, end="")
     return status
+
+
+def print_persona_matrix(policy: Policy, table: DecisionTable) -> None:
+    """Print the grid for a decision table's personas (the demo ends with it)."""
+    from cognito_authz.matrix import build_matrix, personas_from_table
+    from cognito_authz.matrix_render import render_matrix
+
+    print()
+    print(render_matrix(build_matrix(policy, personas_from_table(table)), "text", details=False), end="")
