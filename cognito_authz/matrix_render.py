@@ -163,13 +163,14 @@ p.note { color: #555; margin: 0 0 1em; max-width: 60em; }
 table { border-collapse: collapse; }
 th, td { border: 1px solid #c8c8c8; padding: .35em .6em; text-align: center; vertical-align: middle; }
 thead th { background: #f2f2f2; font-weight: 600; }
-thead th code { white-space: nowrap; font-size: .85em; }
+thead th { max-width: 8.5em; vertical-align: bottom; }
+thead th code { font-size: .8em; }
 th.persona { text-align: left; background: #f7f7f7; white-space: nowrap; }
 td.allow { background: #c9efd0; color: #0b4f1c; }
 td.deny { background: #f6cdcd; color: #7a1010; }
 td.mixed { background: #fbe7b0; color: #6a4a00; }
 td { cursor: help; min-width: 4.5em; }
-td .rule { display: block; font-size: .75em; opacity: .8; white-space: nowrap; }
+td .rule { display: block; font-size: .72em; opacity: .8; overflow-wrap: anywhere; }
 """
 
 
@@ -196,7 +197,10 @@ def _page(title: str, body: str) -> str:
 
 def _html(matrix: Matrix) -> str:
     where = "the API's route table" if matrix.from_api_table else "the policy's rule routes"
-    head = "".join(f"<th><code>{_h(route.text)}</code></th>" for route in matrix.routes)
+    # a line may break after each '/' of a long route (<wbr>), so the columns stay narrow
+    head = "".join(
+        f"<th><code>{_h(route.text).replace('/', '/<wbr>')}</code></th>" for route in matrix.routes
+    )
     rows = "".join(
         f'<tr><th class="persona" scope="row">{_h(persona.name)}</th>'
         + "".join(_html_cell(cell) for cell in cells)
