@@ -411,6 +411,14 @@ def test_export_cedar_command_prints_to_stdout(capsys: pytest.CaptureFixture[str
     assert '"CognitoAuthz"' in text
 
 
+def test_export_cedar_command_prints_one_part(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["export", "cedar", str(EXAMPLES / "demo.yaml"), "--part", "schema"]) == 0
+    schema = json.loads(capsys.readouterr().out)
+    assert main(["export", "cedar", str(EXAMPLES / "demo.yaml"), "--part", "policies"]) == 0
+    policies = capsys.readouterr().out
+    assert cedarpy.validate_policies(policies, json.dumps(schema)).validation_passed
+
+
 def test_export_cedar_command_refuses_with_one_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

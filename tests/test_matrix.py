@@ -200,8 +200,10 @@ def test_diff_of_a_one_line_change_shows_exactly_the_flipped_cells(
     personas = personas_from_table(str(DESIGN_CASES))
     expected = _hand_expected_flips(personas)
     assert len(expected) >= 4  # both directions occur among the table's personas
-    status = main(["matrix", str(new), "--cases", str(DESIGN_CASES), "--diff", str(old), "--format", "csv"])
-    assert status == 1  # like diff(1): something changed
+    argv = ["matrix", str(new), "--cases", str(DESIGN_CASES), "--diff", str(old), "--format", "csv"]
+    assert main([*argv, "--exit-code"]) == 1  # like git diff --exit-code: something changed
+    capsys.readouterr()
+    assert main(argv) == 0
     rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
     assert {(row["persona"], row["route"]) for row in rows} == expected
     assert len(rows) == len(expected)

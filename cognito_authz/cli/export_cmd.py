@@ -8,7 +8,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from cognito_authz.cli.common import CliParser, load_policy
+from cognito_authz.cli.common import CliError, CliParser, load_policy
 
 __all__ = ["register", "run_export_cedar"]
 
@@ -41,6 +41,11 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
         metavar="DIR",
         help=f"write {SCHEMA_FILE} and {POLICIES_FILE} into DIR (created if missing)",
     )
+    cedar.add_argument(
+        "--part",
+        choices=("schema", "policies"),
+        help="print only the schema (JSON) or only the policy set, e.g. to redirect it into a file",
+    )
     cedar.set_defaults(handler=run_export_cedar)
 
 
@@ -49,6 +54,11 @@ def run_export_cedar(args: argparse.Namespace) -> int:
 
     policy = load_policy(args.policy)
     export = export_cedar(policy, namespace=args.namespace)
+    if args.part is not None:
+        if args.output_dir is not None:
+            raise CliError("--part prints to stdout; it does not go with --output-dir", status=2)
+        print(export.schema_json() if args.part == "schema" else export.policies, end="")
+        return 0
     if args.output_dir is None:
         print(f"// --- {SCHEMA_FILE} ---")
         print(export.schema_json(), end="")

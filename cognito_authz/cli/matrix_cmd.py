@@ -27,7 +27,7 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
         "has one, else the routes its rules name) and show the grid with each cell's determining rule and "
         "the concrete request it was decided on. Personas come from a decision table (--cases: one per "
         "distinct principal, named by sub) and/or --persona flags. --diff OLD shows only the cells that "
-        "differ between OLD and POLICY (exit 1 when any do, like diff).",
+        "differ between OLD and POLICY (with --exit-code, exit 1 when any do, like git diff).",
     )
     matrix.add_argument("policy", metavar="POLICY", help="policy file (.yaml, .yml, .json, .toml)")
     matrix.add_argument("--cases", metavar="TABLE", help="decision table whose principals are the personas")
@@ -45,6 +45,9 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
     matrix.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of stdout")
     matrix.add_argument(
         "--diff", metavar="OLD_POLICY", help="show only the cells that differ from OLD_POLICY"
+    )
+    matrix.add_argument(
+        "--exit-code", action="store_true", help="with --diff: exit 1 when any cell flips (a review gate)"
     )
     matrix.set_defaults(handler=run_matrix)
 
@@ -92,6 +95,8 @@ def run_matrix(args: argparse.Namespace) -> int:
     from cognito_authz.matrix import build_matrix, diff_matrices
     from cognito_authz.matrix_render import render_diff, render_matrix
 
+    if args.exit_code and args.diff is None:
+        raise CliError("--exit-code goes with --diff OLD_POLICY", status=2)
     policy = load_policy(args.policy)
     personas = _personas(args)
     status = 0
@@ -99,7 +104,7 @@ def run_matrix(args: argparse.Namespace) -> int:
         old = load_policy(args.diff)
         matrix, flips = diff_matrices(old, policy, personas)
         text = render_diff(matrix, flips, args.format, old_source=old.source)
-        status = 1 if flips else 0
+        status = 1 if flips and args.exit_code else 0
     else:
         text = render_matrix(build_matrix(policy, personas), args.format)
     if args.output is not None:

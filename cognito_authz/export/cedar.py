@@ -56,6 +56,7 @@ from cognito_authz.routing import STANDARD_VERBS, request_method, request_segmen
 
 __all__ = [
     "ACTIONS",
+    "ANY_ACTION",
     "DEFAULT_NAMESPACE",
     "WEBSOCKET_ACTION",
     "CedarExport",
@@ -67,7 +68,9 @@ __all__ = [
 DEFAULT_NAMESPACE = "CognitoAuthz"
 #: The action for WebSocket route keys (``$connect``...), whatever the method.
 WEBSOCKET_ACTION = "WebSocket"
-#: Every action of the exported schema, HTTP verbs in a fixed order.
+#: The action group of the seven HTTP verbs, for ``ANY`` routes.
+ANY_ACTION = "ANY"
+#: Every action a request names, HTTP verbs in a fixed order.
 ACTIONS: tuple[str, ...] = ("GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE", WEBSOCKET_ACTION)
 assert frozenset(ACTIONS[:-1]) == STANDARD_VERBS
 
@@ -199,8 +202,9 @@ def _policy_text(rule: Rule, route: Route, namespace: str) -> str:
         when = [f"resource.routeKey == {_string(route.path)}"]
         where: dict[str, str] = {}
     else:
-        verbs = ACTIONS[:-1] if route.method == "ANY" else (route.method or "",)
-        action = "action in [" + ", ".join(f'{namespace}::Action::"{verb}"' for verb in verbs) + "]"
+        # ANY is an action group holding the seven verbs (declared in the schema)
+        operator = "in" if route.method == ANY_ACTION else "=="
+        action = f'action {operator} {namespace}::Action::"{route.method}"'
         when, where = _route_test(route)
         when.insert(0, 'resource.routeKey == ""')
     if rule.when is not None:
@@ -253,7 +257,16 @@ def _schema(shape: _Shape, namespace: str) -> dict[str, Any]:
                 },
                 "Path": {"shape": {"type": "Record", "attributes": path_attributes}},
             },
-            "actions": {action: {"appliesTo": applies} for action in ACTIONS},
+            "actions": {
+                ANY_ACTION: {},
+                **{
+                    action: {
+                        "appliesTo": applies,
+                        **({"memberOf": [{"id": ANY_ACTION}]} if action != WEBSOCKET_ACTION else {}),
+                    }
+                    for action in ACTIONS
+                },
+            },
         }
     }
 
