@@ -376,6 +376,27 @@ def test_requests_without_a_cedar_form_are_none() -> None:
     assert cedar_request(export, admin, "get", "/health") is not None
 
 
+def test_verified_permissions_arguments_match_the_service_model() -> None:
+    # botocore's own model of the IsAuthorized input, validated offline (nothing is sent anywhere)
+    import botocore.session
+    from botocore.validate import ParamValidator
+
+    export = export_cedar(Policy.from_file(EXAMPLES / "demo.yaml"))
+    alice = Principal.from_claims({"sub": "alice", "cognito:groups": ["member"], "custom:tenant_id": "acme"})
+    built = cedar_request(export, alice, "GET", "/tenants/acme/projects")
+    assert built is not None
+    arguments = built.is_authorized_arguments("PSEXAMPLEabcdefg111111")
+    shape = (
+        botocore.session.get_session()
+        .get_service_model("verifiedpermissions")
+        .operation_model("IsAuthorized")
+    )
+    report = ParamValidator().validate(arguments, shape.input_shape)
+    assert not report.has_errors(), report.generate_report()
+    assert arguments["action"] == {"actionType": "CognitoAuthz::Action", "actionId": "GET"}
+    assert json.loads(arguments["entities"]["cedarJson"]) == built.entities
+
+
 def test_strings_with_quotes_backslashes_and_controls_round_trip() -> None:
     odd = 'a"b\\c\td\u2028é'
     policy = Policy.from_dict(

@@ -282,6 +282,23 @@ class CedarRequest:
     request: dict[str, Any]
     entities: list[dict[str, Any]]
 
+    def is_authorized_arguments(self, policy_store_id: str) -> dict[str, Any]:
+        """Keyword arguments for Verified Permissions' ``IsAuthorized`` (boto3:
+        ``client("verifiedpermissions").is_authorized(**arguments)``), entities in the Cedar JSON form
+        the API takes as ``cedarJson``.
+
+        API: https://docs.aws.amazon.com/verifiedpermissions/latest/apireference/API_IsAuthorized.html
+        and https://docs.aws.amazon.com/verifiedpermissions/latest/apireference/API_EntitiesDefinition.html
+        """
+        principal, action, resource = (self.request[key] for key in ("principal", "action", "resource"))
+        return {
+            "policyStoreId": policy_store_id,
+            "principal": {"entityType": principal["type"], "entityId": principal["id"]},
+            "action": {"actionType": action["type"], "actionId": action["id"]},
+            "resource": {"entityType": resource["type"], "entityId": resource["id"]},
+            "entities": {"cedarJson": json.dumps(self.entities, ensure_ascii=False)},
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class CedarExport:
