@@ -181,12 +181,32 @@ def personas_from_claims(named: Sequence[tuple[str, Mapping[str, Any]]]) -> tupl
 
 def _expand_shorthands(name: str, claims: Mapping[str, Any]) -> dict[str, Any]:
     # The decision tables' shorthands, so a persona flag reads like a table's principal.
+    from pydantic import ValidationError
+
     from cognito_authz.policy.tables import DecisionCase
 
     try:
         case = DecisionCase(principal=dict(claims), method="GET", path="/", expect="deny")
-    except Exception as exc:  # pydantic's ValidationError: keys must be non-empty strings
-        raise PolicyError(f"persona {name!r}: {exc}", reason="invalid_persona") from None
+    except ValidationError as exc:  # claim names must be non-empty strings
+        problem = exc.errors()[0]
+        raise PolicyError(
+            f"persona {name!r}: {problem['msg']} at {'.'.join(map(str, problem['loc']))}",
+            reason="invalid_persona",
+        ) from None
+    for short, long in (("groups", "cognito:groups"), ("scopes", "scope")):
+        value = claims.get(short)
+        if value is None:
+            continue
+        if long in claims:
+            raise PolicyError(
+                f"persona {name!r}: give {short!r} or {long!r}, not both", reason="invalid_persona"
+            )
+        if not (
+            isinstance(value, str) or (isinstance(value, list) and all(isinstance(v, str) for v in value))
+        ):
+            raise PolicyError(
+                f"persona {name!r}: {short!r} must be a string or a list of strings", reason="invalid_persona"
+            )
     return case.claims()
 
 

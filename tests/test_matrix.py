@@ -164,6 +164,12 @@ def test_bad_personas_are_refused_with_a_reason_code() -> None:
     assert raised.value.reason == "invalid_persona"
     with pytest.raises(PolicyError, match="non-empty name"):
         personas_from_claims([(" ", {"sub": "x"})])
+    with pytest.raises(PolicyError, match="list of strings"):
+        personas_from_claims([("g", {"groups": 5})])
+    with pytest.raises(PolicyError, match="not both"):
+        personas_from_claims([("g", {"groups": ["a"], "cognito:groups": ["b"]})])
+    with pytest.raises(PolicyError, match="at least 1 character"):
+        personas_from_claims([("g", {"": "empty claim name"})])
 
 
 # --- the diff ------------------------------------------------------------------------------------------
