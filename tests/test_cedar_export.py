@@ -77,14 +77,24 @@ _VALUES = [
 _LITERALS = ["orders", "tenants", "users", "a"]
 _GROUPS = ["admin", "member", "support"]
 _SCOPES = ["r", "w", "orders/read"]
-_CLAIMS = ["sub", "custom:tenant_id", "custom:n", "email_verified", "cognito:groups", "scope", "custom:list"]
+# claim names include ones Cedar's JSON entity format gives a meaning to ("__entity")
+_CLAIMS = [
+    "sub",
+    "custom:tenant_id",
+    "custom:n",
+    "email_verified",
+    "cognito:groups",
+    "scope",
+    "custom:list",
+    "__entity",
+]
 _CLIENTS = ["c1", "c2"]
 _VERBS = ["GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"]
 
 
 def _random_route(rng: random.Random) -> str:
     if rng.random() < 0.05:
-        return "$connect"
+        return rng.choice(["$connect", "$default"])
     method = rng.choice([*_VERBS, "ANY", "ANY"])
     depth = rng.randint(0, 3)
     segments: list[str] = []
@@ -186,7 +196,7 @@ def random_claims(rng: random.Random, literals: list[Any]) -> dict[str, Any]:
         claims["token_use"] = rng.choice(["id", "access"])
     if rng.random() < 0.8:
         claims["client_id"] = rng.choice(_CLIENTS)
-    for name in ("custom:tenant_id", "custom:n", "email_verified", "custom:list"):
+    for name in ("custom:tenant_id", "custom:n", "email_verified", "custom:list", "__entity"):
         if rng.random() < 0.6:
             claims[name] = rng.choice(
                 [
