@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 from cognito_authz.errors import PolicyError
@@ -217,7 +218,10 @@ def personas_from_table(table: Any) -> tuple[Persona, ...]:
     from cognito_authz.policy.tables import DecisionTable
 
     if not isinstance(table, DecisionTable):
-        table = DecisionTable.from_file(table) if isinstance(table, str) else DecisionTable.from_data(table)
+        if isinstance(table, str | Path):
+            table = DecisionTable.from_file(table)
+        else:
+            table = DecisionTable.from_data(table)
     found: list[tuple[str, dict[str, Any]]] = []
     keys: set[str] = set()
     names: set[str] = set()
@@ -293,8 +297,6 @@ def _bound_value(policy: Policy, column: Route, index: int, persona: Persona) ->
             if not overlaps((column.method, column.pattern), (rule_route.method, rule_route.pattern)):
                 continue
             kind, name = rule_route.pattern[index]
-            if kind == PARAM and greedy:
-                continue  # a one-segment value would not fill a greedy parameter the same way
             if kind != PARAM and kind != GREEDY:
                 continue
             for claim, param in pairs:

@@ -120,7 +120,8 @@ def _text(matrix: Matrix, *, details: bool) -> str:
 
 
 def _md(text: str) -> str:
-    return text.replace("|", "\\|").replace("`", "'")
+    # one table cell: no pipes, no backticks that would close the code span, no line breaks
+    return " ".join(text.replace("|", "\\|").replace("`", "'").split())
 
 
 def _markdown(matrix: Matrix) -> str:
