@@ -12,6 +12,8 @@ from typing import Any
 
 import cedarpy
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cognito_authz.cli import main
 from cognito_authz.errors import REASONS, PolicyError
@@ -459,3 +461,20 @@ def test_export_cedar_command_refuses_with_one_line(
     )
     assert main(["export", "cedar", str(policy), "--namespace", "1bad"]) == 1
     assert "cedar_unexportable" in capsys.readouterr().err
+
+
+# --- Cedar text for any claim value (property) ---------------------------------------------------------
+
+_TEXT = st.text(min_size=1, max_size=12)
+
+
+@settings(max_examples=150, deadline=None)
+@given(name=_TEXT, value=_TEXT, other=_TEXT)
+def test_any_claim_name_and_value_survive_cedar_quoting(name: str, value: str, other: str) -> None:
+    policy = Policy.from_dict(
+        {"version": 1, "rules": [{"id": "r", "routes": ["GET /x"], "when": {"claims": {name: value}}}]}
+    )
+    export = export_cedar(policy)
+    for held in (value, other):
+        principal = Principal.from_claims({"sub": "s", name: held})
+        assert cedar_allows(export, principal, "GET", "/x") is policy.decide(principal, "GET", "/x").allowed

@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cognito_authz.cli import main
 from cognito_authz.errors import PolicyError
@@ -313,3 +315,30 @@ def test_html_matrix_renders_in_headless_chromium_with_the_cells_decide_gives(tm
     header = screenshot.read_bytes()[:24]
     assert header[:8] == b"\x89PNG\r\n\x1a\n"
     assert struct.unpack(">II", header[16:24]) == (1400, 700)
+
+
+# --- every cell's request is a request of its route (property) -------------------------------------------
+
+_CLAIM_VALUE = st.one_of(
+    st.text(max_size=10), st.integers(), st.booleans(), st.lists(st.text(max_size=6), max_size=3)
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(tenant=_CLAIM_VALUE, project=_CLAIM_VALUE, sub=st.text(max_size=10))
+def test_every_cells_request_is_routed_to_its_column(tenant: Any, project: Any, sub: str) -> None:
+    policy = Policy.from_file(DEMO)
+    claims = {
+        "sub": sub,
+        "groups": ["member", "contractor"],
+        "custom:tenant_id": tenant,
+        "custom:project_id": project,
+    }
+    (persona,) = personas_from_claims([("p", claims)])
+    matrix = build_matrix(policy, [persona])
+    for route in matrix.routes:
+        cell = matrix.cell("p", route.text)
+        for decision in cell.decisions:
+            assert route.match(decision.method, cell.path) is not None, (route.text, cell.path)
+            assert decision.route is not None  # decide found a policy route for the request
+        assert expected_status(policy, persona.principal, cell.request) == cell.status
