@@ -15,15 +15,15 @@ The model (one namespace, :data:`DEFAULT_NAMESPACE` unless named):
   way our claim comparison reads them: integers in decimal, booleans as ``true``/``false``, each item of
   a list claim), ``claimFlags`` (for claims compared with a boolean literal, the values that read as a
   boolean, ``"TRUE"`` included) and ``presentClaims`` (names of the claims present and non-empty).
-- Actions: the seven HTTP verbs a route may name (``ANY`` is all seven) and ``WebSocket`` for a route
-  key such as ``$connect``.
+- Actions: the seven HTTP verbs a route may name, the action group ``ANY`` holding them (for ``ANY``
+  routes), and ``WebSocket`` for a route key such as ``$connect``.
 - Resource ``Path``: the API-relative request path with its path parameters, position by position:
   ``depth`` (number of segments), ``seg0``, ``seg1``... (each canonical segment, ``""`` past the end:
   a canonical segment is never empty) and ``rest<i>`` (segments ``i..`` joined by ``/``, the value of a
   greedy ``{name+}`` parameter starting at ``i``); ``routeKey`` is the WebSocket route key (else ``""``).
   A route template becomes a test on these (``resource.depth == 3 && resource.seg0 == "tenants"``), and
   a claim compared with a path parameter becomes ``principal.claims["custom:tenant_id"].contains(
-  resource.seg1)``, with a comment naming the parameter.
+  resource.seg1)``; a comment above each policy names its parameters' positions.
 
 Why positions and not the route's name: our rule routes are patterns over requests, several can match
 one request with different parameter names, and a rule route can match part of an API route's requests
