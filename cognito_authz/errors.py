@@ -296,6 +296,10 @@ REASONS: dict[str, tuple[type[AuthzError], str]] = {
     "invalid_decision_table": (PolicyError, "A decision-table (policy test cases) file is invalid."),
     "invalid_persona": (PolicyError, "A permission-matrix persona is unnamed, named twice or not claims."),
     "cedar_unexportable": (PolicyError, "The policy (or namespace) cannot be exported to Cedar exactly."),
+    "api_import_failed": (
+        PolicyError,
+        "An API definition (SAM template, OpenAPI export, serverless.yml) gives no usable route table.",
+    ),
     "access_denied": (AccessDenied, "The policy denies this request."),
     "requirement_not_met": (AccessDenied, "A per-handler group or scope requirement is not met."),
     "invalid_config": (ConfigError, "Bad constructor or adapter arguments."),
