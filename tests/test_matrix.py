@@ -123,9 +123,11 @@ def test_every_cell_of_every_format_is_what_decide_answers(policy_file: Path, ca
     personas = personas_from_table(str(cases))
     by_name = {persona.name: persona.principal for persona in personas}
     matrix = build_matrix(policy, personas)
-    assert len(matrix.routes) == len(policy.routes)
+    assert policy.api is not None  # both examples carry their API's route table: it gives the columns
+    assert matrix.from_api_table
+    assert matrix.routes == policy.api.routes
     rows = list(csv.DictReader(io.StringIO(render_matrix(matrix, "csv"))))
-    assert len(rows) == len(personas) * len(policy.routes)
+    assert len(rows) == len(personas) * len(policy.api.routes)
     statuses = set()
     for row in rows:
         want = expected_status(policy, by_name[row["persona"]], row["request"])
@@ -303,7 +305,8 @@ def test_html_matrix_renders_in_headless_chromium_with_the_cells_decide_gives(tm
     parser.feed(result.stdout)
     policy = Policy.from_file(DEMO)
     personas = {persona.name: persona.principal for persona in personas_from_table(str(DEMO_CASES))}
-    assert len(parser.cells) == len(personas) * len(policy.routes)
+    assert policy.api is not None
+    assert len(parser.cells) == len(personas) * len(policy.api.routes)
     for cell in parser.cells:
         want = expected_status(policy, personas[cell["data-persona"]], cell["data-request"])
         assert cell["data-decision"] == want, cell
@@ -342,3 +345,19 @@ def test_every_cells_request_is_routed_to_its_column(tenant: Any, project: Any, 
             assert route.match(decision.method, cell.path) is not None, (route.text, cell.path)
             assert decision.route is not None  # decide found a policy route for the request
         assert expected_status(policy, persona.principal, cell.request) == cell.status
+
+
+def test_without_a_route_table_the_rule_routes_are_the_columns() -> None:
+    data = Policy.from_file(DESIGN).document
+    policy = Policy.from_dict(
+        {
+            "version": 1,
+            "rules": [{"id": r.id, "routes": [route.text for route in r.routes]} for r in data.rules],
+        }
+    )
+    assert policy.api is None
+    (someone,) = personas_from_claims([("someone", {"sub": "s"})])
+    matrix = build_matrix(policy, [someone])
+    assert not matrix.from_api_table
+    assert matrix.routes == policy.routes
+    assert "ANY /{proxy+}" in {route.text for route in matrix.routes}  # a rule route shown as a column
