@@ -84,7 +84,7 @@ def app_path(scope: Scope) -> str:
         if path == root:
             return "/"
         if path[len(root)] == "/":
-            return path[len(root) :]
+            return path[len(root):]
     return path
 
 

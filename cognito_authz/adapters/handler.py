@@ -194,7 +194,9 @@ class _Protector:
             )
         return Gate(verifier, policy, self.requirement)
 
-    def check(self, event: Any) -> tuple[ProxyRequest | None, Principal | dict[str, Any], Decision | None]:
+    def check(
+        self, event: Any
+    ) -> tuple[ProxyRequest | None, Principal | dict[str, Any], Decision | None]:
         """The principal (and the policy's decision, if any) to hand over, or the response to return
         instead; never raises."""
         request: ProxyRequest | None = None
