@@ -375,6 +375,17 @@ def test_text_cedar_cannot_carry_is_refused_with_a_reason_code() -> None:
     assert "cedar_unexportable" in REASONS
 
 
+def test_every_condition_kind_of_the_language_has_a_cedar_form() -> None:
+    # a condition kind added to the policy language must get a Cedar form (and a place in the
+    # differential generator) before it can be exported; until then export refuses it
+    from dataclasses import fields
+
+    from cognito_authz.export.cedar import EXPORTED_CONDITIONS
+    from cognito_authz.policy import Condition
+
+    assert {item.name for item in fields(Condition)} == EXPORTED_CONDITIONS
+
+
 def test_a_bad_namespace_is_refused() -> None:
     with pytest.raises(PolicyError, match="namespace"):
         export_cedar(Policy.from_file(EXAMPLES / "demo.yaml"), namespace="not a name")

@@ -43,7 +43,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 from cognito_authz.errors import PolicyError
@@ -58,6 +58,7 @@ __all__ = [
     "ACTIONS",
     "ANY_ACTION",
     "DEFAULT_NAMESPACE",
+    "EXPORTED_CONDITIONS",
     "WEBSOCKET_ACTION",
     "CedarExport",
     "CedarRequest",
@@ -155,8 +156,22 @@ def _route_test(route: Route) -> tuple[list[str], dict[str, str]]:
     return tests, where
 
 
+#: The condition kinds this module translates; any other one set in a policy is refused, so a condition
+#: kind added to the language later can never be dropped silently (exported weaker).
+EXPORTED_CONDITIONS = frozenset(
+    {"groups", "all_groups", "scopes", "all_scopes", "token_use", "client_id", "claims"}
+)
+
+
 def _condition_tests(condition: Condition, where: Mapping[str, str]) -> list[str]:
     """One Cedar test per condition, in the order the policy file names them."""
+    unknown = [
+        item.name
+        for item in fields(condition)
+        if item.name not in EXPORTED_CONDITIONS and getattr(condition, item.name) is not None
+    ]
+    if unknown:
+        raise PolicyError(f"no Cedar form for condition(s) {', '.join(unknown)}", reason=_REFUSED)
     tests: list[str] = []
     if condition.groups is not None:
         tests.append(f"principal.groups.containsAny({_strings(condition.groups)})")
