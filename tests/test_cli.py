@@ -138,7 +138,7 @@ def alice_claims(tmp_path: Path) -> Path:
 def test_help_lists_every_command(cli: Run) -> None:
     status, out, _ = cli("--help")
     assert status == 0
-    for command in ("demo", "lint", "explain", "test", "iam", "mint", "jwks"):
+    for command in ("demo", "lint", "explain", "test", "iam", "matrix", "export", "mint", "jwks"):
         assert re.search(rf"^\s+{command}\s", out, re.MULTILINE), command
 
 

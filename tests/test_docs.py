@@ -42,6 +42,10 @@ CLI_SESSIONS: dict[str, list[str]] = {
     "cli_lint_orders": ["lint", "examples/authorizer/policy.yaml"],
     "cli_iam_orders": ["iam", "examples/authorizer/policy.yaml", "--claims", "docs/snippets/carol.json",
                        "--method-arn", METHOD_ARN],
+    "cli_matrix": ["matrix", DESIGN, "--cases", "examples/policies/design_example.cases.yaml"],
+    "cli_matrix_diff": ["matrix", DESIGN, "--cases", "examples/policies/design_example.cases.yaml",
+                        "--diff", "docs/snippets/design_example_before.yaml", "--format", "markdown"],
+    "cli_export_cedar": ["export", "cedar", DESIGN, "--part", "policies"],
 }
 
 

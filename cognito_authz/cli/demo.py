@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from cognito_authz.cli import matrix_cmd
 from cognito_authz.cli.common import CliError, print_json
 
 if TYPE_CHECKING:
@@ -654,4 +655,5 @@ def run_demo(args: argparse.Namespace) -> int:
         )
     else:
         _print_report(report)
+        matrix_cmd.print_persona_matrix(policy, table)  # the demo ends with who may do what
     return 0 if report.ok else 1
