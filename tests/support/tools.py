@@ -68,7 +68,7 @@ def debian_program(program: str, package: str) -> str:
     if found is None and hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get"):
         env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
         for command in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", package]):
-            subprocess.run(command, check=False, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            subprocess.run(command, check=False, env=env, capture_output=True)
         found = shutil.which(program)
     if found is None:
         _unavailable(f"{program} is missing and cannot be installed here (apt-get install -y {package})")
