@@ -264,7 +264,7 @@ REASONS: dict[str, tuple[type[AuthzError], str]] = {
     "forbidden_header": (ForbiddenHeaderError, "crit, b64, zip, jku, x5u, jwk, x5c or a nested cty."),
     "unknown_issuer": (UnknownIssuerError, "iss is not a configured issuer."),
     "unknown_kid": (UnknownKeyError, "No key with this kid in the issuer's JWKS."),
-    "unusable_key": (InvalidKeyError, "The JWK cannot verify this token (kty, use, alg, n/e)."),
+    "unusable_key": (InvalidKeyError, "The JWK cannot verify this token (kty, use, key_ops, alg, n/e)."),
     "invalid_signature": (InvalidSignatureError, "The signature does not verify."),
     "token_expired": (ExpiredTokenError, "exp is in the past."),
     "token_not_yet_valid": (NotYetValidError, "nbf or iat is in the future."),
@@ -272,6 +272,7 @@ REASONS: dict[str, tuple[type[AuthzError], str]] = {
     "invalid_claim": (InvalidClaimError, "A claim has the wrong type or value."),
     "wrong_token_use": (WrongTokenUseError, "ID token where access is required, or the reverse."),
     "wrong_client": (WrongClientError, "aud / client_id is not a configured app client."),
+    "wrong_audience": (WrongClientError, "An access token's aud names none of the configured audiences."),
     "insufficient_claims": (InsufficientClaimsError, "Required scopes or groups are missing."),
     "auth_too_old": (InsufficientClaimsError, "auth_time is older than max_age."),
     "custom_check_failed": (InsufficientClaimsError, "The custom check hook rejected the token."),
@@ -294,6 +295,8 @@ REASONS: dict[str, tuple[type[AuthzError], str]] = {
     "duplicate_rule_id": (PolicyError, "Two rules share an id."),
     "unknown_path_param": (PolicyError, "A claim template names a parameter the rule's route lacks."),
     "invalid_decision_table": (PolicyError, "A decision-table (policy test cases) file is invalid."),
+    "invalid_persona": (PolicyError, "A permission-matrix persona is unnamed, named twice or not claims."),
+    "cedar_unexportable": (PolicyError, "The policy (or namespace) cannot be exported to Cedar exactly."),
     "api_import_failed": (
         PolicyError,
         "An API definition (SAM template, OpenAPI export, serverless.yml) gives no usable route table.",
@@ -302,6 +305,7 @@ REASONS: dict[str, tuple[type[AuthzError], str]] = {
     "requirement_not_met": (AccessDenied, "A per-handler group or scope requirement is not met."),
     "invalid_config": (ConfigError, "Bad constructor or adapter arguments."),
     "invalid_event": (EventError, "The API Gateway event is not shaped as AWS documents it."),
+    "invalid_trigger_event": (EventError, "A pre token generation event is not a version 2/3 event."),
     "invalid_method_arn": (EventError, "methodArn / routeArn is not an execute-api method or route ARN."),
     "invalid_iam_document": (PolicyError, "An IAM policy document is malformed or uses unsupported fields."),
 }

@@ -36,6 +36,12 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
     lint.add_argument("policy", metavar="POLICY", help="policy file (.yaml, .yml, .json, .toml)")
     lint.add_argument("--strict", action="store_true", help="warnings fail too (exit 1)")
     lint.add_argument(
+        "--token-use",
+        choices=("id", "access"),
+        help="the tokens the policy decides on (default: the policy file's token_use): warns about rules "
+        "comparing claims such tokens do not carry on a stock Cognito pool",
+    )
+    lint.add_argument(
         "--require-cache-safe",
         action="store_true",
         help="exit 1 unless the policy is cache-safe (for TOKEN authorizers with caching on)",
@@ -120,6 +126,8 @@ def run_lint(args: argparse.Namespace) -> int:
     from cognito_authz.policy.lint import lint_file, lint_policy
 
     deployed = None
+    if args.api_id and not args.api:
+        raise CliError("--api-id names an API of --api FILE: give --api too", status=2)
     if args.api:
         from cognito_authz.policy.api_import import import_routes
 
@@ -132,7 +140,7 @@ def run_lint(args: argparse.Namespace) -> int:
         findings = lint_file(args.policy, deployed=deployed)
         policy = None
     else:
-        findings = lint_policy(policy, deployed=deployed)
+        findings = lint_policy(policy, deployed=deployed, token_use=args.token_use)
     safety = None
     if policy is not None and not args.skip_cache_safety:
         from cognito_authz.iam import cache_safety

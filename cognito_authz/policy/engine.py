@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from operator import attrgetter
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from cognito_authz.policy.api_table import ApiTable
 from cognito_authz.policy.conditions import Binding, Claimant, CompiledCondition, Test, view
@@ -354,6 +354,8 @@ class Policy:
         self.api: ApiTable | None = (
             ApiTable(document.api, source=source) if document.api is not None else None
         )
+        #: The token use the policy file declares (``token_use:``), or None.
+        self.token_use: Literal["id", "access"] | None = document.token_use
         self._entries: dict[str, _Entry] = {}
         self._statements: list[_Statement] = []
         self._root = _Node()
@@ -603,11 +605,12 @@ class Policy:
 
     # --- lint --------------------------------------------------------------------------------------
 
-    def lint(self) -> list[LintFinding]:
-        """Problems a reviewer should see: see :mod:`cognito_authz.policy.lint`."""
+    def lint(self, *, token_use: Literal["id", "access"] | None = None) -> list[LintFinding]:
+        """Problems a reviewer should see: see :mod:`cognito_authz.policy.lint`. ``token_use`` (default:
+        the policy file's ``token_use``) says which tokens the policy decides on."""
         from cognito_authz.policy.lint import lint_policy  # lint is a review tool, not on the start-up path
 
-        return lint_policy(self)
+        return lint_policy(self, token_use=token_use)
 
     def __repr__(self) -> str:
         return f"Policy(source={self.source!r}, rules={len(self.rules)}, routes={len(self.routes)})"
