@@ -14,8 +14,9 @@ what must happen:
 - ``CLOSED``: fail closed on a malformed event (authorizer: ``AuthorizerUnavailable``; others: a 5xx),
   never an Allow.
 
-The caller is ``reader`` (scope ``orders/read``: ``GET /orders/{orderId}`` of the DESIGN.md example
-policy) unless a case says otherwise; ``ALLOW`` cases prove the input itself is harmless, so the
+The caller is ``reader`` (scope ``orders/read``: ``GET /orders/{orderId}`` of the policy-language example,
+examples/policies/design_example.yaml) unless a case says otherwise; ``ALLOW`` cases prove the input
+itself is harmless, so the
 neighbouring ``DENY``/``UNAUTHORIZED`` cases fail for the reason they name.
 """
 
@@ -213,7 +214,9 @@ ARN_CASES: list[Any] = [
     pytest.param(f"{PREFIX}/prodé/GET/orders/42", CLOSED, id="unicode-stage"),
     pytest.param(f"{PREFIX}/prod/GET/orders/..", DENY, id="dot-dot-segment"),
     pytest.param(f"{PREFIX}/prod/GET/orders/.", DENY, id="dot-segment"),
-    pytest.param(f"{PREFIX}/prod/GET/orders/", DENY, id="trailing-slash"),
+    # one trailing slash routes like none (docs/architecture.md, routing fact 3): /orders/ is GET /orders
+    pytest.param(f"{PREFIX}/prod/GET/orders/", ALLOW, id="trailing-slash"),
+    pytest.param(f"{PREFIX}/prod/GET/orders//", DENY, id="two-trailing-slashes"),
     pytest.param(f"{PREFIX}/prod/GET/orders/42/../../admin", DENY, id="traversal"),
     pytest.param(f"{PREFIX}/prod/GET//orders/42", DENY, id="double-slash"),
     pytest.param(f"{PREFIX}/prod/GET/orders/a%2Fb", DENY, id="encoded-slash-under-a-carve-out"),
@@ -246,7 +249,7 @@ def test_authorizer_method_arn(world: World, arn: Any, expected: str) -> None:
 def test_authorizer_dot_segment_regression_principal_wide(world: World) -> None:
     # Found by this campaign: the principal-wide document (Allow GET/orders/*) covered GET/orders/..,
     # which decide denies; the authorizer answered Allow. Now it answers a request-scoped Deny.
-    for path in ("..", ".", ""):
+    for path in ("..", "."):
         event = {
             "type": "TOKEN",
             "authorizationToken": f"Bearer {world.reader}",

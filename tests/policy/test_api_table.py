@@ -215,3 +215,11 @@ def test_route_for_agrees_with_the_naive_reference(routes: list[str], method: st
     else:
         expected = request_segments(path) is not None and method.upper() in {"GET", "POST", "PUT"}
         assert table.routable(method, path) == expected
+
+
+def test_a_literal_sibling_does_not_hide_a_parameter_route() -> None:
+    """Whether the gateway backtracks is not documented: the request counts as routable (the careful side)."""
+    table = ApiTable.parse(["GET /a/b/c", "GET /{x}/b/d"])
+    found = table.route_for("GET", "/a/b/d")
+    assert found is not None
+    assert found.text == "GET /{x}/b/d"
