@@ -24,8 +24,10 @@ model", for the same list in prose):
 3. **A single trailing slash routes like none.** API Gateway sends ``/orders/`` to the ``/orders`` route
    and keeps the slash in the event's path and in ``methodArn``; :func:`request_segments` gives both forms
    the same segments. Two or more trailing slashes (an empty segment) route nowhere we can vouch for.
-   Source: observed behaviour (issue 10 of this project); AWS's pages do not state it, so we apply it
-   only in the direction that cannot widen access: the slashed form decides exactly like the bare one.
+   Sources: observed behaviour (issue 10 of this project), and the same observation for REST and HTTP
+   APIs in https://github.com/aws-powertools/powertools-lambda-python/issues/1552 . AWS's developer
+   guide does not state it, so a route table and rules are never widened by it: the slashed form
+   decides exactly like the bare one, nothing more.
 4. **Percent-escapes are decoded before parameters are handed on** ("API Gateway decodes URL-encoded
    request parameters before passing them to your backend integration"). We decode each segment once,
    except ``%2F`` and ``%25`` (kept, upper-cased) so an encoded slash never splits a segment and decoding

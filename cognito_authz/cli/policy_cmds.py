@@ -126,6 +126,8 @@ def run_lint(args: argparse.Namespace) -> int:
     from cognito_authz.policy.lint import lint_file, lint_policy
 
     deployed = None
+    if args.api_id and not args.api:
+        raise CliError("--api-id names an API of --api FILE: give --api too", status=2)
     if args.api:
         from cognito_authz.policy.api_import import import_routes
 

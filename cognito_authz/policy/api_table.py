@@ -13,7 +13,7 @@ lint finding (:mod:`cognito_authz.policy.lint`), never a load error.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from cognito_authz.errors import PolicyError
@@ -97,7 +97,7 @@ class ApiTable:
 
         Raises :class:`PolicyError` naming ``source`` and the entry for a malformed route.
         """
-        if isinstance(routes, str) or not isinstance(routes, Iterable):
+        if isinstance(routes, str | Mapping) or not isinstance(routes, Iterable):
             raise PolicyError(
                 "an API route table must be a list of routes such as 'GET /orders/{orderId}'",
                 reason="policy_schema",

@@ -230,3 +230,9 @@ def test_the_cli_page_shows_what_api_import_prints(cli: Run, monkeypatch: pytest
     status, out, _ = cli("api", "import", "examples/authorizer/template.yaml")
     assert status == 0
     assert out == shown
+
+
+def test_lint_api_id_without_api_is_a_usage_error(cli: Run) -> None:
+    status, _, err = cli("lint", str(ORDERS_POLICY), "--api-id", "OrdersApi")
+    assert status == 2
+    assert "--api-id" in err

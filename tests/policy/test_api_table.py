@@ -82,7 +82,9 @@ def test_parse_keeps_order_and_drops_duplicates() -> None:
     assert len(table) == 2
 
 
-@pytest.mark.parametrize("bad", [["GET /a", "FETCH /b"], ["GET /a/{ x}"], ["/a"], [42], "GET /a"])
+@pytest.mark.parametrize(
+    "bad", [["GET /a", "FETCH /b"], ["GET /a/{ x}"], ["/a"], [42], "GET /a", {"GET /a": 1}, 42, None]
+)
 def test_parse_errors_name_the_entry(bad: Any) -> None:
     with pytest.raises(PolicyError) as caught:
         ApiTable.parse(bad, source="api.yaml")
