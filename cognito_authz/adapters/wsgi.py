@@ -76,6 +76,10 @@ def environ_key(header: str) -> str:
     return "HTTP_" + header.strip().upper().replace("-", "_")
 
 
+def _str(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
 def _headers(answer: Rejection, body: bytes) -> list[tuple[str, str]]:
     return [
         ("Content-Type", "application/json"),
@@ -134,8 +138,8 @@ class CognitoWsgiMiddleware:
         # GET rule), which must not run where GET may not.
         method = framework_method(str(environ.get("REQUEST_METHOD") or "GET"))
         try:
-            # Not str-checked: a server handing bytes is broken, and bearer_token's error fails closed (500).
-            principal = self.gate.authenticate(bearer_token(environ.get(self.token_key)))
+            # A non-text value (a broken server handing bytes) is no readable token: 401, fail closed.
+            principal = self.gate.authenticate(bearer_token(_str(environ.get(self.token_key))))
             self.gate.authorize(principal, method, policy_path(path))
         except Exception as exc:  # every failure is a rejection: never pass, never leak the exception
             answer = rejection(exc, method=method, path=path)
