@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import shutil
 import struct
 import subprocess
 from html.parser import HTMLParser
@@ -31,6 +30,7 @@ from cognito_authz.matrix import (
 from cognito_authz.matrix_render import render_matrix
 from cognito_authz.policy import Policy
 from cognito_authz.principal import Principal
+from tests.support.tools import debian_program
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "policies"
 DEMO = EXAMPLES / "demo.yaml"
@@ -268,10 +268,8 @@ def test_matrix_without_personas_or_with_a_bad_flag_fails_in_one_line(
 
 
 def chromium() -> str:
-    """Debian's chromium; CI installs it (.ci/run). Absent is a failure, never a skip."""
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    assert found, "headless Chromium is required for the HTML matrix test (apt-get install -y chromium)"
-    return found
+    """Debian's chromium: on PATH, or installed now (tests/support/tools.py); under CI absent is a failure."""
+    return debian_program("chromium", "chromium")
 
 
 def run_chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -1,4 +1,4 @@
-"""Deployment tools the example tests run for real: the AWS SAM CLI and the AWS CDK CLI.
+"""Tools some tests run for real: the AWS SAM CLI and the AWS CDK CLI, and Debian programs (chromium).
 
 Neither fits the dev extra. ``aws-sam-cli`` pins its own versions of boto3, cryptography and friends, so
 it lives in its own virtual environment (``.tools/sam``); the CDK CLI is an npm package (``.tools/cdk``).
@@ -58,6 +58,22 @@ def cdk_cli() -> Path:
             capture_output=True,
         )
     return cdk
+
+
+def debian_program(program: str, package: str) -> str:
+    """A Debian program the tests drive (``chromium``...): on PATH, or installed now with apt-get when this
+    runs as root (a fresh CI machine, or the README's test command on one); otherwise skipped, or failed
+    under CI."""
+    found = shutil.which(program)
+    if found is None and hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get"):
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        for command in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", package]):
+            subprocess.run(command, check=False, env=env, capture_output=True)
+        found = shutil.which(program)
+    if found is None:
+        _unavailable(f"{program} is missing and cannot be installed here (apt-get install -y {package})")
+    assert found is not None
+    return found
 
 
 def tool_environment(**extra: str) -> dict[str, str]:
