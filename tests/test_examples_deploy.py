@@ -220,7 +220,7 @@ def test_http_api_authorizer_answers_with_a_principal_wide_iam_policy(
     assert iam_allows(document, f"{base}/GET/orders")
     assert not iam_allows(document, f"{base}/POST/orders")
     assert not iam_allows(document, f"{base}/GET/users/someone-else")
-    assert answer["context"]["rules"] == "read-orders"
+    assert answer["context"]["rules"] == '["read-orders"]'  # lists travel as JSON text
 
 
 def test_http_api_function_trusts_the_authorizer_context(http_api_env: None) -> None:

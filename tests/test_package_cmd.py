@@ -120,7 +120,7 @@ def test_host_package_answers_events_in_a_clean_venv(
     assert completed.returncode == 0, completed.stderr
     rest_allow, rest_deny, http_allow, http_deny = json.loads(completed.stdout)
     assert iam_allows(rest_allow["policyDocument"], events[0]["methodArn"])
-    assert rest_allow["context"]["rules"] == "read-orders"
+    assert rest_allow["context"]["rules"] == '["read-orders"]'  # lists travel as JSON text
     assert not iam_allows(rest_deny["policyDocument"], events[1]["methodArn"])
     for answer, event, allowed in ((http_allow, events[2], True), (http_deny, events[3], False)):
         if "isAuthorized" in answer:

@@ -387,15 +387,22 @@ def raw_event(event: Any) -> Any:
 
 def _route_template(event: Mapping[str, Any], ctx: Mapping[str, Any], kind: ProxyKind) -> str | None:
     """The path of the route API Gateway selected: REST ``resource``; HTTP API ``routeKey`` (2.0 at the
-    top, 1.0 in ``requestContext``) without its method. ``None`` for the ``$default`` route."""
+    top, 1.0 in ``requestContext``, older 1.0 events in ``resource``) without its method.
+
+    ``None`` for the HTTP API ``$default`` route, which has no path. Anything else that is not a route
+    path (missing, not a string, not starting with ``/``) is a broken event: :class:`EventError`, never
+    a fallback to the raw path.
+    """
     if kind == "rest_v1":
         template = event.get("resource")
     else:
-        key = event.get("routeKey") if kind == "http_v2" else ctx.get("routeKey")
-        if not isinstance(key, str) and kind == "http_v1":
-            key = event.get("resource")  # older 1.0 events name the route here only
+        key = event.get("routeKey") if kind == "http_v2" else ctx.get("routeKey", event.get("resource"))
+        if key == "$default":
+            return None
         template = key.split(" ", 1)[1] if isinstance(key, str) and " " in key else key
-    return template if isinstance(template, str) and template.startswith("/") else None
+    if isinstance(template, str) and template.startswith("/"):
+        return template
+    raise EventError("the event names no route (resource / routeKey)")
 
 
 def _on_execute_api_domain(ctx: Mapping[str, Any]) -> bool:
@@ -433,8 +440,6 @@ def api_path(event: Mapping[str, Any], kind: ProxyKind, base_path: str | None = 
         if rebuilt is None:
             raise EventError(f"cannot rebuild the request path from route {template!r} and its parameters")
         return rebuilt
-    if kind == "rest_v1":
-        raise EventError("REST proxy event without a resource")
     raw = event.get("rawPath") if kind == "http_v2" else event.get("path")
     if not isinstance(raw, str) and kind == "http_v2":
         http = ctx.get("http")
