@@ -766,8 +766,9 @@ def test_iam_text_output(cli: Run, tmp_path: Path, orders_files: tuple[Path, Pat
 
 
 def test_iam_falls_back_to_request_scope(cli: Run, tmp_path: Path) -> None:
-    # DESIGN.md's example: an admin of tenant acme may call everything except other tenants' subtrees
-    # ("any tenant but acme"), which IAM globs cannot say: request scope, with the reason.
+    # The design example (examples/policies/design_example.yaml): an admin of tenant acme may call
+    # everything except other tenants' subtrees ("any tenant but acme"), which IAM globs cannot say:
+    # request scope, with the reason.
     claims = write(
         tmp_path / "admin.json", {"sub": "ada", "cognito:groups": ["admin"], "custom:tenant_id": "acme"}
     )

@@ -1,4 +1,4 @@
-"""The layering of DESIGN.md section 2, checked on the real import graph in fresh interpreters."""
+"""The layering of docs/architecture.md ("Layers"), checked on the real import graph in fresh interpreters."""
 
 from __future__ import annotations
 
