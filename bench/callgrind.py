@@ -51,6 +51,7 @@ CASES: dict[str, str] = {
     "authorizer, REST TOKEN event (fresh tokens, distinct users)": "floor",
     "authorizer, HTTP API 2.0 event (fresh tokens, distinct users)": "floor",
     "authorizer, REST TOKEN event (repeated token)": "floor",
+    "authorizer, HTTP API 2.0 event (repeated token)": "floor",
 }
 
 
@@ -130,6 +131,9 @@ def _child_cases(fixture: dict[str, Any]) -> dict[str, Callable[[], object]]:
     rest_repeated = authorizer_bench._cycler(
         LambdaAuthorizer(verifier(64), policy), [authorizer_bench._rest_token_event(personas[0])]
     )
+    http_repeated = authorizer_bench._cycler(
+        LambdaAuthorizer(verifier(64), policy), [authorizer_bench._http_v2_event(template, personas[0])]
+    )
     names = list(CASES)
     return {
         "(harness)": lambda: None,
@@ -142,6 +146,7 @@ def _child_cases(fixture: dict[str, Any]) -> dict[str, Callable[[], object]]:
         names[5]: rest,
         names[6]: http,
         names[7]: rest_repeated,
+        names[8]: http_repeated,
     }
 
 

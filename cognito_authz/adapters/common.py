@@ -41,6 +41,7 @@ __all__ = [
     "check_parts",
     "check_request_options",
     "context_list",
+    "find_header",
     "flatten_context",
     "get_header",
     "policy_path",
@@ -97,22 +98,62 @@ def get_header(
     A header that arrives with several different values is ambiguous (a proxy appended one?) and is
     treated as absent, so the request is rejected instead of guessing which value to trust.
     """
+    return find_header(headers, name, multi)[1]
+
+
+def find_header(
+    headers: Mapping[str, Any] | None,
+    name: str,
+    multi: Mapping[str, Any] | None = None,
+) -> tuple[bool, str | None]:
+    """Whether any spelling of header ``name`` was sent, and its one value (as ``get_header``).
+
+    The first item tells "not sent" apart from "sent but unusable" (several different values, or none
+    that is a string): a caller that must not fall back to another token source needs both.
+    """
     wanted = name.lower()
     values: list[str] = []
+    named = False
     for source in (headers, multi):
-        if not isinstance(source, Mapping):
-            continue
-        for key, value in source.items():
-            if not isinstance(key, str) or key.lower() != wanted:
-                continue
-            if isinstance(value, str):
-                values.append(value)
-            elif isinstance(value, list):
-                values.extend(v for v in value if isinstance(v, str))
+        if isinstance(source, Mapping) and _collect_header(source, wanted, values):
+            named = True
+    if len(values) == 1:
+        return named, values[0]
     distinct = set(values)
-    if len(distinct) != 1:
-        return None
-    return distinct.pop()
+    return named, (distinct.pop() if len(distinct) == 1 else None)
+
+
+def _collect_header(source: Mapping[str, Any], wanted: str, values: list[str]) -> bool:
+    """Append the string values of every key of ``source`` naming ``wanted`` (any case); any named?
+
+    Every request pays this, so the common cases stay in C: ``map(str.lower, ...)`` lowers the names
+    without a Python-level step per header, and when the only name that matches is ``wanted`` itself
+    (API Gateway's HTTP API sends lower-case names) its value is read by one dictionary lookup. Other
+    spellings, several of them, or a key that is not a string take the loop over every item, which
+    decides exactly the same way.
+    """
+    try:
+        matches = list(map(str.lower, source)).count(wanted)
+    except TypeError:  # a key that is not a string: the loop below skips it
+        matches = -1
+    if matches == 0:
+        return False
+    if matches == 1 and wanted in source:
+        _append_values(source[wanted], values)
+        return True
+    named = False
+    for key, value in source.items():
+        if isinstance(key, str) and key.lower() == wanted:
+            named = True
+            _append_values(value, values)
+    return named
+
+
+def _append_values(value: Any, values: list[str]) -> None:
+    if isinstance(value, str):
+        values.append(value)
+    elif isinstance(value, list):
+        values.extend(v for v in value if isinstance(v, str))
 
 
 def subprotocol_token(value: str | None, marker: str) -> str | None:

@@ -29,6 +29,7 @@ from cognito_authz.adapters.common import (
     api_path,
     bearer_token,
     check_request_options,
+    find_header,
     flatten_context,
     get_header,
     single_token,
@@ -226,9 +227,10 @@ class LambdaAuthorizer:
         multi = multi if isinstance(multi, Mapping) else None
         candidates: list[str | None] = []
         sources = 0
-        if _has_header(self.token_header, headers, multi):
+        named, value = find_header(headers, self.token_header, multi)
+        if named:
             sources += 1
-            candidates.append(bearer_token(get_header(headers, self.token_header, multi)))
+            candidates.append(bearer_token(value))
         if self.token_query:
             query = event.get("queryStringParameters")
             value = query.get(self.token_query) if isinstance(query, Mapping) else None
@@ -337,13 +339,6 @@ def _str_field(mapping: Mapping[str, Any], name: str) -> str:
     if not isinstance(value, str) or not value:
         raise EventError(f"event field {name!r} is missing or not a string")
     return value
-
-
-def _has_header(name: str, *sources: Mapping[str, Any] | None) -> bool:
-    wanted = name.lower()
-    return any(
-        isinstance(key, str) and key.lower() == wanted for source in sources if source for key in source
-    )
 
 
 def _optional_str(value: Any) -> str | None:
