@@ -120,6 +120,45 @@ class Principal:
             MappingProxyType(normalized),
         )
 
+    @classmethod
+    def _of_verified(cls, claims: dict[str, Any]) -> Principal:
+        """``from_claims`` for the verifier's fresh path: the same principal, built with less work.
+
+        Only for a claims dict the caller owns (it becomes the principal's ``claims``, normalized in
+        place) and whose types the verifier has already checked: ``cognito:groups`` a list of strings,
+        ``scope`` and the string claims strings, the boolean claims booleans or ``"true"``/``"false"``.
+        Those checks make ``from_claims``'s copy and type tests redundant; everything else it does is done
+        the same way here. ``tests/test_principal.py`` proves the two agree on verified tokens.
+        """
+        for name in _BOOLEAN_CLAIMS:
+            if name in claims:
+                claims[name] = normalize_bool(claims[name])
+        get = claims.get
+        groups: Any = get("cognito:groups")
+        if groups is None:
+            groups = ()
+        else:
+            groups = tuple(groups)
+            if "" in groups or (len(groups) > 1 and len(set(groups)) != len(groups)):
+                groups = tuple(dict.fromkeys(group for group in groups if group))
+        token_use = get("token_use")
+        client_id = get("aud") if token_use == "id" else get("client_id")
+        username = get("username")
+        if username is None:
+            username = get("cognito:username")
+        # Slot setters straight from the class: the frozen __init__ goes through object.__setattr__ and a
+        # name lookup per field, twice the cost on every fresh verify.
+        principal = _new_object(cls)
+        _set_sub(principal, get("sub"))
+        _set_username(principal, username if isinstance(username, str) else None)
+        _set_groups(principal, groups)
+        _set_scopes(principal, normalize_string_list(get("scope"), separators=""))
+        _set_token_use(principal, token_use)
+        _set_client_id(principal, client_id if isinstance(client_id, str) else None)
+        _set_issuer(principal, get("iss"))
+        _set_claims(principal, MappingProxyType(claims))
+        return principal
+
     @property
     def is_machine(self) -> bool:
         """True for a client-credentials (M2M) access token: ``sub`` is the app client, no user."""
@@ -136,3 +175,15 @@ class Principal:
         wanted = set(scopes)
         have = set(self.scopes)
         return wanted <= have if all_of else bool(wanted & have)
+
+
+_new_object = object.__new__
+# The member descriptors of the slotted dataclass; their __set__ bypasses the frozen __setattr__.
+_set_sub = Principal.__dict__["sub"].__set__
+_set_username = Principal.__dict__["username"].__set__
+_set_groups = Principal.__dict__["groups"].__set__
+_set_scopes = Principal.__dict__["scopes"].__set__
+_set_token_use = Principal.__dict__["token_use"].__set__
+_set_client_id = Principal.__dict__["client_id"].__set__
+_set_issuer = Principal.__dict__["issuer"].__set__
+_set_claims = Principal.__dict__["claims"].__set__

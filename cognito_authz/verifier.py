@@ -574,7 +574,8 @@ class CognitoVerifier:
             self._check_times(exp, nbf, iat, now)
         self._check_token_use_and_client(claims)
         _check_claim_types(claims)
-        principal = Principal.from_claims(claims)
+        # The claims dict is ours (fresh from the parser) and its types were just checked.
+        principal = Principal._of_verified(claims)
         self._check_requirements(principal)
         self._check_max_age(auth_time, now)
         self._run_hooks(principal)

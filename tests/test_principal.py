@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+import json
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cognito_authz import CognitoVerifier, Principal
@@ -185,3 +187,53 @@ def test_string_forms_agree_with_the_list(groups: list[str]) -> None:
     assert normalize_string_list(",".join(groups)) == expected
     assert normalize_string_list("[" + " ".join(groups) + "]") == expected
     assert normalize_string_list("[" + ", ".join(groups) + "]") == expected
+
+
+_LOCAL = LocalIssuer(serve=False)
+_ANY_USE = _LOCAL.verifier(token_use=None, token_cache_size=0)
+_WORDS = st.sampled_from(["admin", "support", "", "a b", "x,y", "[z]", "admin"])
+
+
+def _payload(token: str) -> dict[str, Any]:
+    """The claims as the standard library reads them: the oracle's input, independent of our parser."""
+    segment = token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))  # type: ignore[no-any-return]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    use=st.sampled_from(["access", "id"]),
+    groups=st.one_of(st.none(), st.lists(_WORDS, max_size=5)),
+    scope=st.one_of(st.none(), st.sampled_from(["openid", "a b a", "[a, b]", "  ", "x,y z", ""])),
+    verified=st.sampled_from([None, True, False, "true", "false"]),
+    username=st.sampled_from(["keep", "drop", "cognito"]),
+)
+def test_the_verifiers_principal_is_from_claims_of_the_payload(
+    use: str, groups: list[str] | None, scope: str | None, verified: Any, username: str
+) -> None:
+    # The verifier builds its principal on a faster path (Principal._of_verified); from_claims over
+    # the payload decoded by the standard library must give the very same principal.
+    claims: dict[str, Any] = {}
+    omit: list[str] = []
+    if groups is None:
+        omit.append("cognito:groups")
+    else:
+        claims["cognito:groups"] = groups
+    if scope is not None and use == "access":
+        claims["scope"] = scope
+    if verified is None:
+        omit.append("email_verified")
+    else:
+        claims["email_verified"] = verified
+    if username == "drop":
+        omit += ["username", "cognito:username"]
+    if use == "access":
+        token = _LOCAL.mint_access_token(claims=claims, omit=[o for o in omit if o != "cognito:username"])
+        if username == "cognito":
+            token = _LOCAL.mint_access_token(
+                claims={**claims, "cognito:username": "cu"}, omit=[*omit, "username"]
+            )
+    else:
+        token = _LOCAL.mint_id_token(claims=claims, omit=omit)
+    expected = Principal.from_claims(_payload(token))
+    assert _ANY_USE.verify(token) == expected
