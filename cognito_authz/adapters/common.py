@@ -115,7 +115,10 @@ def find_header(
     values: list[str] = []
     named = False
     for source in (headers, multi):
-        if isinstance(source, Mapping) and _collect_header(source, wanted, values):
+        if source is None:
+            continue
+        # type() first: an ABC isinstance costs several times more, and events hold plain dicts.
+        if (type(source) is dict or isinstance(source, Mapping)) and _collect_header(source, wanted, values):
             named = True
     if len(values) == 1:
         return named, values[0]
@@ -222,6 +225,8 @@ def context_list(values: Iterable[str]) -> str:
     (:func:`read_context_list`).
     """
     items = list(values)
+    if not items:
+        return "[]"  # what the encoder writes for an empty list, without its Python-level call chain
     if set(map(type, items)) == _STR_ONLY:
         return "[" + ",".join(map(encode_basestring, items)) + "]"
     return _ENCODE_CONTEXT_LIST(items)
