@@ -85,6 +85,7 @@ _HASHES: dict[str, hashes.HashAlgorithm] = {
     "RS512": hashes.SHA512(),
 }
 _PKCS1V15 = padding.PKCS1v15()
+_STR_ONLY = frozenset({str})
 _STRING_CLAIMS = ("username", "cognito:username", "jti", "origin_jti", "event_id", "email")
 _BOOLEAN_CLAIMS = ("email_verified", "phone_number_verified")
 
@@ -240,7 +241,9 @@ def _check_claim_types(claims: Mapping[str, Any]) -> None:
         _bad_type("sub", "a non-empty string")
     if "cognito:groups" in claims:
         groups = claims["cognito:groups"]
-        if type(groups) is not list or not all(type(group) is str for group in groups):
+        # One C-level pass instead of a generator: every item's type is exactly str (bool-like or str
+        # subclasses are not), and an empty list passes as before.
+        if type(groups) is not list or not set(map(type, groups)) <= _STR_ONLY:
             _bad_type("cognito:groups", "a list of strings")
     if "scope" in claims and type(claims["scope"]) is not str:
         _bad_type("scope", "a string")
