@@ -246,6 +246,8 @@ class LambdaAuthorizer:
                 candidates.append(token)
         if None in candidates:
             return None  # a source was present but unreadable: never fall back to another one
+        if len(candidates) == 1:
+            return candidates[0]  # the usual request: one source, nothing to compare it with
         return single_token(candidates) if sources else None
 
     def _route(self, kind: EventKind, event: Mapping[str, Any]) -> _Request:
