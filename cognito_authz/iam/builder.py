@@ -1,0 +1,356 @@
+"""Principal-wide documents: choose globs quickly, have them checked, reuse proofs (speed part).
+
+Nothing here is trusted for soundness. The candidate globs come from ``Policy.allowed_routes`` (what can
+fire for the caller) and the API's table; :func:`_choose` picks Allows and carve-out Denies over the
+classes of requests; the rendered result then goes through :func:`~cognito_authz.iam.check.check_document`
+and only a document the check calls sound is ever returned. A wrong choice costs completeness (a request
+``decide`` allows that the cached answer refuses), never soundness. The argument is in
+``docs/architecture.md``, "Cached authorizer answers are exact".
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from threading import Lock
+from typing import Any, Literal
+
+from cognito_authz.iam.arn import MethodArn
+from cognito_authz.iam.check import ESCAPED_PATHS, check_document
+from cognito_authz.iam.classes import Budget, BudgetExceeded, walk_classes
+from cognito_authz.iam.document import Statement, document_size, iam_allows, policy_document
+from cognito_authz.iam.patterns import MANY, SegmentPattern, Token, plain_segment, resource_of_glob
+from cognito_authz.iam.renaming import plan_renaming, render
+from cognito_authz.iam.world import VERBS, PolicyFacts, policy_facts, request_patterns, value_segments
+from cognito_authz.policy import Policy
+from cognito_authz.policy.routes import GREEDY, LITERAL, Route
+from cognito_authz.principal import Principal
+from cognito_authz.routing import request_segments
+
+__all__ = [
+    "DEFAULT_MAX_BYTES",
+    "MAX_RESOURCE_LENGTH",
+    "WORK_BUDGET",
+    "PolicyResult",
+    "build_principal_policy",
+    "clear_memo",
+    "request_policy",
+]
+
+logger = logging.getLogger("cognito_authz.iam")
+
+#: Default ceiling for a document (compact JSON bytes); API Gateway bounds the whole authorizer response.
+DEFAULT_MAX_BYTES = 8192
+#: API Gateway limits each ``Resource`` in an authorizer policy to 512 characters.
+MAX_RESOURCE_LENGTH = 512
+#: Work units for one proof (choice and check together): a hard cap on time and memory per invocation.
+WORK_BUDGET = 60_000
+
+Scope = Literal["principal", "request"]
+Glob = tuple[str, tuple[Token, ...]]  # (verb, path tokens)
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyResult:
+    """A document and how far it may be cached.
+
+    ``scope="principal"``: checked sound for every routable request of this token, so safe to cache per
+    token; ``exact`` says whether it also allows everything ``decide`` allows (if not, ``reason`` is
+    ``inexact`` and ``rules`` names the rules it could not express; the current request is always
+    answered as ``decide`` answers it). ``scope="request"``: it covers the current ARN only; ``reason``
+    is ``analysis_budget``, ``self_check_failed``, ``too_large`` or ``escaped_path``.
+    """
+
+    document: dict[str, Any]
+    scope: Scope
+    reason: str
+    size: int
+    detail: str = ""
+    rules: tuple[str, ...] = ()
+    exact: bool = False
+
+
+# --- candidates -----------------------------------------------------------------------------------------
+
+
+def _tokens(route: Route, binding: dict[str, str]) -> tuple[Token, ...] | None:
+    """The route as glob tokens: bound parameters as their (plain) values, free ones and literals IAM
+    cannot name as ``*``; ``None`` when a bound value cannot be named."""
+    out: list[Token] = []
+    for kind, text in route.pattern:
+        value = binding.get(text) if kind != LITERAL else None
+        if kind == LITERAL:
+            out.append(text if plain_segment(text) else MANY)
+        elif value is None:
+            out.append(MANY)
+        else:
+            segments = value_segments(value, kind == GREEDY)
+            if segments is None or not all(plain_segment(s) for s in segments):
+                return None
+            out.extend(segments)
+    return tuple(out) if out else ("",)
+
+
+def _add(pool: dict[Glob, None], method: str | None, tokens: tuple[Token, ...] | None) -> None:
+    if tokens is None or method is None:
+        return
+    for verb in VERBS if method == "ANY" else (method,):
+        pool[(verb, tokens)] = None
+        if tokens[-1] is not MANY and tokens[-1] != "":
+            pool[(verb, (*tokens, ""))] = None  # the trailing-slash form routes alike
+
+
+def _candidates(
+    policy: Policy, facts: PolicyFacts, principal: Principal, budget: Budget
+) -> tuple[list[Glob], list[Glob]]:
+    granted = policy.allowed_routes(principal)
+    allow: dict[Glob, None] = {}
+    deny: dict[Glob, None] = {}
+    values: set[str] = set()
+    by_text = {route.text: route for route in facts.routes}
+    for grant in granted.allowed:
+        route = by_text.get(grant.route)
+        if route is None:
+            continue
+        bound = dict(grant.bound_params)
+        values.update(bound.values())
+        _add(allow, route.method, _tokens(route, bound))
+        for exception in grant.except_params:
+            _add(deny, route.method, _tokens(route, {**bound, **exception}))
+    denied = [(by_text.get(g.route), dict(g.bound_params)) for g in granted.denied]
+    denied += [(route, {}) for route in facts.table or ()]
+    for route, bound in denied:
+        if route is None:
+            continue
+        _add(deny, route.method, _tokens(route, bound))
+        for param in route.params:
+            for value in sorted(values):  # carve-outs for the caller's own values (tenant acme's admin)
+                budget.spend(1)
+                _add(deny, route.method, _tokens(route, {**bound, param: value}))
+    for verb in VERBS:
+        deny[(verb, ("",))] = None  # the root
+    budget.spend(len(allow) + len(deny))
+    return list(allow), list(deny)
+
+
+# --- choosing --------------------------------------------------------------------------------------------
+
+
+def _cover(targets: set[int], options: dict[Glob, set[int]]) -> list[Glob]:
+    """Greedy set cover: fewest globs (roughly) whose classes cover ``targets``."""
+    chosen: list[Glob] = []
+    left = set(targets)
+    while left:
+        best = max(options, key=lambda g: (len(options[g] & left), -len(g[1])), default=None)
+        if best is None or not options[best] & left:
+            break
+        chosen.append(best)
+        left -= options[best]
+    return chosen
+
+
+def _choose(
+    policy: Policy, facts: PolicyFacts, principal: Principal, budget: Budget
+) -> tuple[list[Glob], list[Glob], tuple[str, ...]]:
+    """Allow and Deny globs over the classes of requests, and the rules of allowed classes left out."""
+    allow_pool, deny_pool = _candidates(policy, facts, principal, budget)
+    api = policy.api
+    allow: list[Glob] = []
+    deny: list[Glob] = []
+    missed: dict[str, None] = {}
+    for verb in VERBS:
+        allows = [g for g in allow_pool if g[0] == verb]
+        if not allows:
+            continue
+        denies = [g for g in deny_pool if g[0] == verb]
+        table, routes = request_patterns(facts, principal, verb, budget)
+        globs = [SegmentPattern(g[1], routed=False) for g in (*allows, *denies)]
+        base = len(table) + len(routes)
+        allowed: list[tuple[frozenset[int], tuple[str, ...]]] = []
+        refused: list[frozenset[int]] = []
+        for rep in walk_classes([*table, *routes, *globs], budget):
+            path = "/" + "/".join(rep.word)
+            if request_segments(path) is None or (api is not None and not api.routable(verb, path)):
+                continue
+            budget.spend(4)
+            decision = policy.decide(principal, verb, path)
+            hits = frozenset(i - base for i in rep.accepted if i >= base)
+            (allowed.append((hits, decision.rules)) if decision.allowed else refused.append(hits))
+        budget.spend((len(allowed) + len(refused)) * len(globs) // 8)
+        n = len(allows)
+        usable = {j for j in range(n, len(globs))} - {j for hits, _ in allowed for j in hits}
+        good = {i for i in range(n) if all(hits & usable for hits in refused if i in hits)}
+        options = {allows[i]: {k for k, (hits, _) in enumerate(allowed) if i in hits} for i in good}
+        chosen = _cover(set(range(len(allowed))), options)
+        allow += chosen
+        picked = {allows.index(g) for g in chosen}
+        reached = {k for k, hits in enumerate(refused) if hits & picked}
+        carve = {denies[j - n]: {k for k in reached if j in refused[k]} for j in usable}
+        deny += _cover(reached, carve)
+        covered = {k for g in chosen for k in options[g]}
+        for k, (_, rules) in enumerate(allowed):
+            if k not in covered:
+                missed.update(dict.fromkeys(rules))
+    return allow, deny, tuple(missed)
+
+
+def _document(prefix: str, allow: Iterable[Glob], deny: Iterable[Glob]) -> dict[str, Any]:
+    allows = tuple(dict.fromkeys(resource_of_glob(prefix, v, t) for v, t in allow))
+    denies = tuple(dict.fromkeys(resource_of_glob(prefix, v, t) for v, t in deny))
+    statements = []
+    if allows:
+        statements.append(Statement("Allow", allows))
+    if denies:
+        statements.append(Statement("Deny", (*denies, prefix + ESCAPED_PATHS)))
+    if not statements:
+        statements.append(Statement("Deny", (prefix + "*",)))
+    return policy_document(statements)
+
+
+# --- proofs, memo ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Proof:
+    document: dict[str, Any] | None  # None: no checked document (reason says why)
+    exact: bool
+    reason: str
+    detail: str
+    rules: tuple[str, ...]
+
+
+def _prove(policy: Policy, principal: Principal, prefix: str, budget_units: int) -> _Proof:
+    facts = policy_facts(policy)
+    budget = Budget(budget_units)
+    try:
+        allow, deny, missed = _choose(policy, facts, principal, budget)
+        document = _document(prefix, allow, deny)
+        verdict = check_document(policy, principal, document, prefix, budget)
+    except BudgetExceeded:
+        detail = "the policy and token need more work than one invocation may spend"
+        return _Proof(None, False, "analysis_budget", detail, ())
+    if not verdict.sound:
+        logger.error("IAM document check failed on %s; answering for the current request only", verdict.example)
+        return _Proof(None, False, "self_check_failed", f"the document would allow {verdict.example}", ())
+    detail = "" if verdict.exact else f"IAM globs cannot say everything decide allows (e.g. {verdict.example})"
+    rules = verdict.missed or missed
+    return _Proof(document, verdict.exact, "" if verdict.exact else "inexact", detail, rules)
+
+
+_MEMO: OrderedDict[tuple[Any, ...], tuple[Policy, _Proof]] = OrderedDict()
+_MEMO_LOCK = Lock()
+_MEMO_SIZE = 512
+
+
+def clear_memo() -> None:
+    """Forget every memoized proof (tests and benchmarks measure first proofs with it)."""
+    with _MEMO_LOCK:
+        _MEMO.clear()
+
+
+def _memo_key(facts: PolicyFacts, principal: Principal, renamed: dict[str, str]) -> tuple[Any, ...]:
+    # Everything decide reads from a principal: its lists, token use, client, and each claim a condition
+    # names (a renamed claim by its placeholder only, so equal-shaped callers share one proof).
+    claims = tuple((n, renamed.get(n) or repr(principal.claims.get(n))) for n in facts.condition_claims)
+    return (tuple(principal.groups), tuple(principal.scopes), principal.token_use, principal.client_id, claims)
+
+
+def _proof_for(policy: Policy, principal: Principal, arn: MethodArn, budget: int) -> _Proof:
+    facts = policy_facts(policy)
+    renaming = plan_renaming(facts, principal)
+    subject = renaming.stand_in if renaming is not None else principal
+    key = (id(policy), arn.prefix, budget, *_memo_key(facts, principal, dict(renaming.key) if renaming else {}))
+    with _MEMO_LOCK:
+        hit = _MEMO.get(key)
+        if hit is not None and hit[0] is policy:
+            _MEMO.move_to_end(key)
+    proof = hit[1] if hit is not None and hit[0] is policy else None
+    if proof is None:
+        proof = _prove(policy, subject, arn.prefix, budget)
+        with _MEMO_LOCK:
+            _MEMO[key] = (policy, proof)
+            while len(_MEMO) > _MEMO_SIZE:
+                _MEMO.popitem(last=False)
+    if renaming is None or proof.document is None:
+        return proof
+    return _Proof(render(proof.document, arn.prefix, renaming.values), proof.exact, proof.reason, proof.detail, proof.rules)
+
+
+# --- public API ------------------------------------------------------------------------------------------
+
+
+def request_policy(policy: Policy, principal: Principal, method_arn: MethodArn) -> dict[str, Any]:
+    """A document for the current ARN only: Allow it if ``decide`` allows and IAM can name it exactly,
+    else Deny it."""
+    decision = policy.decide(principal, method_arn.verb or "GET", method_arn.path)
+    effect = "Allow" if decision.allowed and _nameable(method_arn) else "Deny"
+    return policy_document([Statement(effect, (method_arn.arn,))])
+
+
+def _nameable(arn: MethodArn) -> bool:
+    # An exact ARN is its own Resource only without the characters IAM reads as wildcards or variables.
+    return not any(ch in arn.arn for ch in "*?$") or (arn.verb is None and "*" not in arn.arn and "?" not in arn.arn)
+
+
+def _request_result(policy: Policy, principal: Principal, arn: MethodArn, reason: str, detail: str) -> PolicyResult:
+    document = request_policy(policy, principal, arn)
+    return PolicyResult(document, "request", reason, document_size(document), detail)
+
+
+def _websocket_document(policy: Policy, principal: Principal, arn: MethodArn) -> dict[str, Any]:
+    keys = list(dict.fromkeys([*policy_facts(policy).websocket_keys, arn.path]))
+    allowed = [k for k in keys if "*" not in k and "?" not in k and policy.decide(principal, "GET", k).allowed]
+    denied = [k for k in keys if k not in allowed]
+    statements = []
+    if allowed:
+        statements.append(Statement("Allow", tuple(arn.with_resource(None, k) for k in allowed)))
+    if denied:
+        statements.append(Statement("Deny", tuple(arn.with_resource(None, k) for k in denied)))
+    return policy_document(statements)
+
+
+def build_principal_policy(
+    policy: Policy,
+    principal: Principal,
+    method_arn: MethodArn,
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    budget: int = WORK_BUDGET,
+) -> PolicyResult:
+    """The document to return for ``principal`` on ``method_arn`` (see :class:`PolicyResult`).
+
+    A principal-wide document never allows a routable request ``decide`` denies (checked after
+    rendering); it allows the current request exactly when ``decide`` does and IAM can name it.
+    """
+    if method_arn.verb is None:
+        document = _websocket_document(policy, principal, method_arn)
+        return PolicyResult(document, "principal", "", document_size(document), exact=True)
+    proof = _proof_for(policy, principal, method_arn, budget)
+    if proof.document is None:
+        if proof.reason == "analysis_budget":
+            logger.warning("principal-wide IAM document for sub=%s: work budget exhausted", principal.sub)
+        return _request_result(policy, principal, method_arn, proof.reason, proof.detail)
+    document = proof.document
+    statements = [dict(s) for s in document["Statement"]]
+    if policy.decide(principal, method_arn.verb, method_arn.path).allowed and not iam_allows(document, method_arn.arn):
+        if not _nameable(method_arn):
+            logger.warning("the current request holds '*', '?' or '$': IAM cannot name it; refused")
+        elif "%" in method_arn.path and any(method_arn.prefix + ESCAPED_PATHS in s["Resource"] for s in statements):
+            return _request_result(policy, principal, method_arn, "escaped_path", "escaped path under carve-outs")
+        else:
+            # Sound without a proof: the exact ARN of a request decide allows, with no wildcard in it.
+            allow = next((s for s in statements if s["Effect"] == "Allow"), None)
+            if allow is None:
+                statements.insert(0, {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": []})
+                allow = statements[0]
+            allow["Resource"] = [*allow["Resource"], method_arn.arn]
+            statements = [s for s in statements if not (s["Effect"] == "Deny" and s["Resource"] == [method_arn.prefix + "*"])]
+    document = {"Version": document["Version"], "Statement": statements}
+    longest = max(len(r) for s in statements for r in s["Resource"])
+    size = document_size(document)
+    if longest > MAX_RESOURCE_LENGTH or size > max_bytes:
+        logger.warning("principal-wide IAM document too large (%d bytes, longest Resource %d)", size, longest)
+        return _request_result(policy, principal, method_arn, "too_large", f"{size} bytes, a Resource of {longest}")
+    return PolicyResult(document, "principal", proof.reason, size, proof.detail, proof.rules, proof.exact)

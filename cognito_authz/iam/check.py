@@ -1,0 +1,97 @@
+"""The check every returned document passes: the rendered JSON, as IAM reads it, against ``decide``.
+
+This is the part soundness rests on (steps 3 and 4 in ``docs/architecture.md``, "Cached authorizer answers
+are exact"). It shares nothing with the code that chose the document: it reads the Resources back from
+the rendered document (:func:`~cognito_authz.iam.patterns.glob_of_resource`), refuses any shape it cannot
+reason about, builds the classes of requests from the API's table, the policy's routes and those globs
+(:func:`~cognito_authz.iam.classes.walk_classes`), and on one request of every class compares a fresh
+``Policy.decide`` with :func:`~cognito_authz.iam.document.iam_allows`, IAM's evaluation of the whole ARN.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from cognito_authz.iam.classes import Budget, walk_classes
+from cognito_authz.iam.document import iam_allows
+from cognito_authz.iam.patterns import SegmentPattern, glob_of_resource
+from cognito_authz.iam.world import VERBS, policy_facts, request_patterns
+from cognito_authz.policy import Policy
+from cognito_authz.principal import Principal
+from cognito_authz.routing import request_segments
+
+__all__ = ["ESCAPED_PATHS", "Verdict", "check_document"]
+
+#: The Deny a document with carve-outs carries: IAM compares raw text and ``decide`` decoded segments,
+#: so ``/%61dmin`` would slip past a Deny on ``admin``. Escaped paths are refused outright instead.
+ESCAPED_PATHS = "*%*"
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """``sound``: no routable request the document allows is denied by ``decide``. ``exact``: also every
+    routable request ``decide`` allows is allowed. ``example`` is a request breaking the first that
+    fails; ``missed`` the rules allowing requests the document leaves out (when not exact)."""
+
+    sound: bool
+    exact: bool
+    example: str = ""
+    missed: tuple[str, ...] = ()
+    classes: int = 0
+
+
+def _globs(document: Mapping[str, Any], prefix: str) -> dict[str, list[tuple[str, SegmentPattern]]] | None:
+    """Effect -> (verb, glob) for every statement; ``None`` if an Allow is not fully understood or a
+    Deny with a literal comes without the escaped-path Deny."""
+    out: dict[str, list[tuple[str, SegmentPattern]]] = {"Allow": [], "Deny": []}
+    escaped = False
+    for statement in document.get("Statement", ()):
+        if set(statement) != {"Action", "Effect", "Resource"} or statement["Action"] != "execute-api:Invoke":
+            return None
+        effect = statement["Effect"]
+        for resource in statement["Resource"]:
+            if effect == "Deny" and resource == prefix + ESCAPED_PATHS:
+                escaped = True
+                continue
+            parsed = glob_of_resource(prefix, resource)
+            if parsed is None:
+                # An unknown Allow could allow anything; an unknown Deny can only narrow, but then the
+                # document is not of our making: refuse both.
+                return None
+            out[effect].append(parsed)
+    if not escaped and any(glob.literals() - {""} for _verb, glob in out["Deny"]):
+        return None
+    return out
+
+
+def check_document(
+    policy: Policy, principal: Principal, document: Mapping[str, Any], prefix: str, budget: Budget
+) -> Verdict:
+    """Evaluate ``document`` as IAM does against ``policy.decide`` on one request of every class."""
+    globs = _globs(document, prefix)
+    if globs is None:
+        return Verdict(False, False, "a Resource or statement of a shape the check cannot read exactly")
+    facts = policy_facts(policy)
+    api = policy.api
+    missed: dict[str, None] = {}
+    example = ""
+    count = 0
+    for verb in VERBS:
+        table, routes = request_patterns(facts, principal, verb, budget)
+        mine = [glob for effect in ("Allow", "Deny") for v, glob in globs[effect] if v == verb]
+        for representative in walk_classes([*table, *routes, *mine], budget):
+            count += 1
+            path = "/" + "/".join(representative.word)
+            if request_segments(path) is None or (api is not None and not api.routable(verb, path)):
+                continue  # API Gateway never sends it to an authorizer or to a cached answer
+            budget.spend(4)
+            decision = policy.decide(principal, verb, path)
+            iam = iam_allows(document, f"{prefix}{verb}{path}")
+            if iam and not decision.allowed:
+                return Verdict(False, False, f"{verb} {path}", classes=count)
+            if decision.allowed and not iam:
+                example = example or f"{verb} {path}"
+                missed.update(dict.fromkeys(decision.rules))
+    return Verdict(True, not example, example, tuple(missed), count)

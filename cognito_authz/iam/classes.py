@@ -1,0 +1,155 @@
+"""Classes of requests: finitely many words that stand for every request (soundness part).
+
+Given patterns (routes and globs, :mod:`cognito_authz.iam.patterns`), two words that every pattern
+accepts or rejects alike are alike for anything that depends on a segment only through these patterns
+(step 2 of the argument in ``docs/architecture.md``). :func:`walk_classes` runs all patterns side by side as
+one lazily built automaton and returns one representative word per distinct set of accepting patterns
+reachable, over every word of non-empty segments optionally closed by one empty segment (a trailing
+slash). A segment equal to no literal of any pattern behaves like every other such segment, so one fresh
+segment stands for all of them.
+
+Cost is counted in a :class:`Budget`; running out raises :class:`BudgetExceeded` before memory or time
+can grow further. The walk never decides anything itself: callers evaluate ``decide`` and the IAM
+matcher on the representatives.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from cognito_authz.iam.patterns import MANY, ONE, SegmentPattern
+
+__all__ = ["Budget", "BudgetExceeded", "walk_classes"]
+
+
+class BudgetExceeded(Exception):
+    """The work allowed for one invocation ran out (the caller falls back; never an Allow)."""
+
+
+class Budget:
+    """Deterministic units of work (automaton states, steps, ``decide`` calls, candidate patterns).
+
+    One unit is a few microseconds and a few hundred bytes at most, so a cap in units caps time and
+    memory whatever a token carries.
+    """
+
+    __slots__ = ("left",)
+
+    def __init__(self, units: int) -> None:
+        self.left = units
+
+    def spend(self, units: int) -> None:
+        self.left -= units
+        if self.left < 0:
+            raise BudgetExceeded("work budget exhausted")
+
+
+# NFA state per pattern: 2*p = before token p; 2*p+1 = inside MANY at p (one or more segments taken);
+# _FINAL = a routed pattern that accepted and then took the closing empty segment.
+_FINAL = -2
+_DEAD = -3
+
+
+def _closure(pattern: SegmentPattern, states: set[int]) -> frozenset[int]:
+    # Leaving a MANY that has taken at least one segment is free.
+    for state in list(states):
+        if state >= 0 and state % 2:
+            states.add(state + 1)
+    return frozenset(states)
+
+
+def _step(pattern: SegmentPattern, states: frozenset[int], symbol: str) -> frozenset[int]:
+    tokens = pattern.tokens
+    end = 2 * len(tokens)
+    out: set[int] = set()
+    if symbol == "" and pattern.routed:
+        # Routing ignores one trailing slash: a routed pattern that accepted stays accepted, once.
+        return frozenset({_FINAL}) if end in states else frozenset()
+    for state in states:
+        if state < 0:
+            continue
+        position, inside = divmod(state, 2)
+        if inside:
+            out.add(state)
+            continue
+        if position >= len(tokens):
+            continue
+        token = tokens[position]
+        if token is MANY:
+            out.add(state + 1)
+        elif token is ONE:
+            if symbol != "":
+                out.add(state + 2)
+        elif token == symbol:
+            out.add(state + 2)
+    return _closure(pattern, out)
+
+
+def _accepts(pattern: SegmentPattern, states: frozenset[int]) -> bool:
+    return 2 * len(pattern.tokens) in states or _FINAL in states
+
+
+def _expects(pattern: SegmentPattern, states: frozenset[int]) -> set[str]:
+    out: set[str] = set()
+    for state in states:
+        if state >= 0 and not state % 2 and state // 2 < len(pattern.tokens):
+            token = pattern.tokens[state // 2]
+            if isinstance(token, str):
+                out.add(token)
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Representative:
+    """One word standing for its class, and the indexes of the patterns that accept it."""
+
+    word: tuple[str, ...]
+    accepted: frozenset[int]
+
+
+def fresh_segment(taken: frozenset[str]) -> str:
+    """A plain segment equal to none of ``taken``."""
+    fresh = "x0"
+    while fresh in taken:
+        fresh += "0"
+    return fresh
+
+
+def walk_classes(patterns: Sequence[SegmentPattern], budget: Budget) -> list[Representative]:
+    """One representative per reachable set of accepting patterns (see the module docstring)."""
+    literals = frozenset().union(*(p.literals() for p in patterns)) - {""}
+    fresh = fresh_segment(literals)
+    start = tuple(_closure(p, {0}) for p in patterns)
+    budget.spend(len(patterns) + 1)
+    seen: dict[tuple[frozenset[int], ...], None] = {start: None}
+    found: dict[frozenset[int], Representative] = {}
+    stack: list[tuple[tuple[str, ...], tuple[frozenset[int], ...]]] = [((), start)]
+
+    def record(word: tuple[str, ...], states: tuple[frozenset[int], ...]) -> None:
+        accepted = frozenset(i for i, (p, s) in enumerate(zip(patterns, states, strict=True)) if _accepts(p, s))
+        if accepted not in found:
+            budget.spend(1)
+            found[accepted] = Representative(word, accepted)
+
+    while stack:
+        word, states = stack.pop()
+        live = [i for i, s in enumerate(states) if s]
+        # The closing empty segment: a trailing slash, or the root "/" when the word is empty.
+        budget.spend(len(live) + 1)
+        record((*word, ""), tuple(_step(p, s, "") if s else s for p, s in zip(patterns, states, strict=True)))
+        symbols = {fresh}
+        for i in live:
+            symbols |= _expects(patterns[i], states[i])
+        symbols.discard("")
+        for symbol in sorted(symbols):  # sorted: representatives never depend on hash order
+            budget.spend(len(live) + 1)
+            nxt = tuple(
+                _step(patterns[i], states[i], symbol) if states[i] else states[i] for i in range(len(patterns))
+            )
+            path = (*word, symbol)
+            record(path, nxt)
+            if nxt not in seen and any(nxt):
+                seen[nxt] = None
+                stack.append((path, nxt))
+    return list(found.values())
