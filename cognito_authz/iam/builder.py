@@ -18,7 +18,7 @@ from threading import Lock
 from typing import Any, Literal
 
 from cognito_authz.iam.arn import MethodArn
-from cognito_authz.iam.check import ESCAPED_PATHS, check_document
+from cognito_authz.iam.check import ESCAPED_PATHS, ODD_PATHS, check_document
 from cognito_authz.iam.classes import Budget, BudgetExceeded, walk_classes
 from cognito_authz.iam.document import Statement, document_size, iam_allows, policy_document
 from cognito_authz.iam.patterns import MANY, SegmentPattern, Token, plain_segment, resource_of_glob
@@ -196,14 +196,16 @@ def _choose(
     return allow, deny, tuple(missed)
 
 
-def _document(prefix: str, allow: Iterable[Glob], deny: Iterable[Glob]) -> dict[str, Any]:
+def _document(prefix: str, allow: list[Glob], deny: list[Glob]) -> dict[str, Any]:
     allows = tuple(dict.fromkeys(resource_of_glob(prefix, v, t) for v, t in allow))
     denies = tuple(dict.fromkeys(resource_of_glob(prefix, v, t) for v, t in deny))
     statements = []
     if allows:
         statements.append(Statement("Allow", allows))
-    if denies:
-        statements.append(Statement("Deny", (*denies, prefix + ESCAPED_PATHS)))
+    # A '*' spans paths the routing model refuses ("//", "/./"): refuse them as decide does.
+    odd = tuple(prefix + p for p in ODD_PATHS) if any(MANY in t for _v, t in allow) else ()
+    if denies or odd:
+        statements.append(Statement("Deny", (*denies, *odd, *((prefix + ESCAPED_PATHS,) if denies else ()))))
     if not statements:
         statements.append(Statement("Deny", (prefix + "*",)))
     return policy_document(statements)

@@ -27,6 +27,8 @@ __all__ = ["ESCAPED_PATHS", "Verdict", "check_document"]
 #: The Deny a document with carve-outs carries: IAM compares raw text and ``decide`` decoded segments,
 #: so ``/%61dmin`` would slip past a Deny on ``admin``. Escaped paths are refused outright instead.
 ESCAPED_PATHS = "*%*"
+#: Denies for paths the routing model refuses (empty, ``.`` and ``..`` segments) that a ``*`` would span.
+ODD_PATHS = ("*//*", "*/./*", "*/.", "*/../*", "*/..")
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,37 +44,45 @@ class Verdict:
     classes: int = 0
 
 
-def _globs(document: Mapping[str, Any], prefix: str) -> dict[str, list[tuple[str, SegmentPattern]]] | None:
-    """Effect -> (verb, glob) for every statement; ``None`` if an Allow is not fully understood or a
-    Deny with a literal comes without the escaped-path Deny."""
+def _globs(
+    document: Mapping[str, Any], prefix: str
+) -> tuple[dict[str, list[tuple[str, SegmentPattern]]], dict[str, Any]] | None:
+    """Effect -> (verb, glob) for every Resource read exactly, and the document keeping only those
+    (a Deny can only narrow what IAM allows, so judging soundness without the Denies this cannot read is
+    conservative). ``None`` if an Allow is not read exactly, or a Deny with a literal comes without the
+    escaped-path Deny."""
     out: dict[str, list[tuple[str, SegmentPattern]]] = {"Allow": [], "Deny": []}
+    kept: list[dict[str, Any]] = []
     escaped = False
     for statement in document.get("Statement", ()):
         if set(statement) != {"Action", "Effect", "Resource"} or statement["Action"] != "execute-api:Invoke":
             return None
         effect = statement["Effect"]
+        read: list[str] = []
         for resource in statement["Resource"]:
-            if effect == "Deny" and resource == prefix + ESCAPED_PATHS:
-                escaped = True
-                continue
             parsed = glob_of_resource(prefix, resource)
+            if parsed is None and effect == "Allow":
+                return None  # an Allow read inexactly could allow anything
             if parsed is None:
-                # An unknown Allow could allow anything; an unknown Deny can only narrow, but then the
-                # document is not of our making: refuse both.
-                return None
+                escaped = escaped or resource == prefix + ESCAPED_PATHS
+                continue
             out[effect].append(parsed)
+            read.append(resource)
+        if read:
+            kept.append({**statement, "Resource": read})
     if not escaped and any(glob.literals() - {""} for _verb, glob in out["Deny"]):
         return None
-    return out
+    return out, {"Version": document.get("Version"), "Statement": kept}
 
 
 def check_document(
     policy: Policy, principal: Principal, document: Mapping[str, Any], prefix: str, budget: Budget
 ) -> Verdict:
     """Evaluate ``document`` as IAM does against ``policy.decide`` on one request of every class."""
-    globs = _globs(document, prefix)
-    if globs is None:
+    read = _globs(document, prefix)
+    if read is None:
         return Verdict(False, False, "a Resource or statement of a shape the check cannot read exactly")
+    globs, readable = read
     facts = policy_facts(policy)
     api = policy.api
     missed: dict[str, None] = {}
@@ -88,10 +98,10 @@ def check_document(
                 continue  # API Gateway never sends it to an authorizer or to a cached answer
             budget.spend(4)
             decision = policy.decide(principal, verb, path)
-            iam = iam_allows(document, f"{prefix}{verb}{path}")
-            if iam and not decision.allowed:
+            arn = f"{prefix}{verb}{path}"
+            if not decision.allowed and iam_allows(readable, arn):
                 return Verdict(False, False, f"{verb} {path}", classes=count)
-            if decision.allowed and not iam:
+            if decision.allowed and not iam_allows(document, arn):
                 example = example or f"{verb} {path}"
                 missed.update(dict.fromkeys(decision.rules))
     return Verdict(True, not example, example, tuple(missed), count)
