@@ -1,5 +1,6 @@
 """The policy engine: a reviewed policy file compiled into an index that decides, per request, whether
-a :class:`~cognito_authz.principal.Principal` may call a route (DESIGN.md section 6).
+a :class:`~cognito_authz.principal.Principal` may call a route (``docs/policy.md``, and the layers in
+``docs/architecture.md``).
 
 Pure and offline: nothing here imports the verifier, the JWKS cache, pyjwt or requests.
 

@@ -1,6 +1,6 @@
 """The policy file schema as pydantic models: the authority on what is valid, and the author of load errors.
 
-``model.parse_document`` validates the common case by hand (a Lambda cold start must not import pydantic
+``parse.parse_document`` validates the common case by hand (a Lambda cold start must not import pydantic
 and build these models: that alone costs more than importing PyJWT). Whenever the hand-written validator
 is not certain, for instance on any invalid input, this module decides, and a rejection becomes a
 :class:`PolicyError` naming the file, the rule id and the field. The models mirror
@@ -125,6 +125,7 @@ class PolicyDocument(_Strict):
     description: str | None = None
     groups: Annotated[tuple[NonEmptyStr, ...], Field(min_length=1)] | None = None
     rules: tuple[Rule, ...]
+    api: tuple[RouteField, ...] | None = None
 
 
 def validate(data: Mapping[str, Any], source: str) -> model.PolicyDocument:
@@ -148,6 +149,7 @@ def validate(data: Mapping[str, Any], source: str) -> model.PolicyDocument:
             )
             for rule in document.rules
         ),
+        api=document.api,
     )
 
 

@@ -5,8 +5,8 @@ routes ending there or whose greedy parameter starts there, listed per request v
 merged into every verb's list). A decision canonicalizes the path, walks the trie (cost grows with path
 depth and with how many route shapes overlap the path, never with the number of rules), and evaluates
 only the conditions of the rules attached to the routes it reached, each compiled into one callable.
-Semantics (DESIGN.md section 6): deny if any matching deny rule; else allow if any matching allow rule;
-else deny. Order never matters.
+Semantics (``docs/policy.md``; the layers in ``docs/architecture.md``): deny if any matching deny rule;
+else allow if any matching allow rule; else deny. Order never matters.
 """
 
 from __future__ import annotations
@@ -18,9 +18,11 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from cognito_authz.policy.api_table import ApiTable
 from cognito_authz.policy.conditions import Binding, Claimant, CompiledCondition, Test, view
 from cognito_authz.policy.lint import LintFinding, lint_policy
-from cognito_authz.policy.model import PolicyDocument, Rule, parse_document
+from cognito_authz.policy.model import PolicyDocument, Rule
+from cognito_authz.policy.parse import parse_document
 from cognito_authz.policy.routes import (
     GREEDY,
     HTTP_METHODS,
@@ -30,12 +32,11 @@ from cognito_authz.policy.routes import (
     Pattern,
     Route,
     match_pattern,
-    normalize_method,
-    split_path,
     subsumes,
 )
 from cognito_authz.policy.sources import load_file
 from cognito_authz.principal import Principal
+from cognito_authz.routing import request_method, request_segments
 
 __all__ = ["AllowedRoutes", "Decision", "Policy", "RouteGrant"]
 
@@ -108,11 +109,12 @@ class Decision:
             text += f" (rules considered whose conditions do not hold: {others})." if others else "."
             return text
         if not self.path.startswith("$") and (
-            split_path(self.path) is None or normalize_method(self.method) is None
+            request_segments(self.path) is None or request_method(self.method) is None
         ):
             return (
                 f"{request or '(empty request)'} is denied by default: the method or path is not one "
-                "API Gateway routes (empty, '.' or '..' segments, a broken escape, no leading '/')."
+                "API Gateway routes (a verb outside GET, POST, PUT, PATCH, DELETE, HEAD and OPTIONS; "
+                "empty, '.' or '..' segments, a broken escape, no leading '/')."
             )
         return f"{request} is denied by default: no rule of the policy has a route matching it."
 
@@ -139,10 +141,10 @@ class RouteGrant:
         """Whether the concrete request falls under this grant (exceptions included)."""
         if self.method is None:
             return path == self.path
-        verb = normalize_method(method)
+        verb = request_method(method)
         if verb is None or (self.method != "ANY" and self.method != verb):
             return False
-        segments = split_path(path)
+        segments = request_segments(path)
         if segments is None:
             return False
         params = match_pattern(self.pattern, segments)
@@ -301,9 +303,9 @@ class _Node:
         self.terminal: dict[str | None, list[_Entry]] = {}
 
 
-def _collect(node: _Node, segments: tuple[str, ...], verb: str | None, out: list[_Entry]) -> None:
+def _collect(node: _Node, segments: tuple[str, ...], verb: str, out: list[_Entry]) -> None:
     """Append the entries of every route matching ``segments`` for ``verb`` to ``out``: a verb of
-    ``HTTP_METHODS`` (its routes and the ``ANY`` ones) or ``None`` (other methods: ``ANY`` routes only).
+    ``HTTP_METHODS``: its routes and the ``ANY`` ones (other verbs never get here: routing fact 7).
 
     A literal and the parameter child can both match a segment; only then is a branch remembered, so
     the usual walk is one pass down the path, never a visit of the rules."""
@@ -342,8 +344,13 @@ class Policy:
     def __init__(self, document: PolicyDocument, *, source: str = "<dict>") -> None:
         self.document = document
         self.source = source
+        #: the rules, in file order: the typed, public view other layers read the policy through
         self.rules: tuple[Rule, ...] = document.rules
         self.declared_groups: tuple[str, ...] | None = document.groups
+        #: the API's route table from the file's ``api:`` section, ``None`` without one
+        self.api: ApiTable | None = (
+            ApiTable(document.api, source=source) if document.api is not None else None
+        )
         self._entries: dict[str, _Entry] = {}
         self._statements: list[_Statement] = []
         self._root = _Node()
@@ -386,7 +393,7 @@ class Policy:
 
     def _index_by_verb(self) -> None:
         """Re-key every node's route lists by request verb, ``ANY`` routes merged into each, so a
-        decision does one lookup per node reached (``None``: methods outside ``HTTP_METHODS``)."""
+        decision does one lookup per node reached."""
         pending = [self._root]
         while pending:
             node = pending.pop()
@@ -397,7 +404,6 @@ class Policy:
                 merged: dict[str | None, list[_Entry]] = {
                     verb: [*by_method.get(verb, []), *any_routes] for verb in HTTP_METHODS
                 }
-                merged[None] = list(any_routes)
                 by_method.clear()
                 by_method.update({verb: entries for verb, entries in merged.items() if entries})
             pending.extend(node.literals.values())
@@ -442,13 +448,12 @@ class Policy:
         if path.startswith("$"):
             entry = self._websocket.get(path)
             return ([entry] if entry is not None else []), ()
-        verb = _VERBS.get(method) or normalize_method(method)
-        segments = split_path(path)
+        verb = _VERBS.get(method) or request_method(method)
+        segments = request_segments(path)
         matched: list[_Entry] = []
         if verb is None or segments is None:
             return matched, ()
-        # a request whose method is literally "ANY" matches ANY routes once, not twice
-        _collect(self._root, segments, verb if verb in HTTP_METHODS else None, matched)
+        _collect(self._root, segments, verb, matched)
         return matched, segments
 
     def _decide(self, principal: Principal, method: str, path: str) -> Decision:
@@ -460,7 +465,8 @@ class Policy:
             matched = [entry]
             segments: tuple[str, ...] = ()
         else:
-            verb = _VERBS.get(method) or normalize_method(method)
+            # Verbs outside the standard seven are denied (routing fact 7: unknown at the gateway).
+            verb = _VERBS.get(method) or request_method(method)
             if (
                 path[:1] == "/"
                 and len(path) <= MAX_PATH
@@ -469,16 +475,17 @@ class Policy:
                 and "%" not in path
                 and "/." not in path
             ):
-                # split_path's fast path, inlined (same conditions; an empty segment falls through)
+                # split_path's fast path, inlined (same conditions; an empty segment, such as the one a
+                # trailing slash leaves, falls through to request_segments)
                 parts = path[1:].split("/")
-                found = tuple(parts) if "" not in parts else split_path(path)
+                found = tuple(parts) if "" not in parts else request_segments(path)
             else:
-                found = split_path(path)
+                found = request_segments(path)
             if verb is None or found is None:
                 return _decision(False, NO_MATCHING_RULE, (), _EMPTY, None, method, path, None)
             segments = found
             matched = []
-            _collect(self._root, segments, verb if verb in HTTP_METHODS else None, matched)
+            _collect(self._root, segments, verb, matched)
             if not matched:
                 return _decision(False, NO_MATCHING_RULE, (), _EMPTY, None, method, path, None)
         best = matched[0]

@@ -15,6 +15,8 @@ Findings (``code``: severity):
 * ``unconditional_allow``: warning. An allow rule without conditions on a greedy route: every
   authenticated caller gets a whole subtree.
 * ``no_rules``: warning. The policy denies everything.
+* The route table's findings (``api_table_stale``, ``api_route_not_allowed``, ``rule_route_not_in_api``,
+  ``api_table_missing``): see :mod:`cognito_authz.policy.api_lint`.
 
 Problems that make a policy unloadable (broken route braces such as ``{ id}`` or ``{}``, duplicate
 ids, unknown keys, bad claim templates) are load errors; :func:`lint_file` and :func:`lint_data` report
@@ -25,56 +27,51 @@ Implication checks are conservative: lint may miss a shadowed rule, it never rep
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Protocol
 
 from cognito_authz.errors import PolicyError
-from cognito_authz.policy.model import Condition, Rule, template_param
+from cognito_authz.policy.api_lint import lint_route_table
+from cognito_authz.policy.api_table import ApiTable
+from cognito_authz.policy.findings import LintFinding, Severity
+from cognito_authz.policy.model import Condition, PolicyDocument, Rule, template_param
+from cognito_authz.policy.parse import parse_document
 from cognito_authz.policy.routes import LITERAL, Route, overlaps, subsumes
+from cognito_authz.policy.sources import load_file
 
-if TYPE_CHECKING:
-    from cognito_authz.policy.engine import Policy
-
-__all__ = ["LintFinding", "lint_data", "lint_file", "lint_policy"]
-
-Severity = Literal["error", "warning"]
+__all__ = ["LintFinding", "Severity", "lint_data", "lint_document", "lint_file", "lint_policy"]
 
 
-@dataclass(frozen=True, slots=True)
-class LintFinding:
-    """One lint result. ``code`` is stable; ``message`` is for people."""
+class HasDocument(Protocol):
+    """What lint reads from a loaded policy (a :class:`~cognito_authz.policy.Policy` is one): lint works on
+    the document, so it never imports the engine that compiles it."""
 
-    severity: Severity
-    code: str
-    message: str
-    rule_id: str | None = None
-
-    def __str__(self) -> str:
-        where = f" rule {self.rule_id!r}:" if self.rule_id else ""
-        return f"{self.severity} [{self.code}]{where} {self.message}"
+    @property
+    def document(self) -> PolicyDocument: ...
 
 
-def lint_file(path: str | Path) -> list[LintFinding]:
-    """Load and lint a policy file; a load error becomes a single ``error`` finding."""
-    from cognito_authz.policy.engine import Policy
+def lint_file(path: str | Path, *, deployed: ApiTable | None = None) -> list[LintFinding]:
+    """Load and lint a policy file; a load error becomes a single ``error`` finding.
 
+    ``deployed`` is the route table of the deployment (``cognito-authz lint --api FILE``): the policy's
+    own ``api:`` table is then checked against it.
+    """
     try:
-        policy = Policy.from_file(path)
+        document = parse_document(load_file(path), str(path))
     except PolicyError as exc:
         return [_load_finding(exc)]
-    return lint_policy(policy)
+    return lint_document(document, deployed=deployed)
 
 
-def lint_data(data: Mapping[str, Any], source: str = "<dict>") -> list[LintFinding]:
+def lint_data(
+    data: Mapping[str, Any], source: str = "<dict>", *, deployed: ApiTable | None = None
+) -> list[LintFinding]:
     """Validate and lint a policy given as a mapping; a load error becomes a single ``error`` finding."""
-    from cognito_authz.policy.engine import Policy
-
     try:
-        policy = Policy.from_dict(data, source=source)
+        document = parse_document(data, source)
     except PolicyError as exc:
         return [_load_finding(exc)]
-    return lint_policy(policy)
+    return lint_document(document, deployed=deployed)
 
 
 def _load_finding(exc: PolicyError) -> LintFinding:
@@ -82,16 +79,22 @@ def _load_finding(exc: PolicyError) -> LintFinding:
     return LintFinding("error", exc.reason, exc.message, rule_id if isinstance(rule_id, str) else None)
 
 
-def lint_policy(policy: Policy) -> list[LintFinding]:
-    """Every finding for a loaded policy, rule by rule, then route-level findings."""
+def lint_policy(policy: HasDocument, *, deployed: ApiTable | None = None) -> list[LintFinding]:
+    """Every finding for a loaded policy (see :func:`lint_document`)."""
+    return lint_document(policy.document, deployed=deployed)
+
+
+def lint_document(document: PolicyDocument, *, deployed: ApiTable | None = None) -> list[LintFinding]:
+    """Every finding for a policy document, rule by rule, then route-level findings, then the route
+    table's (:func:`cognito_authz.policy.api_lint.lint_route_table`)."""
     findings: list[LintFinding] = []
-    rules = policy.rules
+    rules = document.rules
     if not rules:
         findings.append(
             LintFinding("warning", "no_rules", "the policy has no rules: every request is denied")
         )
         return findings
-    declared = set(policy.declared_groups) if policy.declared_groups is not None else None
+    declared = set(document.groups) if document.groups is not None else None
     dead: set[str] = set()
     for rule in rules:
         if declared is not None:
@@ -125,9 +128,20 @@ def lint_policy(policy: Policy) -> list[LintFinding]:
                         rule.id,
                     )
                 )
-    findings.extend(_routes_not_allowed(policy, dead))
-    findings.extend(_param_conflicts(policy.routes))
+    routes = _distinct_routes(rules)
+    findings.extend(_routes_not_allowed(rules, routes, dead))
+    findings.extend(_param_conflicts(routes))
+    findings.extend(lint_route_table(document, deployed=deployed, dead=dead))
     return findings
+
+
+def _distinct_routes(rules: tuple[Rule, ...]) -> tuple[Route, ...]:
+    """Every route the rules name, once each, in file order (as ``Policy.routes``)."""
+    seen: dict[str, Route] = {}
+    for rule in rules:
+        for route in rule.routes:
+            seen.setdefault(route.text, route)
+    return tuple(seen.values())
 
 
 def _unknown_groups(rule: Rule, declared: set[str]) -> list[LintFinding]:
@@ -184,17 +198,19 @@ def _covers(outer: Route, inner: Route) -> bool:
     return subsumes((outer.method, outer.pattern), (inner.method, inner.pattern))
 
 
-def _routes_not_allowed(policy: Policy, dead: set[str]) -> list[LintFinding]:
+def _routes_not_allowed(
+    rules: tuple[Rule, ...], routes: tuple[Route, ...], dead: set[str]
+) -> list[LintFinding]:
     allow_routes = [
         (route.method, route.pattern)
-        for rule in policy.rules
+        for rule in rules
         if rule.effect == "allow" and rule.id not in dead
         for route in rule.routes
     ]
     out: list[LintFinding] = []
-    for route in policy.routes:
+    for route in routes:
         if not any(overlaps((route.method, route.pattern), other) for other in allow_routes):
-            users = [rule.id for rule in policy.rules if route in rule.routes]
+            users = [rule.id for rule in rules if route in rule.routes]
             out.append(
                 LintFinding(
                     "warning",

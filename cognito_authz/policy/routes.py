@@ -1,20 +1,26 @@
 """API Gateway route syntax: parse route keys (``GET /orders/{orderId}``, ``ANY /files/{path+}``,
 ``$connect``) and match them against the concrete request path API Gateway routed.
 
-Request paths are canonicalized once (:func:`split_path`) before any matching: split on literal ``/``,
-percent-escapes decoded per segment except ``%2F`` and ``%25`` (kept, upper-cased, so an encoded slash
-never splits a segment and decoding is never ambiguous), and a path with an empty, ``.`` or ``..`` segment,
-a broken escape, invalid UTF-8 or a control character matches no route at all. Literal route segments
-are compared with the decoded segment, so ``/%61dmin`` cannot slip past a deny rule on ``/admin``.
+Request paths are canonicalized once, by :func:`cognito_authz.routing.request_segments` (the gateway's
+routing facts live in :mod:`cognito_authz.routing`; ``split_path`` and ``normalize_method`` are
+re-exported here for existing callers). Literal route segments are compared with the decoded segment, so
+``/%61dmin`` cannot slip past a deny rule on ``/admin``.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from urllib.parse import unquote_to_bytes
 
 from cognito_authz.errors import PolicyError
+from cognito_authz.routing import (
+    MAX_PATH,
+    STANDARD_VERBS,
+    normalize_method,
+    request_method,
+    request_segments,
+    split_path,
+)
 
 __all__ = [
     "HTTP_METHODS",
@@ -27,12 +33,13 @@ __all__ = [
     "match_pattern",
     "normalize_method",
     "overlaps",
+    "request_segments",
     "split_path",
     "subsumes",
 ]
 
-#: Verbs API Gateway accepts in a route key, besides ``ANY``.
-HTTP_METHODS: frozenset[str] = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
+#: Verbs API Gateway accepts in a route key, besides ``ANY`` (``routing.STANDARD_VERBS``).
+HTTP_METHODS: frozenset[str] = STANDARD_VERBS
 #: WebSocket route keys a policy may name. Only ``$connect`` reaches an authorizer; the others are
 #: accepted so a handler-side decision on a WebSocket event can be written down too.
 WEBSOCKET_ROUTE_KEYS: frozenset[str] = frozenset({"$connect", "$disconnect", "$default"})
@@ -49,12 +56,7 @@ _PARAM_NAME = r"[A-Za-z0-9_][A-Za-z0-9_-]*"
 _PARAM_SEGMENT = re.compile(r"\{(" + _PARAM_NAME + r")(\+?)\}")
 _FORBIDDEN_LITERAL = re.compile(r"[\s%?#\x00-\x1f\x7f]")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_VALID_ESCAPES = re.compile(r"(?:[^%]|%[0-9A-Fa-f]{2})*")
-_KEPT_ESCAPES = re.compile(r"(%2[Ff]|%25)")
 _KEPT_CANONICAL = re.compile(r"%2F|%25")
-#: Longest request path considered (API Gateway's own limit is far below).
-MAX_PATH = 8192
-_MAX_METHOD = 16
 
 
 def _route_error(text: object, message: str, *, reason: str = "invalid_route") -> PolicyError:
@@ -133,10 +135,10 @@ class Route:
         """
         if self.method is None:
             return {} if path == self.path else None
-        verb = normalize_method(method)
+        verb = request_method(method)
         if verb is None or (self.method != "ANY" and self.method != verb):
             return None
-        segments = split_path(path)
+        segments = request_segments(path)
         if segments is None:
             return None
         return match_pattern(self.pattern, segments)
@@ -185,70 +187,6 @@ def _brace_hint(segment: str) -> str:
         f"segment {segment!r} mixes braces with other text: a parameter must be a whole segment "
         "'{name}' or a final '{name+}' with a name of letters, digits, '_' and '-'"
     )
-
-
-def normalize_method(method: object) -> str | None:
-    """The upper-cased verb, or ``None`` when ``method`` is not a plausible HTTP method token.
-
-    Upper-casing means a lower-case ``get`` cannot step around a deny rule on ``GET`` while an ``ANY``
-    allow rule matches it.
-    """
-    if not isinstance(method, str) or not method or len(method) > _MAX_METHOD:
-        return None
-    if not (method.isascii() and method.isalpha()):
-        return None
-    return method.upper()
-
-
-def split_path(path: object) -> tuple[str, ...] | None:
-    """Canonical segments of a request path, or ``None`` when the path can match no route."""
-    if not isinstance(path, str) or not path.startswith("/") or len(path) > MAX_PATH:
-        return None
-    if path.isascii() and path.isprintable() and "%" not in path and "/." not in path:
-        # The common case, checked with C-level string methods: printable ASCII without escapes or
-        # segments starting with a dot, so every non-empty segment is already canonical.
-        parts = path[1:].split("/")
-        if "" not in parts:
-            return tuple(parts)
-        return () if path == "/" else None
-    if _CONTROL.search(path):
-        return None
-    if not path.isascii():
-        try:
-            path.encode("utf-8")
-        except UnicodeEncodeError:  # lone surrogates: no request on the wire can carry them
-            return None
-    if path == "/":
-        return ()
-    segments = path[1:].split("/")
-    for index, segment in enumerate(segments):
-        if "%" in segment:
-            decoded = _decode_segment(segment)
-            if decoded is None:
-                return None
-            segments[index] = segment = decoded
-        if segment == "" or segment == "." or segment == "..":
-            return None
-    return tuple(segments)
-
-
-def _decode_segment(segment: str) -> str | None:
-    if _VALID_ESCAPES.fullmatch(segment) is None:
-        return None
-    pieces = _KEPT_ESCAPES.split(segment)
-    out: list[str] = []
-    for index, piece in enumerate(pieces):
-        if index % 2:
-            out.append(piece.upper())
-            continue
-        try:
-            out.append(unquote_to_bytes(piece).decode("utf-8"))
-        except UnicodeDecodeError:
-            return None
-    decoded = "".join(out)
-    if _CONTROL.search(decoded):
-        return None
-    return decoded
 
 
 def could_be_param(value: str, *, greedy: bool = False) -> bool:

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from cognito_authz.errors import PolicyError
 from cognito_authz.policy import _schema
-from cognito_authz.policy.model import Unsure, fast_document, parse_document
+from cognito_authz.policy.parse import Unsure, fast_document, parse_document
 
 NAMES = st.sampled_from(["admin", "support", "orders/read", "a", "", "x y"])
 WEIRD = st.sampled_from([None, 0, 1, True, False, 1.5, "", [], {}, (), "GET /x", ["GET /x"], [""], [1]])

@@ -45,6 +45,8 @@ def ref_segments(path: object) -> list[str] | None:
         return None
     if path == "/":
         return []
+    if path.endswith("/") and not path.endswith("//"):
+        path = path[:-1]  # one trailing slash routes like none
     out = []
     for raw in path[1:].split("/"):
         text = ""
@@ -86,8 +88,11 @@ def ref_segments(path: object) -> list[str] | None:
 
 
 def ref_method(method: object) -> str | None:
-    if isinstance(method, str) and 0 < len(method) <= 16 and method.isascii() and method.isalpha():
-        return method.upper()
+    """The seven verbs a route may name, any case; everything else (ANY, PURGE...) routes nowhere."""
+    if isinstance(method, str) and method.isascii():
+        upper = method.upper()
+        if upper in ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"):
+            return upper
     return None
 
 
