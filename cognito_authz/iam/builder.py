@@ -21,7 +21,7 @@ from cognito_authz.iam.arn import MethodArn
 from cognito_authz.iam.check import ESCAPED_PATHS, ODD_PATHS, check_document
 from cognito_authz.iam.classes import Budget, BudgetExceeded, walk_classes
 from cognito_authz.iam.document import Statement, document_size, iam_allows, policy_document
-from cognito_authz.iam.patterns import MANY, SegmentPattern, Token, plain_segment, resource_of_glob
+from cognito_authz.iam.patterns import MANY, PLUS, SegmentPattern, Token, plain_segment, resource_of_glob
 from cognito_authz.iam.renaming import plan_renaming, render
 from cognito_authz.iam.world import VERBS, PolicyFacts, policy_facts, request_patterns, value_segments
 from cognito_authz.policy import Policy
@@ -98,7 +98,9 @@ def _add(pool: dict[Glob, None], method: str | None, tokens: tuple[Token, ...] |
         return
     for verb in VERBS if method == "ANY" else (method,):
         pool[(verb, tokens)] = None
-        if tokens[-1] is not MANY and tokens[-1] != "":
+        if tokens[-1] is MANY:
+            pool[(verb, (*tokens[:-1], PLUS))] = None  # the same without the lone trailing slash
+        elif tokens[-1] != "":
             pool[(verb, (*tokens, ""))] = None  # the trailing-slash form routes alike
 
 
@@ -119,6 +121,13 @@ def _candidates(
         _add(allow, route.method, _tokens(route, bound))
         for exception in grant.except_params:
             _add(deny, route.method, _tokens(route, {**bound, **exception}))
+    for route in facts.table or ():
+        # Table routes name exactly what is routable: the shapes an exact document is made of.
+        _add(allow, route.method, _tokens(route, {}))
+        for param in route.params:
+            for value in sorted(values):
+                budget.spend(1)
+                _add(allow, route.method, _tokens(route, {param: value}))
     denied = [(by_text.get(g.route), dict(g.bound_params)) for g in granted.denied]
     denied += [(route, {}) for route in facts.table or ()]
     for route, bound in denied:
@@ -129,6 +138,16 @@ def _candidates(
             for value in sorted(values):  # carve-outs for the caller's own values (tenant acme's admin)
                 budget.spend(1)
                 _add(deny, route.method, _tokens(route, {**bound, param: value}))
+    for verb, tokens in list(allow):
+        # Carve-outs for what an Allow's '*' spans beyond its route: deeper paths, and a mid '*' taking
+        # more than one segment.
+        if tokens[-1] not in (MANY, PLUS, ""):
+            deny[(verb, (*tokens, PLUS))] = None
+        for i, token in enumerate(tokens):
+            if token is MANY:
+                deny[(verb, (*tokens[: i + 1], MANY, *tokens[i + 1 :]))] = None
+                if i == len(tokens) - 1:
+                    deny[(verb, (*tokens[:i], MANY, PLUS))] = None
     for verb in VERBS:
         deny[(verb, ("",))] = None  # the root
     budget.spend(len(allow) + len(deny))

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from cognito_authz.iam.patterns import MANY, ONE, SegmentPattern
+from cognito_authz.iam.patterns import MANY, ONE, PLUS, SegmentPattern
 
 __all__ = ["Budget", "BudgetExceeded", "walk_classes"]
 
@@ -78,6 +78,10 @@ def _step(pattern: SegmentPattern, states: frozenset[int], symbol: str) -> froze
         token = tokens[position]
         if token is MANY:
             out.add(state + 1)
+        elif token is PLUS:
+            # Our words hold an empty segment only last, so "non-empty text" is "not a lone ''".
+            if symbol != "":
+                out.add(state + 1)
         elif token is ONE:
             if symbol != "":
                 out.add(state + 2)

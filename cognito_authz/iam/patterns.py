@@ -3,9 +3,10 @@
 A request path is read as a word of segments: ``/orders/42`` is ``("orders", "42")`` and a trailing slash
 is a final empty segment (``/orders/`` is ``("orders", "")``; the root ``/`` is ``("",)``), because IAM
 compares the raw text of ``methodArn`` while routing ignores one trailing slash. A pattern is a tuple of
-tokens, each a literal segment, ``ONE`` (a route's ``{name}``: one non-empty segment) or ``MANY`` (a route's
+tokens, each a literal segment, ``ONE`` (a route's ``{name}``: one non-empty segment), ``MANY`` (a route's
 ``{name+}``: one or more non-empty segments; in a glob, a ``*`` between slashes: any text, so one or more
-segments of any content, the empty one included).
+segments of any content, the empty one included) or ``PLUS`` (a glob's ``?*``: like ``MANY`` but the text
+is not empty, so a lone trailing slash is not taken).
 
 Routes are matched on the routed form (a final empty segment is ignored, as the gateway routes
 ``/orders/`` like ``/orders``); globs on the raw form. :func:`glob_of_resource` reads a rendered Resource
@@ -25,6 +26,7 @@ from cognito_authz.routing import STANDARD_VERBS, request_segments
 __all__ = [
     "MANY",
     "ONE",
+    "PLUS",
     "SegmentPattern",
     "Token",
     "glob_of_resource",
@@ -48,6 +50,7 @@ class _Wild:
 
 ONE: Final = _Wild("ONE")
 MANY: Final = _Wild("MANY")
+PLUS: Final = _Wild("PLUS")
 Token = str | _Wild
 
 # Characters IAM or ARNs give a meaning to, or that routing decodes: never inside a Resource's literal.
@@ -86,11 +89,11 @@ def _match(tokens: tuple[Token, ...], word: tuple[str, ...], i: int, j: int, rou
     if i == len(tokens):
         return j == len(word)
     token = tokens[i]
-    if token is MANY:
+    if token is MANY or token is PLUS:
         return any(
             _match(tokens, word, i + 1, end, routed)
             for end in range(j + 1, len(word) + 1)
-            if not routed or "" not in word[j:end]
+            if (not routed or "" not in word[j:end]) and (token is MANY or word[j] != "")
         )
     if j == len(word):
         return False
@@ -114,8 +117,9 @@ def route_pattern(route: Route, bound: dict[str, tuple[str, ...]] | None = None)
 
 
 def resource_of_glob(prefix: str, verb: str, tokens: tuple[Token, ...]) -> str:
-    """``{prefix}{VERB}/{tokens joined by '/'}``, ``MANY`` written ``*``. Literals must be plain."""
-    return f"{prefix}{verb}/" + "/".join("*" if t is MANY else str(t) for t in tokens)
+    """``{prefix}{VERB}/{tokens joined by '/'}``, ``MANY`` written ``*``, ``PLUS`` ``?*``. Literals must be
+    plain."""
+    return f"{prefix}{verb}/" + "/".join("*" if t is MANY else "?*" if t is PLUS else str(t) for t in tokens)
 
 
 def glob_of_resource(prefix: str, resource: str) -> tuple[str, SegmentPattern] | None:
@@ -131,6 +135,8 @@ def glob_of_resource(prefix: str, resource: str) -> tuple[str, SegmentPattern] |
     for part in path.split("/"):
         if part == "*":
             tokens.append(MANY)
+        elif part == "?*":
+            tokens.append(PLUS)
         elif part == "" or plain_segment(part):
             tokens.append(part)
         else:
