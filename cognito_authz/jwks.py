@@ -1,6 +1,6 @@
 """JWKS cache: the signing keys of one issuer, fetched rarely, parsed once, replaced atomically.
 
-Policy of the cache (DESIGN.md section 5):
+Policy of the cache (docs/verifier.md, "The JWKS cache"):
 
 * keys are fresh for ``ttl`` seconds after a successful fetch; a key removed upstream dies on the next
   refresh because the whole key set is replaced, never merged;
@@ -117,6 +117,13 @@ def _parse_jwk(kid: str, entry: Mapping[str, Any]) -> Jwk:
         return unusable(f"kty {kty!r} is not RSA")
     if use is not None and use != "sig":
         return unusable(f"use {use!r} is not sig")
+    if "key_ops" in entry:
+        # RFC 7517 section 4.3: the operations the key is intended for. Present, it must allow "verify".
+        ops = entry["key_ops"]
+        if not isinstance(ops, list) or not all(isinstance(op, str) for op in ops):
+            return unusable("key_ops is not a list of strings")
+        if "verify" not in ops:
+            return unusable(f"key_ops {ops!r} does not allow verify")
     if alg is not None and not isinstance(alg, str):
         return unusable("alg is not a string")
     if alg is not None and alg not in _RSA_SIGNATURE_ALGS:

@@ -76,6 +76,11 @@ class Principal:
 
     ``groups`` and ``scopes`` are always tuples (possibly empty); ``claims`` is a read-only mapping of every
     claim, ``custom:*`` included, with the well-known boolean claims normalized.
+
+    ``client_id`` is the app client the verifier checked: ``aud`` for an ID token, the ``client_id`` claim
+    for an access token (a ``client_id`` claim in an ID token is just another claim, never the client).
+    A machine-to-machine token (client credentials grant) is an access token whose ``sub`` is its client
+    id, with no ``username`` and no groups: :attr:`is_machine` says so.
     """
 
     sub: str
@@ -96,9 +101,8 @@ class Principal:
                 normalized[name] = normalize_bool(normalized[name])
         get = normalized.get
         token_use = get("token_use")
-        client_id = get("client_id")
-        if client_id is None and token_use == "id":
-            client_id = get("aud")
+        # The value the verifier checked (docs/verifier.md): aud for ID tokens, client_id otherwise.
+        client_id = get("aud") if token_use == "id" else get("client_id")
         username = get("username")
         if username is None:
             username = get("cognito:username")
@@ -115,6 +119,11 @@ class Principal:
             issuer if isinstance(issuer, str) else None,
             MappingProxyType(normalized),
         )
+
+    @property
+    def is_machine(self) -> bool:
+        """True for a client-credentials (M2M) access token: ``sub`` is the app client, no user."""
+        return self.token_use == "access" and self.username is None and self.sub == self.client_id
 
     def has_groups(self, groups: Iterable[str], *, all_of: bool = False) -> bool:
         """Any-of (default) or all-of membership test."""

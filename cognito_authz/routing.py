@@ -24,8 +24,10 @@ model", for the same list in prose):
 3. **A single trailing slash routes like none.** API Gateway sends ``/orders/`` to the ``/orders`` route
    and keeps the slash in the event's path and in ``methodArn``; :func:`request_segments` gives both forms
    the same segments. Two or more trailing slashes (an empty segment) route nowhere we can vouch for.
-   Source: observed behaviour (issue 10 of this project); AWS's pages do not state it, so we apply it
-   only in the direction that cannot widen access: the slashed form decides exactly like the bare one.
+   Sources: observed behaviour (issue 10 of this project), and the same observation for REST and HTTP
+   APIs in https://github.com/aws-powertools/powertools-lambda-python/issues/1552 . AWS's developer
+   guide does not state it, so a route table and rules are never widened by it: the slashed form
+   decides exactly like the bare one, nothing more.
 4. **Percent-escapes are decoded before parameters are handed on** ("API Gateway decodes URL-encoded
    request parameters before passing them to your backend integration"). We decode each segment once,
    except ``%2F`` and ``%25`` (kept, upper-cased) so an encoded slash never splits a segment and decoding
@@ -39,6 +41,8 @@ model", for the same list in prose):
 6. **``*`` and ``?`` in a path** are ordinary characters of a segment for routing (``?`` arrives only
    percent-encoded, since a raw one starts the query string). A parameter can hold them; IAM, however,
    reads them as wildcards in a Resource, so the IAM builder must never copy them there unescaped.
+   Sources: https://www.rfc-editor.org/rfc/rfc3986#section-3 ,
+   https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_resource.html
 7. **Verbs.** A route names one of :data:`STANDARD_VERBS` or ``ANY``. What the gateway does with any
    other verb (``PROPFIND``, ``TRACE``) on an ``ANY`` route is not documented: :func:`request_method`
    answers ``None``, ``decide`` denies, and IAM documents never allow them.
@@ -47,8 +51,9 @@ model", for the same list in prose):
    Flask/Werkzeug and Starlette's ``Route`` run the GET view for HEAD, so a framework adapter authorizes
    HEAD as GET there (:func:`framework_method`), the request the framework will actually run.
 
-Everything here is pure and offline, and imports nothing from the package but errors-free helpers:
-``policy`` imports this module, never the reverse.
+Everything here is pure and offline and imports nothing from the package: ``policy``, the adapters and
+the IAM builder import this module, never the reverse. ``docs/architecture.md`` ("The routing model")
+gives the same facts as a table.
 """
 
 from __future__ import annotations
@@ -125,8 +130,8 @@ def request_segments(path: object) -> tuple[str, ...] | None:
     segments = split_path(path)
     if segments is not None:
         return segments
-    if isinstance(path, str) and 2 < len(path) <= MAX_PATH and path[-1] == "/" and path[-2] != "/":
-        return split_path(path[:-1])
+    if isinstance(path, str) and 2 < len(path) <= MAX_PATH and path[-1] == "/":
+        return split_path(path[:-1])  # "/a//" still has an empty segment, so split_path refuses it
     return None
 
 

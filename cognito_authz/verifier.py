@@ -1,16 +1,17 @@
-"""CognitoVerifier: strict parse -> key -> signature -> claims -> Principal (DESIGN.md section 4).
+"""CognitoVerifier: strict parse -> key -> signature -> claims -> Principal (docs/verifier.md).
 
 One verifier serves one or several user pools: it holds a map ``issuer -> JwksCache`` and picks the pool
 by the token's *unverified* ``iss``, among configured issuers only, so a token naming any other issuer
-costs no fetch. Signatures are checked with ``cryptography`` directly (RSA PKCS#1 v1.5) against the cached
-public key; a bounded cache of verified tokens answers repeats without redoing the RSA work while still
-re-checking time claims, the key's presence and the hooks on every hit.
+costs no fetch. A pool has several issuers (the ORIGINAL and UPDATED forms, and ORIGINAL issuers of
+replica regions; see :mod:`cognito_authz.partitions`); each has its own JWKS, and a token's key is looked
+up in the JWKS of the issuer it names. Signatures are checked with ``cryptography`` directly (RSA
+PKCS#1 v1.5) against the cached public key; a bounded cache of verified tokens answers repeats without
+redoing the RSA work while still re-checking time claims, the key's presence and the hooks on every hit.
 """
 
 from __future__ import annotations
 
 import math
-import re
 import threading
 import time
 from collections import OrderedDict
@@ -47,6 +48,7 @@ from cognito_authz.jwks import (
     Jwk,
     JwksCache,
 )
+from cognito_authz.partitions import ISSUER_FORMS, IssuerForm, issuer_url, pool_region
 from cognito_authz.principal import Principal
 from cognito_authz.token import DEFAULT_MAX_TOKEN_BYTES, TokenParser
 
@@ -55,16 +57,28 @@ if TYPE_CHECKING:
 
     import requests
 
-__all__ = ["MAX_LEEWAY", "CognitoVerifier", "TokenUse", "cognito_issuer", "region_of"]
+__all__ = [
+    "DEFAULT_IAT_LEEWAY",
+    "MAX_LEEWAY",
+    "CognitoVerifier",
+    "TokenUse",
+    "cognito_issuer",
+    "cognito_issuers",
+    "region_of",
+]
 
 TokenUse = Literal["id", "access"]
 
 #: Clock skew tolerance is for skew, not for keeping expired tokens alive: more than this is a ConfigError.
 MAX_LEEWAY = 300.0
+#: How far in the future ``iat`` may be by default. Cognito's and the caller's clocks are independent; a
+#: token used the moment it is issued can carry an ``iat`` a second or two ahead of a Lambda's clock. An
+#: early ``iat`` grants nothing (``exp`` stays strict), so refusing it only breaks real users. See
+#: docs/verifier.md, "Clock skew".
+DEFAULT_IAT_LEEWAY = 5.0
 # Timestamps beyond 9999-12-31T23:59:59Z are garbage (or an attempt at a token that never expires).
 _MAX_TIMESTAMP = 253402300799
 
-_POOL_ID = re.compile(r"(?P<region>[a-z]{2}(?:-[a-z]+)+-\d{1,2})_[0-9A-Za-z]{1,80}")
 _HASHES: dict[str, hashes.HashAlgorithm] = {
     "RS256": hashes.SHA256(),
     "RS384": hashes.SHA384(),
@@ -77,23 +91,32 @@ _BOOLEAN_CLAIMS = ("email_verified", "phone_number_verified")
 
 def region_of(user_pool_id: str) -> str:
     """The AWS region a user pool id names (``eu-west-1_AbC123`` -> ``eu-west-1``); ConfigError if invalid."""
-    match = _POOL_ID.fullmatch(user_pool_id) if isinstance(user_pool_id, str) else None
-    if match is None:
-        raise ConfigError(
-            f"{user_pool_id!r} is not a user pool id (expected '<region>_<id>', e.g. 'eu-west-1_AbCdEf123')"
-        )
-    return match.group("region")
+    return pool_region(user_pool_id)
 
 
 def cognito_issuer(user_pool_id: str) -> str:
-    """The ``iss`` Cognito puts in tokens of this pool, China partition included."""
-    region = region_of(user_pool_id)
-    domain = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
-    return f"https://cognito-idp.{region}.{domain}/{user_pool_id}"
+    """The ORIGINAL ``iss`` Cognito puts in tokens of this pool, in the partition of its region."""
+    return issuer_url(user_pool_id, "original")
+
+
+def cognito_issuers(
+    user_pool_id: str, forms: Sequence[IssuerForm] = ISSUER_FORMS, replica_regions: Sequence[str] = ()
+) -> tuple[str, ...]:
+    """Every ``iss`` a pool's tokens can carry: each issuer form, and ORIGINAL issuers of replica regions."""
+    issuers = [issuer_url(user_pool_id, form) for form in forms]
+    if "original" in forms:
+        issuers.extend(issuer_url(user_pool_id, "original", region) for region in replica_regions)
+    elif replica_regions:
+        raise ConfigError(
+            "replica_regions name ORIGINAL issuers; the UPDATED issuer is the same in every region"
+        )
+    return tuple(dict.fromkeys(issuers))
 
 
 @dataclass(frozen=True, slots=True)
 class _Pool:
+    """One accepted issuer: the pool it belongs to and the key cache of its JWKS."""
+
     pool_id: str
     issuer: str
     jwks: JwksCache
@@ -146,6 +169,29 @@ def _per_pool(value: str | Mapping[str, str] | None, what: str, pool_ids: tuple[
         if not isinstance(item, str) or not item:
             raise ConfigError(f"{what} values must be non-empty strings")
     return dict(value)
+
+
+def _replicas(
+    value: Sequence[str] | Mapping[str, Sequence[str]], pool_ids: tuple[str, ...]
+) -> dict[str, tuple[str, ...]]:
+    """Spread ``replica_regions`` (a list for a single pool, else ``{pool_id: [regions]}``) over the pools."""
+    if isinstance(value, Mapping):
+        unknown = set(value) - set(pool_ids)
+        if unknown:
+            raise ConfigError(f"replica_regions names pools that are not configured: {sorted(unknown)}")
+        spread = dict(value)
+    elif not value:
+        return {}
+    elif len(pool_ids) != 1:
+        raise ConfigError("with several user pools, replica_regions must be a mapping of pool id to regions")
+    else:
+        spread = {pool_ids[0]: value}
+    result: dict[str, tuple[str, ...]] = {}
+    for pool_id, regions in spread.items():
+        names = _names(regions, "replica_regions")
+        if names:
+            result[pool_id] = names
+    return result
 
 
 def _number(value: object, name: str, low: float, high: float) -> float:
@@ -234,7 +280,11 @@ class CognitoVerifier:
         token_use: TokenUse | None,
         jwks_uri: str | Mapping[str, str] | None = None,
         issuer: str | Mapping[str, str] | None = None,
+        issuer_type: IssuerForm | None = None,
+        replica_regions: Sequence[str] | Mapping[str, Sequence[str]] = (),
+        audience: str | Sequence[str] | None = None,
         leeway: float = 0.0,
+        iat_leeway: float = DEFAULT_IAT_LEEWAY,
         max_token_bytes: int = DEFAULT_MAX_TOKEN_BYTES,
         algorithms: Sequence[str] = ("RS256",),
         required_scopes: str | Sequence[str] | None = None,
@@ -266,6 +316,14 @@ class CognitoVerifier:
         self._client_set = frozenset(self.client_ids) if self.client_ids is not None else None
         self.token_use: TokenUse | None = token_use
         self.leeway = _number(leeway, "leeway", 0.0, MAX_LEEWAY)
+        # iat is checked against the larger of the two: leeway widens every time check.
+        self.iat_leeway = max(self.leeway, _number(iat_leeway, "iat_leeway", 0.0, MAX_LEEWAY))
+        self.audience = _names(audience, "audience")
+        self._audience_set = frozenset(self.audience) if self.audience is not None else None
+        if self.audience is not None and token_use == "id":
+            raise ConfigError(
+                "audience applies to access tokens; an ID token's aud is its client id (client_id=)"
+            )
         if isinstance(max_token_bytes, bool) or not isinstance(max_token_bytes, int) or max_token_bytes < 16:
             raise ConfigError("max_token_bytes must be an integer of at least 16")
         self.max_token_bytes = max_token_bytes
@@ -303,32 +361,48 @@ class CognitoVerifier:
         uris = _per_pool(jwks_uri, "jwks_uri", pool_ids)
         if offline and uris:
             raise ConfigError("offline=True never fetches; do not pass jwks_uri")
-        caches: dict[str, JwksCache] = {}
-        self._pools: dict[str, _Pool] = {}
-        for pool_id in pool_ids:
-            iss = issuers.get(pool_id) or cognito_issuer(pool_id)
-            if iss in self._pools:
-                raise ConfigError(f"two user pools share the issuer {iss}")
-            uri = None if offline else uris.get(pool_id) or f"{iss.rstrip('/')}/.well-known/jwks.json"
+        if issuer_type is not None and issuer_type not in ISSUER_FORMS:
+            raise ConfigError(f"issuer_type must be one of {list(ISSUER_FORMS)} or None (accept both)")
+        replicas = _replicas(replica_regions, pool_ids)
+        forms: tuple[IssuerForm, ...] = ISSUER_FORMS if issuer_type is None else (issuer_type,)
+
+        def new_cache(uri: str | None) -> JwksCache:
             insecure = uri is not None and not uri.startswith("https://")
             if insecure and not (allow_http and uri is not None and uri.startswith("http://")):
                 raise ConfigError(f"jwks_uri {uri} is not https://; pass allow_http=True for a local issuer")
-            # Pools served from one URI share one cache: one fetch, one set of parsed keys.
-            cache = caches.get(uri) if uri is not None else None
-            if cache is None:
-                cache = JwksCache(
-                    uri,
-                    fetcher=fetcher,
-                    session=session,
-                    ttl=jwks_ttl,
-                    kid_miss_cooldown=kid_miss_cooldown,
-                    max_stale=max_stale,
-                    fetch_timeout=fetch_timeout,
-                    allow_http=allow_http,
-                )
-                if uri is not None:
-                    caches[uri] = cache
-            self._pools[iss] = _Pool(pool_id, iss, cache)
+            return JwksCache(
+                uri,
+                fetcher=fetcher,
+                session=session,
+                ttl=jwks_ttl,
+                kid_miss_cooldown=kid_miss_cooldown,
+                max_stale=max_stale,
+                fetch_timeout=fetch_timeout,
+                allow_http=allow_http,
+            )
+
+        # Issuers served from one URI share one cache (one fetch, one set of parsed keys): an explicit
+        # jwks_uri serves every issuer of its pool, and offline, each pool has one key store.
+        caches: dict[str, JwksCache] = {}
+        self._pools: dict[str, _Pool] = {}
+        for pool_id in pool_ids:
+            if pool_id in issuers:
+                if pool_id in replicas or issuer_type is not None:
+                    raise ConfigError(
+                        "an explicit issuer= is the only issuer; drop issuer_type/replica_regions"
+                    )
+                pool_issuers: tuple[str, ...] = (issuers[pool_id],)
+            else:
+                pool_issuers = cognito_issuers(pool_id, forms, replicas.get(pool_id, ()))
+            offline_cache = new_cache(None) if offline else None
+            for iss in pool_issuers:
+                if iss in self._pools:
+                    raise ConfigError(f"two user pools share the issuer {iss}")
+                uri = uris.get(pool_id) or f"{iss.rstrip('/')}/.well-known/jwks.json"
+                cache = offline_cache or caches.get(uri)
+                if cache is None:
+                    cache = caches[uri] = new_cache(uri)
+                self._pools[iss] = _Pool(pool_id, iss, cache)
 
     @staticmethod
     def _requirement(value: str | Sequence[str] | None, what: str) -> frozenset[str] | None:
@@ -339,17 +413,18 @@ class CognitoVerifier:
 
     @property
     def issuers(self) -> tuple[str, ...]:
-        """The accepted ``iss`` values, one per configured pool."""
+        """The accepted ``iss`` values: every issuer form (and replica region) of every configured pool."""
         return tuple(self._pools)
 
     @property
     def pool_ids(self) -> tuple[str, ...]:
         """The configured user pool ids."""
-        return tuple(pool.pool_id for pool in self._pools.values())
+        return tuple(dict.fromkeys(pool.pool_id for pool in self._pools.values()))
 
     def jwks_cache(self, pool: str | None = None) -> JwksCache:
-        """The key cache of ``pool`` (a pool id or an issuer; optional with a single pool)."""
-        return self._pool(pool).jwks
+        """The key cache of ``pool``: an issuer's own, or for a pool id that of its first issuer (the
+        ORIGINAL form unless configured otherwise); the pool id is optional with a single pool."""
+        return self._issuers_of(pool)[0].jwks
 
     def verify(self, token: object) -> Principal:
         """Verify ``token`` and return its Principal.
@@ -370,12 +445,33 @@ class CognitoVerifier:
         return self._verify_fresh(token)
 
     def hydrate(self) -> None:
-        """Fetch every pool's keys now (cold start); raises :class:`JwksError` if a fetch fails."""
-        seen: set[int] = set()
-        for pool in self._pools.values():
-            if id(pool.jwks) not in seen:
-                seen.add(id(pool.jwks))
-                pool.jwks.hydrate()
+        """Fetch the keys of every configured issuer now (cold start).
+
+        A pool need not use every issuer form: one that never switched to the UPDATED issuer has no
+        UPDATED JWKS, a replica region may be inactive. So hydrate succeeds when, for every pool, the JWKS
+        of at least one of its issuers was fetched; an issuer whose fetch failed is fetched on demand by
+        the first token that names it (after that cache's failure backoff). It raises :class:`JwksError`
+        (the first failure) only when every issuer of some pool failed, and :class:`ConfigError` for an
+        offline verifier.
+        """
+        done: dict[int, JwksError | None] = {}
+        for pool_id in self.pool_ids:
+            errors: list[JwksError] = []
+            loaded = False
+            for pool in self._issuers_of(pool_id):
+                if id(pool.jwks) not in done:
+                    try:
+                        pool.jwks.hydrate()
+                        done[id(pool.jwks)] = None
+                    except JwksError as exc:
+                        done[id(pool.jwks)] = exc
+                error = done[id(pool.jwks)]
+                if error is None:
+                    loaded = True
+                else:
+                    errors.append(error)
+            if not loaded:
+                raise errors[0]
 
     def load_jwks(
         self,
@@ -386,9 +482,16 @@ class CognitoVerifier:
     ) -> None:
         """Install keys with no network, from a JWKS dict, a JSON file or text, or the variable ``env``.
 
-        ``issuer`` (an issuer URL or a pool id) says whose keys these are; optional with a single pool.
+        ``issuer`` says whose keys these are: a pool id (optional with a single pool) installs them for
+        every issuer of that pool (a bundled JWKS serves the ORIGINAL and UPDATED forms alike: AWS hosts
+        the same key set under both); an issuer URL installs them for that issuer only.
         """
-        self._pool(issuer).jwks.load_jwks(source, env=env)
+        pools = self._issuers_of(issuer)
+        seen: set[int] = set()
+        for pool in pools:
+            if id(pool.jwks) not in seen:
+                seen.add(id(pool.jwks))
+                pool.jwks.load_jwks(source, env=env)
 
     def clear_token_cache(self) -> None:
         """Forget every verified token (the next verify of each redoes the signature)."""
@@ -404,17 +507,20 @@ class CognitoVerifier:
 
     # -- internals -------------------------------------------------------------------------------
 
-    def _pool(self, name: str | None) -> _Pool:
+    def _issuers_of(self, name: str | None) -> list[_Pool]:
+        """The issuers ``name`` stands for: one issuer URL, or every issuer of a pool id (the only pool
+        when ``name`` is None)."""
         if name is None:
-            if len(self._pools) != 1:
+            if len(self.pool_ids) != 1:
                 raise ConfigError("several user pools are configured: name the issuer or pool id")
-            return next(iter(self._pools.values()))
+            return list(self._pools.values())
         pool = self._pools.get(name)
-        if pool is None:
-            pool = next((p for p in self._pools.values() if p.pool_id == name), None)
-        if pool is None:
+        if pool is not None:
+            return [pool]
+        pools = [p for p in self._pools.values() if p.pool_id == name]
+        if not pools:
             raise ConfigError(f"{name!r} is not a configured issuer or pool id")
-        return pool
+        return pools
 
     def _verify_fresh(self, token: object) -> Principal:
         parsed = self._parser.parse(token)
@@ -450,7 +556,7 @@ class CognitoVerifier:
             and 0 <= exp <= _MAX_TIMESTAMP
             and now - leeway < exp
             and 0 <= iat <= _MAX_TIMESTAMP
-            and iat <= now + leeway
+            and iat <= now + self.iat_leeway
             and "nbf" not in claims
             and (
                 (type(auth_time) is int and 0 <= auth_time <= _MAX_TIMESTAMP)
@@ -516,8 +622,24 @@ class CognitoVerifier:
             raise ExpiredTokenError("token has expired", claim="exp")
         if nbf is not None and nbf > now + leeway:
             raise NotYetValidError("token is not valid yet (nbf)", claim="nbf")
-        if iat > now + leeway:
+        if iat > now + self.iat_leeway:
             raise NotYetValidError("token is issued in the future (iat)", claim="iat")
+
+    def _check_audience(self, claims: Mapping[str, Any]) -> None:
+        """An access token's ``aud`` (Cognito sets none; other issuers may): a string or a list of strings
+        when present; with ``audience=`` configured it must be present and name one of them."""
+        if "aud" not in claims:
+            if self._audience_set is not None:
+                raise MissingClaimError("access token has no aud claim", claim="aud")
+            return
+        aud = claims["aud"]
+        values = (aud,) if type(aud) is str else aud if type(aud) is list else None
+        if values is None or not values or not all(type(value) is str and value for value in values):
+            raise InvalidClaimError("aud is not a string or a list of strings", claim="aud")
+        if self._audience_set is not None and self._audience_set.isdisjoint(values):
+            raise WrongClientError(
+                "aud names none of the configured audiences", reason="wrong_audience", claim="aud"
+            )
 
     def _check_token_use_and_client(self, claims: Mapping[str, Any]) -> None:
         use = claims.get("token_use")
@@ -532,6 +654,8 @@ class CognitoVerifier:
                 expected=self.token_use,
                 actual=use,
             )
+        if use == "access" and ("aud" in claims or self._audience_set is not None):
+            self._check_audience(claims)  # Cognito's access tokens have no aud: usually skipped
         name = "aud" if use == "id" else "client_id"
         if name not in claims:
             if self._client_set is not None:

@@ -405,7 +405,9 @@ TIME_CASES = [
     pytest.param(0, 100, 0, -10, None, id="nbf-now"),
     pytest.param(60, 100, 60, -10, None, id="nbf-at-leeway"),
     pytest.param(60, 100, 61, -10, "token_not_yet_valid", id="nbf-beyond-leeway"),
-    pytest.param(0, 100, None, 1, "token_not_yet_valid", id="iat-future"),
+    # iat has its own small default allowance (DEFAULT_IAT_LEEWAY = 5 s); exp and nbf do not.
+    pytest.param(0, 100, None, 5, None, id="iat-future-within-default-allowance"),
+    pytest.param(0, 100, None, 6, "token_not_yet_valid", id="iat-future"),
     pytest.param(0, 100, None, 0, None, id="iat-now"),
     pytest.param(300, 1000, None, 300, None, id="iat-at-max-leeway"),
     pytest.param(300, 1000, None, 301, "token_not_yet_valid", id="iat-beyond-max-leeway"),
@@ -426,6 +428,14 @@ def test_time_claims_on_both_sides_of_the_leeway(
         return
     cls = ExpiredTokenError if reason == "token_expired" else NotYetValidError
     rejects(verifier, token, cls, reason)
+
+
+def test_iat_allowance_can_be_turned_off(issuer: LocalIssuer) -> None:
+    token = issuer.mint_access_token(now=NOW, claims={"iat": NOW + 1})
+    assert issuer.verifier("access", clock=at(NOW)).verify(token).sub
+    rejects(
+        issuer.verifier("access", clock=at(NOW), iat_leeway=0), token, NotYetValidError, "token_not_yet_valid"
+    )
 
 
 def test_expiry_is_rechecked_on_a_token_cache_hit(issuer: LocalIssuer) -> None:

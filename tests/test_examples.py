@@ -144,7 +144,7 @@ def test_authorizer_answer_is_exact_for_every_route(authorizer: ModuleType, issu
     answer = authorizer.handler(token_event(token, "GET", "/orders/42"), None)
     principal = Principal.from_claims({"sub": answer["principalId"], "scope": "orders/read"})
     document = answer["policyDocument"]
-    assert answer["context"]["rules"] == "read-orders"
+    assert answer["context"]["rules"] == '["read-orders"]'
     assert answer["context"]["username"] == "rita"
     # API Gateway caches this answer for 300 s and applies it to every route the token calls: it must
     # say exactly what the policy says, everywhere.

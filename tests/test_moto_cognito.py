@@ -211,3 +211,50 @@ def test_moto_jwks_can_be_loaded_offline(moto_pool: MotoPool, session: requests.
     )
     verifier.load_jwks(document)
     assert verifier.verify(login(moto_pool)["access"]).username == "alice"
+
+
+# -- issuer forms: moto stands in for a pool that never switched to the UPDATED issuer ------------------
+
+
+def test_hydrate_and_verify_for_a_pool_with_only_the_original_issuer(moto_pool: MotoPool) -> None:
+    from cognito_authz.jwks import HttpFetcher
+    from cognito_authz.verifier import cognito_issuers
+
+    original, updated = cognito_issuers(moto_pool.pool_id)
+    asked: list[str] = []
+    http = HttpFetcher(allow_http=True)
+    # The real JWKS URLs the verifier derives, served by moto: the ORIGINAL one is moto's JWKS; moto has
+    # no UPDATED issuer, so that URL answers 404 as a pool that never switched would.
+    routes = {
+        f"{original}/.well-known/jwks.json": moto_pool.jwks_uri,
+        f"{updated}/.well-known/jwks.json": f"{moto_pool.endpoint}/{moto_pool.pool_id}/no-updated-issuer",
+    }
+
+    def fetch(uri: str) -> Any:
+        asked.append(uri)
+        return http(routes[uri])
+
+    verifier = CognitoVerifier(
+        moto_pool.pool_id, client_id=moto_pool.client_id, token_use=None, fetcher=fetch
+    )
+    verifier.hydrate()  # the UPDATED fetch fails; the pool's ORIGINAL keys loaded: success
+    assert asked == list(routes)
+    tokens = login(moto_pool)
+    assert verifier.verify(tokens["access"]).issuer == original
+    assert verifier.verify(tokens["id"]).issuer == original
+    assert len(asked) == 2  # no fetch after hydrate
+
+
+def test_moto_puts_custom_attributes_in_id_tokens_only(
+    moto_pool: MotoPool, session: requests.Session
+) -> None:
+    # An independent issuer agrees with cognito_authz.claimsets (what lint's claim_not_in_token rests on).
+    from cognito_authz.claimsets import carried_by_default
+
+    tokens = login(moto_pool)
+    ident = verifier_for(moto_pool, session, "id").verify(tokens["id"])
+    access = verifier_for(moto_pool, session, "access").verify(tokens["access"])
+    assert ident.claims["custom:tenant_id"] == "acme"
+    assert "custom:tenant_id" not in access.claims
+    assert not carried_by_default("custom:tenant_id", "access")
+    assert all(carried_by_default(name, "access") for name in access.claims)

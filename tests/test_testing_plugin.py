@@ -170,10 +170,12 @@ def test_stop_releases_the_port() -> None:
 
 def test_rotation_publishes_and_retires_keys() -> None:
     with LocalIssuer() as local:
-        first = local.kid
+        id_key, first = local.id_kid, local.kid  # a fresh issuer has two keys, like a Cognito pool
+        assert local.kids == (id_key, first)
+        assert id_key != first
         second = local.rotate_keys()
-        assert local.kids == (first, second)
-        assert [k["kid"] for k in local.jwks["keys"]] == [first, second]
+        assert local.kids == (id_key, first, second)
+        assert [k["kid"] for k in local.jwks["keys"]] == [id_key, first, second]
         third = local.rotate_keys(keep_previous=False)
         assert local.kids == (third,)
         with requests.Session() as http:
@@ -257,10 +259,15 @@ def test_plugin_fixtures_in_a_users_test_suite(child: pytest.Pytester) -> None:
             from cognito_authz.errors import ConfigError
             with pytest.raises(ConfigError):
                 cognito_token("refresh")
+
+        def test_m2m(cognito_token, cognito_verifier):
+            principal = cognito_verifier.verify(cognito_token("m2m", scopes=["orders/read"]))
+            assert principal.is_machine
+            assert principal.scopes == ("orders/read",)
         """
     )
     result = child.runpytest()
-    result.assert_outcomes(passed=5)
+    result.assert_outcomes(passed=6)
 
 
 def test_session_issuer_is_started_once_and_stopped(child: pytest.Pytester) -> None:

@@ -30,7 +30,7 @@ from cognito_authz.errors import (
     WrongClientError,
 )
 from cognito_authz.testing import LocalIssuer
-from cognito_authz.verifier import MAX_LEEWAY, cognito_issuer, region_of
+from cognito_authz.verifier import MAX_LEEWAY, cognito_issuer, cognito_issuers, region_of
 
 NOW = 1_700_000_000
 POOL = "eu-west-1_AbCdEf123"
@@ -100,8 +100,10 @@ def test_issuer_derived_from_the_pool_id(pool_id: str, issuer: str) -> None:
     assert cognito_issuer(pool_id) == issuer
     assert region_of(pool_id) == pool_id.split("_")[0]
     verifier = CognitoVerifier(pool_id, client_id=None, token_use=None)
-    assert verifier.issuers == (issuer,)
+    updated = issuer.replace("https://cognito-idp.", "https://issuer-cognito-idp.")
+    assert verifier.issuers == (issuer, updated)  # ORIGINAL and UPDATED forms by default
     assert verifier.jwks_cache().jwks_uri == f"{issuer}/.well-known/jwks.json"
+    assert verifier.jwks_cache(updated).jwks_uri == f"{updated}/.well-known/jwks.json"
 
 
 @pytest.mark.parametrize(
@@ -162,7 +164,7 @@ def test_several_pools_need_mapped_overrides() -> None:
             pools, client_id=None, token_use=None, issuer={POOL: "https://x", "us-east-1_Other1": "https://x"}
         )
     verifier = CognitoVerifier(pools, client_id=None, token_use=None, issuer={POOL: "https://idp.example/a"})
-    assert verifier.issuers == ("https://idp.example/a", cognito_issuer("us-east-1_Other1"))
+    assert verifier.issuers == ("https://idp.example/a", *cognito_issuers("us-east-1_Other1"))
     assert (
         verifier.jwks_cache("https://idp.example/a").jwks_uri == "https://idp.example/a/.well-known/jwks.json"
     )

@@ -27,11 +27,13 @@ from cognito_authz.adapters.common import (
     Rejection,
     Requirement,
     bearer_token,
+    check_request_options,
     policy_path,
     rejection,
 )
 from cognito_authz.errors import ConfigError
 from cognito_authz.principal import Principal
+from cognito_authz.routing import framework_method
 
 if TYPE_CHECKING:
     from cognito_authz.adapters.common import TokenVerifier
@@ -84,16 +86,17 @@ def app_path(scope: Scope) -> str:
         if path == root:
             return "/"
         if path[len(root)] == "/":
-            return path[len(root):]
+            return path[len(root) :]
     return path
 
 
-def _authorization(scope: Scope) -> str | None:
-    # Two Authorization headers are ambiguous (a proxy appended one?): treat as none, as get_header does.
+def _authorization(scope: Scope, name: str = "authorization") -> str | None:
+    # Two copies with different values are ambiguous (a proxy appended one?): none, as get_header does.
+    wanted = name.lower().encode("latin-1")
     values = {
         value.decode("latin-1")
-        for name, value in scope.get("headers") or ()
-        if isinstance(name, bytes) and name.lower() == b"authorization" and isinstance(value, bytes)
+        for key, value in scope.get("headers") or ()
+        if isinstance(key, bytes) and key.lower() == wanted and isinstance(value, bytes)
     }
     return values.pop() if len(values) == 1 else None
 
@@ -108,7 +111,9 @@ class CognitoAuthMiddleware:
     (an HTTP denial response where the server supports it, else a close before accept).
 
     ``exclude_paths``: exact app paths, or ``"/prefix/*"`` subtrees, that skip authentication (health
-    checks, docs); they carry no principal. Put CORS middleware *outside* this one so preflights, which
+    checks, docs); they carry no principal. ``token_header``: the header holding ``Bearer <token>``
+    (default ``Authorization``, any case). HEAD is decided as GET (Starlette's ``Route`` runs the GET
+    endpoint for it). Put CORS middleware *outside* this one so preflights, which
     carry no token, are answered before it.
     """
 
@@ -124,9 +129,12 @@ class CognitoAuthMiddleware:
         all_scopes: Sequence[str] = (),
         exclude_paths: Iterable[str] = (),
         on_error: ErrorHandler | None = None,
+        token_header: str = "authorization",
     ) -> None:
         if verifier is None or not callable(getattr(verifier, "verify", None)):
             raise ConfigError("CognitoAuthMiddleware needs a verifier (a CognitoVerifier)")
+        check_request_options(None, token_header)
+        self.token_header = token_header
         if policy is not None and not callable(getattr(policy, "decide", None)):
             raise ConfigError("policy must have a decide(principal, method, path) method (a Policy)")
         if on_error is not None and not callable(on_error):
@@ -149,10 +157,12 @@ class CognitoAuthMiddleware:
         if path in self.exclude:
             await self.app(scope, receive, send)
             return
-        # A WebSocket handshake is a GET; policies name it as "GET /path".
-        method = str(scope.get("method") or "GET").upper() if kind == "http" else "GET"
+        # A WebSocket handshake is a GET; policies name it as "GET /path". HEAD is decided as GET: Starlette's
+        # Route (and so FastAPI's) serves HEAD with the GET view, which must not run where GET may not.
+        method = framework_method(str(scope.get("method") or "GET")) if kind == "http" else "GET"
         try:
-            principal = await _run_sync(self.gate.authenticate, bearer_token(_authorization(scope)))
+            token = bearer_token(_authorization(scope, self.token_header))
+            principal = await _run_sync(self.gate.authenticate, token)
             self.gate.authorize(principal, method, policy_path(path))
         except Exception as exc:  # every failure is a rejection: never pass, never leak the exception
             await self._reject(scope, receive, send, exc, rejection(exc, method=method, path=path))
@@ -243,7 +253,7 @@ def require_principal(
 
     async def dependency(request: Request, credentials: Any = None) -> Principal:
         # ``credentials`` only declares the bearer scheme in OpenAPI; the header is read here, strictly.
-        method, path = request.method, app_path(request.scope)
+        method, path = framework_method(request.method), app_path(request.scope)
         try:
             found = request.scope.get(PRINCIPAL_KEY)
             if isinstance(found, Principal):

@@ -12,10 +12,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
+from cognito_authz import routing
 from cognito_authz.errors import (
     AccessDenied,
     AuthzError,
     ConfigError,
+    EventError,
     JwksError,
     MalformedTokenError,
     MissingClaimError,
@@ -33,15 +35,21 @@ __all__ = [
     "Rejection",
     "Requirement",
     "TokenVerifier",
+    "api_path",
     "bearer_token",
     "check_parts",
+    "check_request_options",
+    "context_list",
     "flatten_context",
     "get_header",
     "policy_path",
     "proxy_request",
     "raw_event",
+    "read_context_list",
     "rejection",
+    "single_token",
     "strip_stage",
+    "subprotocol_token",
     "upstream_principal",
 ]
 
@@ -106,6 +114,35 @@ def get_header(
     return distinct.pop()
 
 
+def subprotocol_token(value: str | None, marker: str) -> str | None:
+    """The token a browser offered in ``Sec-WebSocket-Protocol`` as the pair ``<marker>, <token>``.
+
+    Browsers cannot set ``Authorization`` on a WebSocket, but ``new WebSocket(url, ["bearer", token])``
+    sends ``Sec-WebSocket-Protocol: bearer, <token>``; the ``$connect`` route then echoes ``bearer`` (the
+    marker, never the token) as the chosen subprotocol. A marker that is missing, last, or offered twice
+    yields ``None``: the request is refused rather than guessed at.
+    """
+    if value is None:
+        return None
+    offered = [part.strip() for part in value.split(",")]
+    if offered.count(marker) != 1:
+        return None
+    index = offered.index(marker)
+    if index + 1 >= len(offered) or not offered[index + 1]:
+        return None
+    return offered[index + 1]
+
+
+def single_token(candidates: Iterable[str | None]) -> str | None:
+    """The one token the request carries, or ``None`` when it carries none or several different ones.
+
+    A request with a token in two places (header and query string, say) that disagree is ambiguous: which
+    one the application later trusts is unknown, so it is refused.
+    """
+    found = {token for token in candidates if token is not None}
+    return found.pop() if len(found) == 1 else None
+
+
 def policy_path(decoded_path: str) -> str:
     """The path to decide on for a server that already percent-decoded it (ASGI ``scope["path"]``,
     WSGI ``PATH_INFO``): the router dispatches on exactly this text, so the policy engine must not decode
@@ -126,13 +163,46 @@ def strip_stage(path: str, stage: str | None) -> str:
     return path
 
 
+def context_list(values: Iterable[str]) -> str:
+    """A list of names as an authorizer context value: JSON text (``["reports,admin","ops"]``).
+
+    API Gateway accepts only flat strings, numbers and booleans in a context, and Cognito group names may
+    hold commas, spaces and brackets, so no separator can join them safely; JSON text reads back exactly
+    (:func:`read_context_list`).
+    """
+    return json.dumps(list(values), ensure_ascii=False, separators=(",", ":"))
+
+
+def read_context_list(value: Any, name: str) -> tuple[str, ...]:
+    """Read back a list that :func:`context_list` wrote; anything else is an :class:`EventError`.
+
+    Only JSON text holding a list of strings is accepted (HTTP API payload 2.0 may also hand the list
+    back as a real list). A legacy ``"a,b"`` value is refused rather than split: guessing where a group
+    name ends is exactly the ambiguity that let ``reports,admin`` pass as ``admin``.
+    """
+    items: Any = value
+    if isinstance(value, str):
+        try:
+            items = json.loads(value)
+        except ValueError:
+            items = None
+    if isinstance(items, list) and all(isinstance(item, str) for item in items):
+        return tuple(dict.fromkeys(item for item in items if item))
+    raise EventError(
+        f"authorizer context {name!r} is not a JSON list of strings (written by cognito-authz)",
+        reason="invalid_event",
+    )
+
+
 def _context_value(value: Any) -> str | int | float | bool | None:
     if isinstance(value, bool) or (isinstance(value, (int, float)) and value == value):
         return value
     if isinstance(value, str):
         return value[:MAX_CONTEXT_VALUE]
     if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
-        return ",".join(value)[:MAX_CONTEXT_VALUE]
+        text = context_list(value)
+        # Cut JSON text would no longer parse (or would parse as fewer items): drop it instead.
+        return text if len(text) <= MAX_CONTEXT_VALUE else None
     return None
 
 
@@ -143,14 +213,15 @@ def flatten_context(
 ) -> dict[str, str | int | float | bool]:
     """An authorizer ``context`` API Gateway accepts: flat strings, numbers and booleans only.
 
-    Groups are comma-joined and scopes space-joined (as in the token). Extra ``claims`` are copied when
-    they are scalars or lists of strings; anything nested is dropped, since API Gateway answers 500 to a
-    nested context value.
+    ``groups``, ``scopes`` and ``rules`` are lists carried as JSON text (:func:`context_list`), so a
+    group named ``reports,admin`` reads back as one group. Extra ``claims`` are copied when they are
+    scalars or lists of strings (lists as JSON text too); anything nested is dropped, since API Gateway
+    answers 500 to a nested context value. An extra claim never overwrites one of the keys above.
     """
     context: dict[str, str | int | float | bool] = {
         "sub": principal.sub,
-        "groups": ",".join(principal.groups),
-        "scopes": " ".join(principal.scopes),
+        "groups": context_list(principal.groups),
+        "scopes": context_list(principal.scopes),
     }
     for key, value in (
         ("username", principal.username),
@@ -160,9 +231,9 @@ def flatten_context(
         if value:
             context[key] = value
     if decision is not None:
-        context["rules"] = ",".join(decision.rules)
+        context["rules"] = context_list(decision.rules)
     for claim in claims:
-        if claim in principal.claims:
+        if claim in principal.claims and claim not in context:
             flat = _context_value(principal.claims[claim])
             if flat is not None:
                 context[claim] = flat
@@ -223,6 +294,14 @@ def check_parts(verifier: object, policy: object) -> None:
         raise ConfigError("policy must have a decide(principal, method, path) method (a Policy)")
 
 
+def check_request_options(base_path: object, token_header: object) -> None:
+    """Refuse a ``base_path`` or ``token_header`` of the wrong kind when an adapter is built."""
+    if base_path is not None and not isinstance(base_path, str):
+        raise ConfigError("base_path must be a string (the mapping key, '' for none) or None")
+    if not isinstance(token_header, str) or not token_header.strip():
+        raise ConfigError("token_header must be a header name")
+
+
 class Gate:
     """Verify, then decide: the single sequence every adapter runs.
 
@@ -275,8 +354,9 @@ ProxyKind = Literal["rest_v1", "http_v1", "http_v2", "alb"]
 class ProxyRequest:
     """What a Lambda proxy event says about the request, enough to authenticate, decide and answer.
 
-    ``path`` is the path as the API routes it (stage prefix removed); ``multi_value`` is true for an ALB
-    target group with multi-value headers on, whose responses must use ``multiValueHeaders``.
+    ``path`` is the API-relative path API Gateway routed (no stage, no custom-domain mapping; see
+    :func:`api_path`); ``multi_value`` is true for an ALB target group with multi-value headers on,
+    whose responses must use ``multiValueHeaders``.
     """
 
     kind: ProxyKind
@@ -292,11 +372,83 @@ def raw_event(event: Any) -> Any:
     return inner if isinstance(inner, Mapping) else event
 
 
-def proxy_request(event: Any) -> ProxyRequest | None:
+def _route_template(event: Mapping[str, Any], ctx: Mapping[str, Any], kind: ProxyKind) -> str | None:
+    """The path of the route API Gateway selected: REST ``resource``; HTTP API ``routeKey`` (2.0 at the
+    top, 1.0 in ``requestContext``) without its method. ``None`` for the ``$default`` route."""
+    if kind == "rest_v1":
+        template = event.get("resource")
+    else:
+        key = event.get("routeKey") if kind == "http_v2" else ctx.get("routeKey")
+        if not isinstance(key, str) and kind == "http_v1":
+            key = event.get("resource")  # older 1.0 events name the route here only
+        template = key.split(" ", 1)[1] if isinstance(key, str) and " " in key else key
+    return template if isinstance(template, str) and template.startswith("/") else None
+
+
+def _on_execute_api_domain(ctx: Mapping[str, Any]) -> bool:
+    """Whether the request came through ``{api-id}.execute-api.{region}.amazonaws.com``, where no base-path
+    or API mapping applies (a custom domain names itself in ``domainName`` instead)."""
+    domain, api_id = ctx.get("domainName"), ctx.get("apiId")
+    return isinstance(domain, str) and isinstance(api_id, str) and domain.startswith(f"{api_id}.execute-api.")
+
+
+def api_path(event: Mapping[str, Any], kind: ProxyKind, base_path: str | None = None) -> str:
+    """The API-relative path of a proxy event: what ``decide`` must judge (see ``cognito_authz.routing``).
+
+    Through a custom domain, REST ``path`` and HTTP API 1.0 ``path`` carry the base-path (API) mapping,
+    and reports differ on what HTTP API 2.0 ``rawPath`` carries; the route template and the path
+    parameters carry neither, so the path is rebuilt from them
+    (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-integrations-lambda.html,
+    https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-lambda-proxy-integrations.html).
+    An HTTP API ``$default`` route has no template: its ``rawPath`` is used with the named stage removed
+    on the execute-api domain, or with ``base_path`` removed through a custom domain, where ``base_path``
+    must be configured (``""`` for a mapping without a key) since nothing in the event says what the
+    mapping is. ALB events have no stage or mapping. Anything that cannot be settled raises
+    :class:`EventError` (fail closed: 500, never a decision on the wrong path).
+    """
+    ctx = event.get("requestContext")
+    ctx = ctx if isinstance(ctx, Mapping) else {}
+    if kind == "alb":
+        path = event.get("path")
+        if isinstance(path, str) and path.startswith("/"):
+            return path
+        raise EventError("ALB event without a path")
+    template = _route_template(event, ctx, kind)
+    if template is not None:
+        parameters = event.get("pathParameters")
+        rebuilt = routing.api_relative_path(template, parameters if isinstance(parameters, Mapping) else None)
+        if rebuilt is None:
+            raise EventError(f"cannot rebuild the request path from route {template!r} and its parameters")
+        return rebuilt
+    if kind == "rest_v1":
+        raise EventError("REST proxy event without a resource")
+    raw = event.get("rawPath") if kind == "http_v2" else event.get("path")
+    if not isinstance(raw, str) and kind == "http_v2":
+        http = ctx.get("http")
+        raw = http.get("path") if isinstance(http, Mapping) else None
+    if not isinstance(raw, str) or not raw.startswith("/"):
+        raise EventError("HTTP API event without a request path")
+    stage = ctx.get("stage")
+    if _on_execute_api_domain(ctx):
+        return strip_stage(raw, stage if isinstance(stage, str) else None)
+    if base_path is None:
+        raise EventError(
+            "a $default-route request through a custom domain: set base_path to the API mapping key "
+            "('' for none), since the event does not say which prefix rawPath carries"
+        )
+    stripped = routing.strip_base_path(raw, base_path)
+    if stripped is None:
+        raise EventError(f"request path does not start with the configured base_path {base_path!r}")
+    return stripped
+
+
+def proxy_request(
+    event: Any, *, base_path: str | None = None, token_header: str = "authorization"
+) -> ProxyRequest | None:
     """Read a REST v1, HTTP API (payload 1.0 or 2.0) or ALB proxy event; ``None`` if it is none of them.
 
-    Paths: REST's ``path`` has no stage (``requestContext.path`` has it); HTTP APIs put the stage in
-    ``rawPath`` (and the 1.0 ``path``) on named stages, so it is removed; ALB has no stage.
+    The path is API-relative (:func:`api_path`); the credential is the ``token_header`` header (any
+    case). Raises :class:`EventError` when the event is a proxy event whose path cannot be settled.
     """
     event = raw_event(event)
     if not isinstance(event, Mapping):
@@ -306,46 +458,44 @@ def proxy_request(event: Any) -> ProxyRequest | None:
         return None
     headers = event.get("headers")
     multi = event.get("multiValueHeaders")
-    authorization = get_header(headers, "authorization", multi)
-    stage = ctx.get("stage") if isinstance(ctx.get("stage"), str) else None
+    authorization = get_header(headers, token_header, multi)
     kind: ProxyKind
     if isinstance(ctx.get("elb"), Mapping):
-        kind, method, path = "alb", event.get("httpMethod"), event.get("path")
+        kind, method = "alb", event.get("httpMethod")
     elif event.get("version") == "2.0":
         http = ctx.get("http")
-        method = http.get("method") if isinstance(http, Mapping) else None
-        path = event.get("rawPath")
-        if not isinstance(path, str) and isinstance(http, Mapping):
-            path = http.get("path")
-        kind = "http_v2"
-        path = strip_stage(path, stage) if isinstance(path, str) else None
+        kind, method = "http_v2", http.get("method") if isinstance(http, Mapping) else None
     elif "httpMethod" in event:
-        method, path = event.get("httpMethod"), event.get("path")
-        if event.get("version") == "1.0":
-            kind = "http_v1"
-            path = strip_stage(path, stage) if isinstance(path, str) else None
-        else:
-            kind = "rest_v1"
+        kind = "http_v1" if event.get("version") == "1.0" else "rest_v1"
+        method = event.get("httpMethod")
     else:
         return None
-    if not isinstance(method, str) or not method or not isinstance(path, str) or not path.startswith("/"):
+    if not isinstance(method, str) or not method:
         return None
     return ProxyRequest(
         kind=kind,
         method=method.upper(),
-        path=path,
+        path=api_path(event, kind, base_path),
         authorization=authorization,
         multi_value=kind == "alb" and isinstance(multi, Mapping) and not isinstance(headers, Mapping),
     )
 
 
+def _context_names(context: Mapping[str, Any], keys: tuple[str, str]) -> tuple[str, ...]:
+    # Ours writes "groups"/"scopes"; a context may also copy the token's claim name (context_claims). Each
+    # present key must be a JSON list, and two keys that disagree are refused rather than one preferred.
+    found = {read_context_list(context[key], key) for key in keys if key in context}
+    if len(found) > 1:
+        raise EventError(f"authorizer context {keys[0]!r} and {keys[1]!r} disagree", reason="invalid_event")
+    return found.pop() if found else ()
+
+
 def _claims_from_context(context: Mapping[str, Any]) -> dict[str, Any]:
-    # A Lambda authorizer's flat context (ours: see flatten_context) names groups and scopes plainly.
-    claims = dict(context)
-    if "cognito:groups" not in claims and "groups" in claims:
-        claims["cognito:groups"] = claims["groups"]
-    if "scope" not in claims and "scopes" in claims:
-        claims["scope"] = claims["scopes"]
+    # A Lambda authorizer's flat context is ours (see flatten_context): lists are JSON text, read back
+    # exactly, never split on a separator.
+    claims = {k: v for k, v in context.items() if k not in ("cognito:groups", "scope", "groups", "scopes")}
+    claims["cognito:groups"] = list(_context_names(context, ("groups", "cognito:groups")))
+    claims["scope"] = " ".join(_context_names(context, ("scopes", "scope")))
     return claims
 
 
@@ -366,9 +516,11 @@ def upstream_principal(event: Any) -> Principal:
     Reads ``requestContext.authorizer.claims`` (REST Cognito authorizer; HTTP API 1.0 JWT authorizer),
     ``.jwt.claims`` + ``.jwt.scopes`` (HTTP API 2.0 JWT authorizer), ``.lambda`` (HTTP API 2.0 Lambda
     authorizer) or the authorizer context itself (REST and HTTP API 1.0 Lambda authorizers). The string
-    shapes API Gateway forwards (``"[a b]"``, ``"a,b"``, ``"true"``) are normalized by
-    :meth:`Principal.from_claims`. Raises :class:`TokenError` when there are no claims or no ``sub``: a
-    route without an authorizer must not run as somebody.
+    shapes API Gateway's own Cognito and JWT authorizers forward (``"[a b]"``, ``"a,b"``, ``"true"``)
+    are normalized by :meth:`Principal.from_claims`; a Lambda authorizer context is ours, with groups and
+    scopes as JSON text (:func:`read_context_list`), read back exactly.
+    Raises :class:`TokenError` when there are no claims or no ``sub``: a route without an authorizer must
+    not run as somebody; :class:`EventError` when a Lambda context's lists are in any other form.
     """
     event = raw_event(event)
     ctx = event.get("requestContext") if isinstance(event, Mapping) else None

@@ -38,6 +38,7 @@ from cognito_authz.adapters.common import (
     Requirement,
     bearer_token,
     check_parts,
+    check_request_options,
     proxy_request,
     rejection,
     upstream_principal,
@@ -173,12 +174,17 @@ class _Protector:
         policy: Policy | None,
         requirement: Requirement | None,
         trust_upstream: bool,
+        base_path: str | None = None,
+        token_header: str = "authorization",
     ) -> None:
         check_parts(verifier, policy)
+        check_request_options(base_path, token_header)
         self.verifier = verifier
         self.policy = policy
         self.requirement = requirement
         self.trust_upstream = trust_upstream
+        self.base_path = base_path
+        self.token_header = token_header
 
     def gate(self) -> Gate:
         verifier, policy = self.verifier, self.policy
@@ -194,14 +200,12 @@ class _Protector:
             )
         return Gate(verifier, policy, self.requirement)
 
-    def check(
-        self, event: Any
-    ) -> tuple[ProxyRequest | None, Principal | dict[str, Any], Decision | None]:
+    def check(self, event: Any) -> tuple[ProxyRequest | None, Principal | dict[str, Any], Decision | None]:
         """The principal (and the policy's decision, if any) to hand over, or the response to return
         instead; never raises."""
         request: ProxyRequest | None = None
         try:
-            request = proxy_request(event)
+            request = proxy_request(event, base_path=self.base_path, token_header=self.token_header)
             if request is None:
                 raise ConfigError("@protect got an event that is not a REST, HTTP API or ALB proxy event")
             gate = self.gate()
@@ -271,6 +275,8 @@ def protect(
     all_groups: Sequence[str] = (),
     all_scopes: Sequence[str] = (),
     trust_upstream: bool = False,
+    base_path: str | None = None,
+    token_header: str = "authorization",
 ) -> Callable[[Callable[Concatenate[E, C, P], R]], Callable[[E, C], R | dict[str, Any]]]: ...
 
 
@@ -285,6 +291,8 @@ def protect(
     all_groups: Sequence[str] = (),
     all_scopes: Sequence[str] = (),
     trust_upstream: bool = False,
+    base_path: str | None = None,
+    token_header: str = "authorization",
 ) -> Any:
     """Protect a Lambda proxy handler ``handler(event, context, *, principal)``.
 
@@ -292,7 +300,11 @@ def protect(
     take the principal from the ``Authorization`` bearer token (verified here) or, with
     ``trust_upstream=True``, from the claims an API Gateway authorizer on the route already verified
     (never both: no fallback to the header), then check ``groups``/``scopes`` (any of) and
-    ``all_groups``/``all_scopes`` and the policy on the method and stage-less path. Failures return
+    ``all_groups``/``all_scopes`` and the policy on the method and the API-relative path API Gateway
+    routed: rebuilt from the route template and ``pathParameters``, so a custom domain's base-path
+    mapping never reaches the policy (``base_path`` is needed only for an HTTP API ``$default`` route
+    behind a custom domain: the mapping key, ``""`` for none; see :func:`common.api_path`). The token
+    is the ``token_header`` header (default ``Authorization``, any case). Failures return
     401/403/503/500 responses in the event's format with a generic JSON ``{"message": ...}`` body.
 
     ``verifier`` and ``policy`` default to :func:`configure`'s or the environment's. The handler must
@@ -305,6 +317,8 @@ def protect(
         policy,
         Requirement.of(groups=groups, scopes=scopes, all_groups=all_groups, all_scopes=all_scopes),
         trust_upstream,
+        base_path,
+        token_header,
     )
     if func is not None:
         return _decorate(func, protector)

@@ -23,7 +23,17 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Literal
 
-from cognito_authz.adapters.common import Gate, bearer_token, flatten_context, get_header, strip_stage
+from cognito_authz import routing
+from cognito_authz.adapters.common import (
+    Gate,
+    api_path,
+    bearer_token,
+    check_request_options,
+    flatten_context,
+    get_header,
+    single_token,
+    subprotocol_token,
+)
 from cognito_authz.errors import AccessDenied, AuthzError, ConfigError, EventError, JwksError, TokenError
 from cognito_authz.iam import (
     DEFAULT_MAX_BYTES,
@@ -59,19 +69,22 @@ class EventKind(str, Enum):
 
 
 def detect_event_kind(event: Mapping[str, Any]) -> EventKind:
-    """Tell the authorizer event flavours apart by the fields AWS documents for each."""
+    """Tell the authorizer event flavours apart by the fields AWS documents for each.
+
+    A WebSocket ``$connect`` is recognised by ``requestContext.eventType == "CONNECT"`` alone, never by a
+    path or ARN that ends in ``$connect``: a REST or HTTP API resource may well be named ``/$connect``,
+    and deciding it as a handshake would drop its method. Sources:
+    https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-websocket-api-lambda-auth.html
+    https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-lambda-authorizer-input.html
+    https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-lambda-authorizer.html
+    """
     if event.get("type") == "TOKEN":
         return EventKind.REST_TOKEN
     version = event.get("version")
     if version == "2.0":
         return EventKind.HTTP_V2
     request_context = event.get("requestContext")
-    if isinstance(request_context, Mapping) and (
-        request_context.get("eventType") == "CONNECT" or request_context.get("routeKey") == "$connect"
-    ):
-        return EventKind.WEBSOCKET
-    method_arn = event.get("methodArn")
-    if isinstance(method_arn, str) and method_arn.endswith("/$connect"):
+    if isinstance(request_context, Mapping) and request_context.get("eventType") == "CONNECT":
         return EventKind.WEBSOCKET
     if version == "1.0":
         return EventKind.HTTP_V1
@@ -83,7 +96,6 @@ def detect_event_kind(event: Mapping[str, Any]) -> EventKind:
 @dataclass(frozen=True, slots=True)
 class _Request:
     kind: EventKind
-    token: str | None
     method: str
     path: str
     arn: MethodArn | None
@@ -93,16 +105,20 @@ class LambdaAuthorizer:
     """``handler = LambdaAuthorizer(verifier, policy)``; API Gateway calls ``handler(event, context)``.
 
     Options:
-      ``token_header`` / ``token_query``: where REQUEST-style events carry the token (header first, then
-      the query parameter; WebSocket clients cannot set headers, so ``token_query`` defaults to
-      ``"token"``). ``policy_scope``: ``"principal"`` (cache-safe, default) or ``"request"`` (a document
-      for ``methodArn`` alone: only correct with caching off or keyed per route). ``http_v2_response``:
+      ``token_header`` / ``token_query`` / ``token_subprotocol``: where REQUEST-style events carry the
+      token: the header of that name (any case; default ``Authorization``), the query parameter (default
+      ``token``), and on WebSocket ``$connect`` the entry after the marker (default ``bearer``) in
+      ``Sec-WebSocket-Protocol``, since browsers cannot set headers on a WebSocket. The token is never
+      taken by its position in ``identitySource``; two different tokens in one request are refused.
+      ``policy_scope``: ``"principal"`` (cache-safe, default) or ``"request"`` (a document for
+      ``methodArn`` alone: only correct with caching off or keyed per route). ``http_v2_response``:
       ``"iam"`` (default, as API Gateway's own default with simple responses disabled: principal-wide
       documents are safe to cache per token) or ``"simple"`` (``isAuthorized``: a cached ``true`` is replayed
       for every request with the same identity sources, so cache it only per concrete request).
       ``context_claims``: extra claims copied into the flat context. ``usage_identifier_claim``: a claim
       returned as ``usageIdentifierKey`` (REST usage plans). ``max_policy_bytes``: size guard for
-      principal-wide documents.
+      principal-wide documents. ``base_path``: only for HTTP API events without ``routeArn`` on the
+      ``$default`` route behind a custom domain (the API mapping key, ``""`` for none).
     """
 
     def __init__(
@@ -112,20 +128,28 @@ class LambdaAuthorizer:
         *,
         token_header: str = "authorization",
         token_query: str | None = "token",
+        token_subprotocol: str | None = "bearer",
         policy_scope: Literal["principal", "request"] = "principal",
         http_v2_response: Literal["simple", "iam"] = "iam",
         context_claims: Iterable[str] = (),
         usage_identifier_claim: str | None = None,
         max_policy_bytes: int = DEFAULT_MAX_BYTES,
+        base_path: str | None = None,
     ) -> None:
         if policy_scope not in ("principal", "request"):
             raise ConfigError("policy_scope must be 'principal' or 'request'")
         if http_v2_response not in ("simple", "iam"):
             raise ConfigError("http_v2_response must be 'simple' or 'iam'")
+        check_request_options(base_path, token_header)
+        self.base_path = base_path
+        for name, value in (("token_query", token_query), ("token_subprotocol", token_subprotocol)):
+            if value is not None and (not isinstance(value, str) or not value or "," in value):
+                raise ConfigError(f"{name} must be a non-empty name without commas, or None")
         self.gate = Gate(verifier, policy)
         self.policy = policy
         self.token_header = token_header
         self.token_query = token_query
+        self.token_subprotocol = token_subprotocol
         self.policy_scope = policy_scope
         self.http_v2_response = http_v2_response
         self.context_claims = tuple(context_claims)
@@ -151,8 +175,11 @@ class LambdaAuthorizer:
         try:
             if not isinstance(raw, Mapping):
                 raise EventError("event is not a mapping")
-            request = self._parse(raw)
-            principal = self.gate.authenticate(request.token)
+            kind = detect_event_kind(raw)
+            # The token first: a bad token is a 401 whatever the rest of the event holds (the console's
+            # test invoke sends stage "*" in methodArn, which no document can name).
+            principal = self.gate.authenticate(self._token(kind, raw))
+            request = self._route(kind, raw)
             try:
                 decision = self.gate.authorize(principal, request.method, request.path)
             except AccessDenied as denied:
@@ -182,59 +209,67 @@ class LambdaAuthorizer:
 
     # -- request side ----------------------------------------------------------------------------
 
-    def _parse(self, event: Mapping[str, Any]) -> _Request:
-        kind = detect_event_kind(event)
-        if kind is EventKind.REST_TOKEN:
-            arn = MethodArn.parse(_str_field(event, "methodArn"))
-            token = bearer_token(_optional_str(event.get("authorizationToken")))
-            return _Request(kind, token, arn.verb or "", arn.path, arn)
-        if kind is EventKind.HTTP_V2:
-            return self._parse_http_v2(event)
-        arn = MethodArn.parse(_str_field(event, "methodArn"))
-        token = self._token_from_request(event)
-        if kind is EventKind.WEBSOCKET:
-            return _Request(kind, token, "", arn.path, arn)
-        return _Request(kind, token, arn.verb or "", arn.path, arn)
+    def _token(self, kind: EventKind, event: Mapping[str, Any]) -> str | None:
+        """The bearer token, found by where it travels, never by its position in ``identitySource``.
 
-    def _parse_http_v2(self, event: Mapping[str, Any]) -> _Request:
-        token: str | None = None
-        identity = event.get("identitySource")
-        if isinstance(identity, list) and identity and isinstance(identity[0], str):
-            token = bearer_token(identity[0])
-        if token is None:
-            token = self._token_from_request(event)
+        TOKEN events carry it in ``authorizationToken`` (API Gateway copied the configured header there).
+        Every other event carries the request's headers: the token is the ``token_header`` header (any
+        case), else the ``token_query`` query parameter, else, for a WebSocket ``$connect``, the entry
+        after the ``token_subprotocol`` marker in ``Sec-WebSocket-Protocol``. Different tokens in two
+        places, or a header sent twice with different values, are refused (``None``: 401).
+        """
+        if kind is EventKind.REST_TOKEN:
+            return bearer_token(_optional_str(event.get("authorizationToken")))
+        headers = event.get("headers")
+        headers = headers if isinstance(headers, Mapping) else None
+        multi = event.get("multiValueHeaders")
+        multi = multi if isinstance(multi, Mapping) else None
+        candidates: list[str | None] = []
+        sources = 0
+        if _has_header(self.token_header, headers, multi):
+            sources += 1
+            candidates.append(bearer_token(get_header(headers, self.token_header, multi)))
+        if self.token_query:
+            query = event.get("queryStringParameters")
+            value = query.get(self.token_query) if isinstance(query, Mapping) else None
+            if isinstance(value, str):
+                sources += 1
+                candidates.append(bearer_token(value))
+        if kind is EventKind.WEBSOCKET and self.token_subprotocol:
+            offered = get_header(headers, "sec-websocket-protocol", multi)
+            token = subprotocol_token(offered, self.token_subprotocol)
+            if token is not None:
+                sources += 1
+                candidates.append(token)
+        if None in candidates:
+            return None  # a source was present but unreadable: never fall back to another one
+        return single_token(candidates) if sources else None
+
+    def _route(self, kind: EventKind, event: Mapping[str, Any]) -> _Request:
+        """The method and API-relative path to decide on, and the ARN the IAM document names."""
+        if kind is EventKind.HTTP_V2:
+            return self._route_http_v2(event)
+        # methodArn names the stage apart from the path, and never a custom domain's base path.
+        arn = MethodArn.parse(_str_field(event, "methodArn"))
+        if kind is EventKind.WEBSOCKET:
+            return _Request(kind, "", arn.path, arn)
+        return _Request(kind, arn.verb or "", arn.path, arn)
+
+    def _route_http_v2(self, event: Mapping[str, Any]) -> _Request:
         route_arn = event.get("routeArn")
         if route_arn is not None and not isinstance(route_arn, str):
             raise EventError("routeArn is not a string")
         if isinstance(route_arn, str):
             arn = MethodArn.parse(route_arn)
-            return _Request(EventKind.HTTP_V2, token, arn.verb or "", arn.path, arn)
-        # No routeArn: fall back to the request fields, removing a named stage from rawPath.
+            return _Request(EventKind.HTTP_V2, arn.verb or "", arn.path, arn)
+        # No routeArn: the route template and pathParameters say which request was routed (rawPath may
+        # carry a stage or a custom domain's mapping), as for proxy events.
         ctx = event.get("requestContext")
         http = ctx.get("http") if isinstance(ctx, Mapping) else None
         if not isinstance(http, Mapping):
             raise EventError("HTTP API event without routeArn or requestContext.http")
         method = _str_field(http, "method")
-        stage = ctx.get("stage") if isinstance(ctx, Mapping) else None
-        path = strip_stage(_str_field(event, "rawPath"), stage if isinstance(stage, str) else None)
-        return _Request(EventKind.HTTP_V2, token, method, path, None)
-
-    def _token_from_request(self, event: Mapping[str, Any]) -> str | None:
-        headers = event.get("headers")
-        headers = headers if isinstance(headers, Mapping) else None
-        multi = event.get("multiValueHeaders")
-        multi = multi if isinstance(multi, Mapping) else None
-        value = get_header(headers, self.token_header, multi)
-        if value is None and _has_header(self.token_header, headers, multi):
-            # Sent, but ambiguous (conflicting duplicates): reject rather than fall back to another source.
-            return None
-        if value is None and event.get("type") != "TOKEN":
-            value = _optional_str(event.get("authorizationToken"))  # HTTP API 1.0 copies it here
-        if value is None and self.token_query:
-            query = event.get("queryStringParameters")
-            if isinstance(query, Mapping):
-                value = _optional_str(query.get(self.token_query))
-        return bearer_token(value)
+        return _Request(EventKind.HTTP_V2, method, api_path(event, "http_v2", self.base_path), None)
 
     # -- response side ---------------------------------------------------------------------------
 
@@ -258,7 +293,11 @@ class LambdaAuthorizer:
             document = result.document
             if result.scope == "request":
                 logger.warning("request-scoped policy for sub=%s: %s", principal.sub, result.reason)
-            elif not allowed and _outside_exactness(request.path) and iam_allows(document, request.arn.arn):
+            elif (
+                not allowed
+                and _outside_exactness(request.method, request.path)
+                and iam_allows(document, request.arn.arn)
+            ):
                 # The document is exact over well-formed paths only; its globs also span paths decide
                 # refuses (an empty, '.' or '..' segment). Never answer Allow to a request denied here.
                 logger.warning(
@@ -279,13 +318,17 @@ class LambdaAuthorizer:
         return response
 
 
-def _outside_exactness(path: str) -> bool:
-    """Whether a principal-wide document's verdict on ``path`` may differ from ``decide``'s.
+def _outside_exactness(method: str, path: str) -> bool:
+    """Whether a principal-wide document's verdict on this request may differ from ``decide``'s.
 
-    Documents are proven exact over well-formed paths (no empty, ``.`` or ``..`` segment), and IAM
-    compares raw text: a path without percent-escapes that splits into well-formed segments is judged
-    by the document exactly as by ``decide``, so only other paths need the (glob-matching) double check.
+    Documents are proven exact over well-formed requests: one of the standard verbs (``decide`` denies
+    any other, while a ``*`` verb glob spans it) and paths without an empty, ``.`` or ``..`` segment.
+    IAM compares raw text: a path without percent-escapes that splits into well-formed segments is judged
+    by the document exactly as by ``decide``, so only other requests need the (glob-matching) double
+    check. WebSocket ``$connect`` (no verb) is exact by construction.
     """
+    if method and routing.request_method(method) is None:
+        return True
     return "%" in path or split_path(path) is None
 
 

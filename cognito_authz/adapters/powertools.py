@@ -30,6 +30,7 @@ from cognito_authz.adapters.common import (
     Requirement,
     bearer_token,
     check_parts,
+    check_request_options,
     proxy_request,
     rejection,
     upstream_principal,
@@ -64,8 +65,12 @@ class CognitoResolverMiddleware(BaseMiddlewareHandler[ApiGatewayResolver]):
     (``app.use(middlewares=[...])``) or per route (``@app.get(..., middlewares=[...])``). The principal
     comes from the bearer token (verified by ``verifier``) or, with ``trust_upstream=True``, from the
     claims the API Gateway authorizer already verified. ``groups``/``scopes`` (any of), ``all_groups``/
-    ``all_scopes`` and ``policy`` (on the method and the stage-less path as API Gateway routed it) must
-    all allow. Failures answer 401/403/503/500 ``Response`` objects with a generic JSON body.
+    ``all_scopes`` and ``policy`` must all allow. The policy decides on the method and the API-relative
+    path API Gateway routed, rebuilt from the route template and ``pathParameters``: the path the
+    resolver routes after its ``strip_prefixes``, never one still carrying a custom domain's base-path
+    mapping (``base_path``: only for an HTTP API ``$default`` route behind a custom domain; see
+    :func:`common.api_path`). ``token_header`` names the token's header (default ``Authorization``).
+    Failures answer 401/403/503/500 ``Response`` objects with a generic JSON body.
     """
 
     def __init__(
@@ -78,8 +83,13 @@ class CognitoResolverMiddleware(BaseMiddlewareHandler[ApiGatewayResolver]):
         scopes: Sequence[str] = (),
         all_scopes: Sequence[str] = (),
         trust_upstream: bool = False,
+        base_path: str | None = None,
+        token_header: str = "authorization",
     ) -> None:
         super().__init__()
+        check_request_options(base_path, token_header)
+        self.base_path = base_path
+        self.token_header = token_header
         if trust_upstream not in (True, False):
             raise ConfigError("trust_upstream must be True or False")
         if verifier is None and not trust_upstream:
@@ -94,9 +104,12 @@ class CognitoResolverMiddleware(BaseMiddlewareHandler[ApiGatewayResolver]):
 
     def handler(self, app: ApiGatewayResolver, next_middleware: NextMiddleware) -> Response[Any]:
         event = app.current_event.raw_event
-        request = proxy_request(event)
-        method, path = (request.method, request.path) if request is not None else ("?", "?")
+        request = None
+        method, path = "?", "?"
         try:
+            request = proxy_request(event, base_path=self.base_path, token_header=self.token_header)
+            if request is not None:
+                method, path = request.method, request.path
             if request is None:
                 raise ConfigError("the resolver's event is not a REST, HTTP API or ALB proxy event")
             if self.trust_upstream:

@@ -28,11 +28,13 @@ from cognito_authz.adapters.common import (
     Requirement,
     bearer_token,
     check_parts,
+    check_request_options,
     policy_path,
     rejection,
 )
 from cognito_authz.errors import ConfigError
 from cognito_authz.principal import Principal
+from cognito_authz.routing import framework_method
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -69,6 +71,15 @@ def wsgi_path(environ: WSGIEnvironment) -> str:
     return "/" + path.lstrip("/")
 
 
+def environ_key(header: str) -> str:
+    """The WSGI environ key of a request header (PEP 3333: ``X-Api-Token`` is ``HTTP_X_API_TOKEN``)."""
+    return "HTTP_" + header.strip().upper().replace("-", "_")
+
+
+def _str(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
 def _headers(answer: Rejection, body: bytes) -> list[tuple[str, str]]:
     return [
         ("Content-Type", "application/json"),
@@ -82,7 +93,9 @@ class CognitoWsgiMiddleware:
 
     On success the :class:`Principal` is at ``environ["cognito_authz.principal"]``; on failure the app
     never runs and the answer is 401, 403, 503 (keys unavailable) or 500 with a generic JSON body.
-    ``exclude_paths``: exact paths or ``"/prefix/*"`` subtrees that skip authentication.
+    ``exclude_paths``: exact paths or ``"/prefix/*"`` subtrees that skip authentication. ``token_header``:
+    the header holding ``Bearer <token>`` (default ``Authorization``). HEAD is decided as GET (Werkzeug
+    runs the GET view for it).
     ``on_error(environ, error)`` may return a WSGI app (a Werkzeug ``Response`` is one) to answer instead;
     it cannot turn a rejection into a pass.
     """
@@ -99,10 +112,13 @@ class CognitoWsgiMiddleware:
         all_scopes: Sequence[str] = (),
         exclude_paths: Iterable[str] = (),
         on_error: Callable[[WSGIEnvironment, Exception], WSGIApplication | None] | None = None,
+        token_header: str = "authorization",
     ) -> None:
         if verifier is None:
             raise ConfigError("CognitoWsgiMiddleware needs a verifier (a CognitoVerifier)")
         check_parts(verifier, policy)
+        check_request_options(None, token_header)
+        self.token_key = environ_key(token_header)
         if on_error is not None and not callable(on_error):
             raise ConfigError("on_error must be callable")
         self.app = app
@@ -118,9 +134,11 @@ class CognitoWsgiMiddleware:
         path = wsgi_path(environ)
         if path in self.exclude:
             return self.app(environ, start_response)
-        method = str(environ.get("REQUEST_METHOD") or "GET").upper()
+        # HEAD is decided as GET: Werkzeug's router serves HEAD with the GET view (Flask adds HEAD to every
+        # GET rule), which must not run where GET may not.
+        method = framework_method(str(environ.get("REQUEST_METHOD") or "GET"))
         try:
-            principal = self.gate.authenticate(bearer_token(environ.get("HTTP_AUTHORIZATION")))
+            principal = self.gate.authenticate(bearer_token(_str(environ.get(self.token_key))))
             self.gate.authorize(principal, method, policy_path(path))
         except Exception as exc:  # every failure is a rejection: never pass, never leak the exception
             answer = rejection(exc, method=method, path=path)
@@ -208,7 +226,7 @@ def flask_protect(
 
     def check() -> flask.Response | None:
         request = flask.request
-        method, path = request.method, wsgi_path(request.environ)
+        method, path = framework_method(request.method), wsgi_path(request.environ)
         try:
             found = request.environ.get(PRINCIPAL_KEY)
             if isinstance(found, Principal):

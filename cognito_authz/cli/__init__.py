@@ -1,4 +1,4 @@
-"""The ``cognito-authz`` command: demo, lint, explain, test, iam, mint and ``jwks serve``.
+"""The ``cognito-authz`` command: demo, lint, explain, test, iam, ``api import``, mint and ``jwks serve``.
 
 Each command group lives in its own module and imports what it needs only when it runs, so ``--help``
 costs an argparse parser. Exit codes: 0 success; 1 a check failed (lint errors, failing decision-table
@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from cognito_authz.cli import demo, policy_cmds, token_cmds
+from cognito_authz.cli import api_cmds, demo, policy_cmds, token_cmds
 from cognito_authz.cli.common import PROG, CliError, CliParser, fail_line
 
 __all__ = ["build_parser", "main"]
@@ -53,6 +53,7 @@ def build_parser() -> CliParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=CliParser)
     demo.register(commands)
     policy_cmds.register(commands)
+    api_cmds.register(commands)
     token_cmds.register(commands)
     return parser
 

@@ -148,6 +148,8 @@ class DemoReport:
     engine_summary: str = ""
     engine_failures: list[str] = field(default_factory=list)
     elapsed: float = 0.0
+    #: Claims the pre token generation trigger (built from the policy) copies into access tokens.
+    trigger_copies: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -194,16 +196,32 @@ def _persona_summary(claims: Mapping[str, Any]) -> str:
 
 
 def _mint(issuer: LocalIssuer, claims: Mapping[str, Any], **options: Any) -> str:
-    """An access token carrying exactly the case's claims (Cognito's standard claims around them)."""
+    """The access token a stock Cognito pool with the policy's trigger issues to the case's user.
+
+    The case's user attributes (``custom:tenant_id`` ...) go where Cognito keeps them, in the user's
+    record: the access token gets them only through the issuer's pre token generation trigger, as in
+    production. A case naming claims no sign-in can produce (a non-string attribute, a standard claim
+    with an odd value) is minted as given, with the free-form overrides.
+    """
+    from cognito_authz.claimsets import ACCESS_TOKEN_CLAIMS
+    from cognito_authz.testing.issuer import DEFAULT_SCOPES
+
     rest = dict(claims)
     sub = rest.pop("sub", None)
     groups = rest.pop("cognito:groups", [])
     scope = rest.pop("scope", None)
-    username = rest.pop("username", sub or "demo-user")
+    username = str(rest.pop("username", sub or "demo-user"))
+    group_list = groups if isinstance(groups, list) else [str(groups)]
+    scopes = str(scope).split() if scope else DEFAULT_SCOPES  # Cognito always grants some scope
+    signable = all(isinstance(v, str) and k not in ACCESS_TOKEN_CLAIMS for k, v in rest.items())
+    if signable and (sub is None or isinstance(sub, str)):
+        return issuer.sign_in(
+            username, sub=sub, groups=group_list, attributes=rest, scopes=scopes, **options
+        ).access_token
     return issuer.mint_access_token(
         sub=sub,
-        username=str(username),
-        groups=groups if isinstance(groups, list) else [str(groups)],
+        username=username,
+        groups=group_list,
         scopes=str(scope).split() if scope else (),
         claims=rest,
         # No scope in the case means no scope claim, not an empty one.
@@ -260,8 +278,15 @@ class _Api:
 
 
 def _rules_of(context: Any) -> tuple[str, ...]:
+    # The authorizer's context carries lists as JSON text (adapters.common.context_list).
+    from cognito_authz.adapters.common import read_context_list
+    from cognito_authz.errors import EventError
+
     rules = context.get("rules") if isinstance(context, Mapping) else None
-    return tuple(rule for rule in str(rules or "").split(",") if rule)
+    try:
+        return read_context_list(rules, "rules") if rules is not None else ()
+    except EventError:
+        return ()
 
 
 def _authorizer_outcome(answer: Mapping[str, Any], event: Mapping[str, Any]) -> Outcome:
@@ -334,7 +359,12 @@ def _scenario(
 
     started = time.perf_counter()
     engine = run_decision_table(policy, table)
-    with LocalIssuer(DEMO_POOL_ID, client_id=DEMO_CLIENT_ID) as issuer:
+    from cognito_authz.triggers import PreTokenGenerationTrigger
+
+    # The demo's pool works like a stock Cognito pool: access tokens carry no user attributes unless
+    # the pre token generation trigger built from the policy copies them (docs/id-vs-access-tokens.md).
+    trigger = PreTokenGenerationTrigger.from_policy(policy)
+    with LocalIssuer(DEMO_POOL_ID, client_id=DEMO_CLIENT_ID, trigger=trigger) as issuer:
         verifier = issuer.verifier(token_use="access")
         verifier.hydrate()  # what a Lambda does at cold start: the first request pays no fetch
         authorizer = LambdaAuthorizer(verifier, policy, policy_scope=policy_scope)
@@ -348,6 +378,7 @@ def _scenario(
 
         api = _Api(authorizer, api_handler)
         report = DemoReport(policy_source, cases_source, policy_scope, len(policy.rules), issuer.jwks_uri, {})
+        report.trigger_copies = trigger.copy_attributes
         tokens: dict[str, str] = {}
         firsts: dict[str, tuple[DecisionCase, str, str]] = {}
         for index, case in enumerate(table.cases):
@@ -461,6 +492,11 @@ def _print_report(report: DemoReport) -> None:
         "handler: @protect(verifier, policy)"
     )
     print("personas (one access token each, minted by the local issuer):")
+    if report.trigger_copies:
+        print(
+            f"  (as on a stock pool plus the pre token generation trigger built from the policy, which "
+            f"copies {', '.join(report.trigger_copies)} into access tokens)"
+        )
     width = max(len(name) for name in report.personas) if report.personas else 0
     for name, summary in report.personas.items():
         print(f"  {name.ljust(width)}  {summary}")
@@ -516,6 +552,7 @@ def run_demo(args: argparse.Namespace) -> int:
                 "policy_scope": report.policy_scope,
                 "jwks_uri": report.jwks_uri,
                 "personas": report.personas,
+                "trigger_copies": list(report.trigger_copies),
                 "engine": {"summary": report.engine_summary, "failures": report.engine_failures},
                 "rows": [row.to_json() for row in report.rows],
                 "iam_policy": None

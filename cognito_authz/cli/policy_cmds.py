@@ -17,7 +17,8 @@ from cognito_authz.cli.common import (
 
 if TYPE_CHECKING:
     from cognito_authz.iam import CacheSafety
-    from cognito_authz.policy import Decision, LintFinding
+    from cognito_authz.policy import Decision, LintFinding, Policy
+    from cognito_authz.policy.api_table import ApiTable
     from cognito_authz.principal import Principal
 
 __all__ = ["register", "run_explain", "run_iam", "run_lint", "run_test"]
@@ -35,6 +36,12 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
     lint.add_argument("policy", metavar="POLICY", help="policy file (.yaml, .yml, .json, .toml)")
     lint.add_argument("--strict", action="store_true", help="warnings fail too (exit 1)")
     lint.add_argument(
+        "--token-use",
+        choices=("id", "access"),
+        help="the tokens the policy decides on (default: the policy file's token_use): warns about rules "
+        "comparing claims such tokens do not carry on a stock Cognito pool",
+    )
+    lint.add_argument(
         "--require-cache-safe",
         action="store_true",
         help="exit 1 unless the policy is cache-safe (for TOKEN authorizers with caching on)",
@@ -47,6 +54,13 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
         "(what the authorizer checks at cold start)",
     )
     depth.add_argument("--skip-cache-safety", action="store_true", help="skip the cache-safety analysis")
+    lint.add_argument(
+        "--api",
+        metavar="FILE",
+        help="the deployment (SAM template, OpenAPI export or serverless.yml): report a stale 'api:' "
+        "table, API routes no rule allows and rule routes the API lacks",
+    )
+    lint.add_argument("--api-id", metavar="NAME", help="which API of --api FILE, when it describes several")
     lint.add_argument("--json", action="store_true", help="machine-readable output")
     lint.set_defaults(handler=run_lint)
 
@@ -109,18 +123,24 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
 def run_lint(args: argparse.Namespace) -> int:
     from cognito_authz.errors import PolicyError
     from cognito_authz.policy import Policy
+    from cognito_authz.policy.lint import lint_file, lint_policy
 
+    deployed = None
+    if args.api_id and not args.api:
+        raise CliError("--api-id names an API of --api FILE: give --api too", status=2)
+    if args.api:
+        from cognito_authz.policy.api_import import import_routes
+
+        deployed = import_routes(args.api, api=args.api_id)
     policy: Policy | None
     try:
         policy = Policy.from_file(args.policy)
     except PolicyError:
         # A policy that does not load is lint's one finding, not a crash: lint_file reports it as such.
-        from cognito_authz.policy import lint_file
-
-        findings = lint_file(args.policy)
+        findings = lint_file(args.policy, deployed=deployed)
         policy = None
     else:
-        findings = policy.lint()
+        findings = lint_policy(policy, deployed=deployed, token_use=args.token_use)
     safety = None
     if policy is not None and not args.skip_cache_safety:
         from cognito_authz.iam import cache_safety
@@ -141,6 +161,8 @@ def run_lint(args: argparse.Namespace) -> int:
                 "findings": [_finding_json(f) for f in findings],
                 "errors": len(errors),
                 "warnings": len(warnings),
+                "api_routes": len(policy.api) if policy is not None and policy.api is not None else None,
+                "deployment": args.api,
                 "cache_safety": _safety_json(safety),
                 "cache_safety_depth": None if safety is None else ("shapes" if args.quick else "full"),
                 "ok": not failed,
@@ -151,6 +173,8 @@ def run_lint(args: argparse.Namespace) -> int:
     print(f"{args.policy}: {rules}{_count(len(errors), 'error')}, {_count(len(warnings), 'warning')}")
     for finding in findings:
         print(f"  {finding}")
+    if policy is not None and (policy.api is not None or deployed is not None):
+        print(f"route table: {_route_table_line(policy, deployed, findings)}")
     if policy is None:
         print("cache-safe: not checked (the policy does not load)")
     elif safety is None:
@@ -164,6 +188,15 @@ def run_lint(args: argparse.Namespace) -> int:
             print(f"  - {detail}")
         print(f"  advice: {safety.advice}")
     return 1 if failed else 0
+
+
+def _route_table_line(policy: Policy, deployed: ApiTable | None, findings: list[LintFinding]) -> str:
+    if policy.api is None:
+        return "none in the policy (every path counts as routable)"
+    line = f"{_count(len(policy.api), 'route')}"
+    if deployed is not None and not any(f.code == "api_table_stale" for f in findings):
+        line += f", the same as the deployment ({deployed.source})"
+    return line
 
 
 def _depth(args: argparse.Namespace) -> str:

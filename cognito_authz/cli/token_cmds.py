@@ -13,7 +13,7 @@ import sys
 import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from cognito_authz.cli.common import CliError, print_json, read_json_file
 from cognito_authz.testing.issuer import DEFAULT_CLIENT_ID, DEFAULT_POOL_ID
@@ -43,7 +43,12 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
     keys.add_argument("--key-out", metavar="PEM", help="save a newly generated key here (mode 0600)")
     keys.add_argument("--jwks-out", metavar="FILE", help="write the public JWKS here instead of printing it")
     claims = mint.add_argument_group("claims")
-    claims.add_argument("--token-use", choices=("access", "id"), default="access", help="default: access")
+    claims.add_argument(
+        "--token-use",
+        choices=("access", "id", "m2m"),
+        default="access",
+        help="default: access; m2m = a client-credentials access token (sub is the client id, no user)",
+    )
     claims.add_argument("--username", default="devuser", help="username / cognito:username (default devuser)")
     claims.add_argument("--sub", help="sub (default: a stable UUID derived from the username)")
     claims.add_argument("--group", action="append", default=[], help="a cognito:groups entry (repeatable)")
@@ -69,6 +74,12 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
     pool.add_argument("--pool", default=_DEFAULT_POOL, help=f"user pool id for iss (default {_DEFAULT_POOL})")
     pool.add_argument("--client-id", default=_DEFAULT_CLIENT, help="app client id (client_id / aud)")
     pool.add_argument("--issuer", metavar="URL", help="iss override (default: the pool's Cognito issuer)")
+    pool.add_argument(
+        "--issuer-type",
+        choices=("original", "updated"),
+        default="original",
+        help="Cognito issuer form: cognito-idp.REGION (original) or issuer-cognito-idp.REGION (updated)",
+    )
     mint.add_argument("--json", action="store_true", help="print token, claims, kid and JWKS as JSON")
     mint.set_defaults(handler=run_mint)
 
@@ -142,11 +153,27 @@ def _write_text(path: str, text: str, what: str) -> None:
         raise CliError(f"cannot write {what} {path}: {exc.strerror or exc}") from None
 
 
-def _issuer(pool: str, client_id: str, issuer: str | None, key_path: str | None) -> LocalIssuer:
+def _issuer(
+    pool: str, client_id: str, issuer: str | None, key_path: str | None, issuer_type: str = "original"
+) -> LocalIssuer:
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    from cognito_authz.errors import ConfigError
     from cognito_authz.testing.issuer import LocalIssuer
 
-    key = _load_private_key(key_path) if key_path is not None else None
-    return LocalIssuer(pool, client_id=client_id, issuer=issuer, serve=False, signing_key=key)
+    # One key, given or generated, signs every token: what --key-out saves is what signed.
+    key = (
+        _load_private_key(key_path)
+        if key_path is not None
+        else rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    )
+    form: Literal["original", "updated"] = "updated" if issuer_type == "updated" else "original"
+    try:
+        return LocalIssuer(
+            pool, client_id=client_id, issuer=issuer, issuer_type=form, serve=False, signing_key=key
+        )
+    except ConfigError as exc:
+        raise CliError(str(exc)) from None
 
 
 # --- mint ---------------------------------------------------------------------------------------------
@@ -174,7 +201,15 @@ def run_mint(args: argparse.Namespace) -> int:
         raise CliError("--key-out saves a generated key; with --key the key already exists")
     extra = _pairs(args.claim, "--claim", parse_json=False)
     extra.update(_pairs(args.claim_json, "--claim-json", parse_json=True))
-    issuer = _issuer(args.pool, args.client_id, args.issuer, args.key)
+    issuer = _issuer(args.pool, args.client_id, args.issuer, args.key, args.issuer_type)
+    if args.token_use == "m2m":
+        if extra or args.group or args.sub is not None:
+            raise CliError("an m2m token has no user: --claim, --group and --sub do not apply")
+        token = issuer.mint_m2m_token(
+            **({"scopes": args.scope} if args.scope else {}), lifetime=args.lifetime
+        )
+        return _print_minted(args, issuer, token)
+    _warn_missing_from_stock_tokens(extra, args.token_use)
     common: dict[str, Any] = {
         "username": args.username,
         "sub": args.sub,
@@ -188,6 +223,28 @@ def run_mint(args: argparse.Namespace) -> int:
         if args.scope:
             raise CliError("ID tokens carry no scope claim: --scope needs --token-use access")
         token = issuer.mint_id_token(**common)
+    return _print_minted(args, issuer, token)
+
+
+def _warn_missing_from_stock_tokens(claims: dict[str, Any], token_use: str) -> None:
+    """Say so when a --claim puts something where stock Cognito never would (lint's claim_not_in_token)."""
+    from cognito_authz.claimsets import carried_by_default
+
+    use: Literal["id", "access"] = "id" if token_use == "id" else "access"
+    for name in claims:
+        if not carried_by_default(name, use):
+            print(
+                f"note: stock Cognito {use} tokens do not carry {name!r}; on a real pool it takes "
+                + (
+                    "a pre token generation trigger (cognito_authz.triggers)"
+                    if use == "access"
+                    else "an access token"
+                ),
+                file=sys.stderr,
+            )
+
+
+def _print_minted(args: argparse.Namespace, issuer: LocalIssuer, token: str) -> int:
     generated = args.key is None
     if generated and args.key_out is not None:
         _save_private_key(issuer.private_key(), args.key_out)

@@ -7,8 +7,9 @@ Pure and offline: nothing here imports the verifier, the JWKS cache, pyjwt or re
     policy = Policy.from_file("policy.yaml")
     decision = policy.decide(principal, "GET", "/orders/42")
 
-Decision tables (``DecisionTable``, ``run_decision_table``...) load on first access (PEP 562): they are
-a testing and CLI tool built on pydantic, which an authorizer's cold start should not pay for.
+Decision tables (``DecisionTable``, ``run_decision_table``...) and ``import_routes`` (the route table of
+a SAM template, OpenAPI export or serverless.yml) load on first access (PEP 562): they are testing,
+CLI and build-time tools, which an authorizer's cold start should not pay for.
 """
 
 from __future__ import annotations
@@ -16,12 +17,14 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from cognito_authz.policy.api_table import ApiTable
 from cognito_authz.policy.engine import AllowedRoutes, Decision, Policy, RouteGrant
 from cognito_authz.policy.lint import LintFinding, lint_data, lint_file
 from cognito_authz.policy.model import Condition, PolicyDocument, Rule
 from cognito_authz.policy.routes import Route
 
 if TYPE_CHECKING:
+    from cognito_authz.policy.api_import import import_routes
     from cognito_authz.policy.tables import (
         CaseResult,
         DecisionCase,
@@ -32,6 +35,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AllowedRoutes",
+    "ApiTable",
     "CaseResult",
     "Condition",
     "Decision",
@@ -44,13 +48,17 @@ __all__ = [
     "RouteGrant",
     "Rule",
     "TableResult",
+    "import_routes",
     "lint_data",
     "lint_file",
     "run_decision_table",
 ]
 
 _TABLES = ("CaseResult", "DecisionCase", "DecisionTable", "TableResult", "run_decision_table")
-_LAZY = dict.fromkeys(_TABLES, "cognito_authz.policy.tables")
+_LAZY = {
+    **dict.fromkeys(_TABLES, "cognito_authz.policy.tables"),
+    "import_routes": "cognito_authz.policy.api_import",
+}
 
 
 def __getattr__(name: str) -> Any:

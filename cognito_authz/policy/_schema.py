@@ -124,6 +124,7 @@ class PolicyDocument(_Strict):
     version: Literal[1]
     description: str | None = None
     groups: Annotated[tuple[NonEmptyStr, ...], Field(min_length=1)] | None = None
+    token_use: Literal["id", "access"] | None = None
     rules: tuple[Rule, ...]
     api: tuple[RouteField, ...] | None = None
 
@@ -138,6 +139,7 @@ def validate(data: Mapping[str, Any], source: str) -> model.PolicyDocument:
         version=document.version,
         description=document.description,
         groups=document.groups,
+        token_use=document.token_use,
         rules=tuple(
             model.Rule(
                 id=rule.id,

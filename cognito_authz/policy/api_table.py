@@ -13,14 +13,60 @@ lint finding (:mod:`cognito_authz.policy.lint`), never a load error.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from cognito_authz.errors import PolicyError
-from cognito_authz.policy.routes import Route, match_pattern
+from cognito_authz.policy.routes import GREEDY, LITERAL, Route
 from cognito_authz.routing import request_method, request_segments
 
 __all__ = ["ApiTable"]
+
+
+class _Node:
+    """A segment trie over route patterns: literal children, one parameter child, and the routes that end
+    here or whose greedy parameter starts here (with their priority rank). Lookup costs grow with the
+    path's depth and the overlap of route shapes, not with the number of routes."""
+
+    __slots__ = ("ending", "greedy", "literals", "param")
+
+    def __init__(self) -> None:
+        self.literals: dict[str, _Node] = {}
+        self.param: _Node | None = None
+        self.ending: list[tuple[int, Route]] = []
+        self.greedy: list[tuple[int, Route]] = []
+
+    def insert(self, route: Route, rank: int) -> None:
+        node = self
+        for kind, text in route.pattern:
+            if kind == GREEDY:
+                node.greedy.append((rank, route))
+                return
+            if kind == LITERAL:
+                node = node.literals.setdefault(text, _Node())
+            else:
+                if node.param is None:
+                    node.param = _Node()
+                node = node.param
+        node.ending.append((rank, route))
+
+    def matches(self, segments: tuple[str, ...]) -> list[tuple[int, Route]]:
+        """Every (rank, route) whose pattern matches ``segments``, whatever the method."""
+        found: list[tuple[int, Route]] = []
+        pending: list[tuple[_Node, int]] = [(self, 0)]
+        count = len(segments)
+        while pending:
+            node, index = pending.pop()
+            if index == count:
+                found.extend(node.ending)
+                continue
+            found.extend(node.greedy)  # a greedy parameter takes the one or more segments left
+            child = node.literals.get(segments[index])
+            if child is not None:
+                pending.append((child, index + 1))
+            if node.param is not None:
+                pending.append((node.param, index + 1))
+        return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,16 +79,17 @@ class ApiTable:
 
     routes: tuple[Route, ...]
     source: str = "<api>"
-    #: routes ordered most specific first (the gateway's priority), for route_for
-    _by_priority: tuple[Route, ...] = field(default=(), repr=False, compare=False)
+    #: the HTTP routes in a segment trie, each with its rank in the gateway's priority order
+    _index: _Node = field(default_factory=_Node, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         unique = tuple(dict.fromkeys(self.routes))
         object.__setattr__(self, "routes", unique)
-        ordered = sorted(
-            (route for route in unique if route.method is not None), key=lambda route: route.specificity()
-        )
-        object.__setattr__(self, "_by_priority", tuple(ordered))
+        ordered = sorted((route for route in unique if route.method is not None), key=Route.specificity)
+        root = _Node()
+        for rank, route in enumerate(ordered):
+            root.insert(route, rank)
+        object.__setattr__(self, "_index", root)
 
     @classmethod
     def parse(cls, routes: Iterable[str], source: str = "<api>") -> ApiTable:
@@ -50,7 +97,7 @@ class ApiTable:
 
         Raises :class:`PolicyError` naming ``source`` and the entry for a malformed route.
         """
-        if isinstance(routes, str) or not isinstance(routes, Iterable):
+        if isinstance(routes, str | Mapping) or not isinstance(routes, Iterable):
             raise PolicyError(
                 "an API route table must be a list of routes such as 'GET /orders/{orderId}'",
                 reason="policy_schema",
@@ -78,6 +125,11 @@ class ApiTable:
         Priority (routing fact 2): per segment from the left, a literal over a parameter over a greedy
         variable; then a route naming the verb over ``ANY``. A WebSocket route key matches itself.
         An empty table selects nothing: ask :meth:`routable` whether a request gets through.
+
+        Every route whose pattern matches is a candidate, even where a literal sibling matched a
+        segment first (``/a/b/c`` and ``/{x}/b/d`` both exist, the request is ``/a/b/d``): AWS's pages
+        do not say whether the gateway backtracks, and counting a request routable when it might not
+        be can only make what is built on the table more careful, never more permissive.
         """
         if isinstance(path, str) and path.startswith("$"):
             return next((route for route in self.routes if route.method is None and route.path == path), None)
@@ -85,12 +137,11 @@ class ApiTable:
         segments = request_segments(path)
         if verb is None or segments is None:
             return None
-        for route in self._by_priority:
-            if route.method != "ANY" and route.method != verb:
-                continue
-            if match_pattern(route.pattern, segments) is not None:
-                return route
-        return None
+        best: tuple[int, Route] | None = None
+        for rank, route in self._index.matches(segments):
+            if (route.method == "ANY" or route.method == verb) and (best is None or rank < best[0]):
+                best = (rank, route)
+        return best[1] if best is not None else None
 
     def routable(self, method: str, path: str) -> bool:
         """Whether the request can reach an authorizer: it passes the routing model and, when the table

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from operator import attrgetter
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Literal
 
 from cognito_authz.policy.api_table import ApiTable
 from cognito_authz.policy.conditions import Binding, Claimant, CompiledCondition, Test, view
@@ -351,6 +351,8 @@ class Policy:
         self.api: ApiTable | None = (
             ApiTable(document.api, source=source) if document.api is not None else None
         )
+        #: The token use the policy file declares (``token_use:``), or None.
+        self.token_use: Literal["id", "access"] | None = document.token_use
         self._entries: dict[str, _Entry] = {}
         self._statements: list[_Statement] = []
         self._root = _Node()
@@ -600,9 +602,10 @@ class Policy:
 
     # --- lint --------------------------------------------------------------------------------------
 
-    def lint(self) -> list[LintFinding]:
-        """Problems a reviewer should see: see :mod:`cognito_authz.policy.lint`."""
-        return lint_policy(self)
+    def lint(self, *, token_use: Literal["id", "access"] | None = None) -> list[LintFinding]:
+        """Problems a reviewer should see: see :mod:`cognito_authz.policy.lint`. ``token_use`` (default:
+        the policy file's ``token_use``) says which tokens the policy decides on."""
+        return lint_policy(self, token_use=token_use)
 
     def __repr__(self) -> str:
         return f"Policy(source={self.source!r}, rules={len(self.rules)}, routes={len(self.routes)})"

@@ -17,6 +17,11 @@ Findings (``code``: severity):
 * ``no_rules``: warning. The policy denies everything.
 * The route table's findings (``api_table_stale``, ``api_route_not_allowed``, ``rule_route_not_in_api``,
   ``api_table_missing``): see :mod:`cognito_authz.policy.api_lint`.
+* ``claim_not_in_token``: warning, only when the token use is known (the policy file's ``token_use``
+  or ``cognito-authz lint --token-use``). A rule compares a claim that stock Cognito tokens of that use do
+  not carry (custom attributes, ``email`` ... in access tokens; ``scope``/``client_id`` in ID tokens), so
+  on a stock pool the condition never holds. The message names both remedies: ID tokens, or a pre token
+  generation trigger (:mod:`cognito_authz.triggers`) that adds the claim to access tokens.
 
 Problems that make a policy unloadable (broken route braces such as ``{ id}`` or ``{}``, duplicate
 ids, unknown keys, bad claim templates) are load errors; :func:`lint_file` and :func:`lint_data` report
@@ -28,8 +33,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
+from cognito_authz.claimsets import carried_by_default
 from cognito_authz.errors import PolicyError
 from cognito_authz.policy.api_lint import lint_route_table
 from cognito_authz.policy.api_table import ApiTable
@@ -38,6 +44,8 @@ from cognito_authz.policy.model import Condition, PolicyDocument, Rule, template
 from cognito_authz.policy.parse import parse_document
 from cognito_authz.policy.routes import LITERAL, Route, overlaps, subsumes
 from cognito_authz.policy.sources import load_file
+
+TokenUse = Literal["id", "access"]
 
 __all__ = ["LintFinding", "Severity", "lint_data", "lint_document", "lint_file", "lint_policy"]
 
@@ -79,14 +87,59 @@ def _load_finding(exc: PolicyError) -> LintFinding:
     return LintFinding("error", exc.reason, exc.message, rule_id if isinstance(rule_id, str) else None)
 
 
-def lint_policy(policy: HasDocument, *, deployed: ApiTable | None = None) -> list[LintFinding]:
+def lint_policy(
+    policy: HasDocument, *, deployed: ApiTable | None = None, token_use: TokenUse | None = None
+) -> list[LintFinding]:
     """Every finding for a loaded policy (see :func:`lint_document`)."""
-    return lint_document(policy.document, deployed=deployed)
+    return lint_document(policy.document, deployed=deployed, token_use=token_use)
 
 
-def lint_document(document: PolicyDocument, *, deployed: ApiTable | None = None) -> list[LintFinding]:
+def lint_document(
+    document: PolicyDocument, *, deployed: ApiTable | None = None, token_use: TokenUse | None = None
+) -> list[LintFinding]:
     """Every finding for a policy document, rule by rule, then route-level findings, then the route
-    table's (:func:`cognito_authz.policy.api_lint.lint_route_table`)."""
+    table's (:func:`cognito_authz.policy.api_lint.lint_route_table`), then (when the token use is known:
+    ``token_use`` or the policy's own ``token_use:``) the claims such tokens lack."""
+    findings = _rule_and_route_findings(document, deployed=deployed)
+    findings.extend(token_use_findings(document, token_use or document.token_use))
+    return findings
+
+
+def token_use_findings(document: PolicyDocument, token_use: TokenUse | None) -> list[LintFinding]:
+    """``claim_not_in_token`` warnings: rules comparing a claim that stock tokens of ``token_use`` lack."""
+    if token_use is None:
+        return []
+    findings: list[LintFinding] = []
+    for rule in document.rules:
+        lacking: dict[str, None] = {}
+        for condition in (rule.when, rule.unless):
+            for claim in (condition.claims or {}) if condition is not None else {}:
+                if not carried_by_default(claim, token_use):
+                    lacking[claim] = None
+        for claim in lacking:
+            findings.append(
+                LintFinding("warning", "claim_not_in_token", _lacking_message(claim, token_use), rule.id)
+            )
+    return findings
+
+
+def _lacking_message(claim: str, token_use: TokenUse) -> str:
+    if token_use == "access":
+        return (
+            f"compares {claim!r}, which Cognito access tokens do not carry by default (they carry sub, "
+            "username, cognito:groups, scope and client_id); on a stock pool this condition never holds. "
+            "Remedies: decide on ID tokens (token_use: id), which carry user attributes, or add the claim "
+            "to access tokens with a pre token generation trigger (event version 2 or 3, Essentials or Plus "
+            "feature plan; cognito_authz.triggers.PreTokenGenerationTrigger builds one from this policy)"
+        )
+    return (
+        f"compares {claim!r}, which Cognito ID tokens do not carry (scope and client_id are access-token "
+        "claims; an ID token's client is its aud, which the client_id condition reads). Remedies: decide on "
+        "access tokens (token_use: access), or use the client_id/scopes conditions instead of a claim"
+    )
+
+
+def _rule_and_route_findings(document: PolicyDocument, *, deployed: ApiTable | None) -> list[LintFinding]:
     findings: list[LintFinding] = []
     rules = document.rules
     if not rules:

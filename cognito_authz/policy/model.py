@@ -93,6 +93,8 @@ class PolicyDocument:
     version: Literal[1]
     description: str | None = None
     groups: tuple[str, ...] | None = None
+    #: The tokens the policy is written for ("id" or "access"); lint then knows which claims exist.
+    token_use: Literal["id", "access"] | None = None
     rules: tuple[Rule, ...]
     api: tuple[Route, ...] | None = None
 

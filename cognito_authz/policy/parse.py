@@ -86,10 +86,14 @@ def fast_document(data: Mapping[str, Any]) -> PolicyDocument:
         raise Unsure
     groups = raw.get("groups")
     api = raw.get("api")
+    token_use = raw.get("token_use")
+    if token_use is not None and token_use not in ("id", "access"):
+        raise Unsure
     return PolicyDocument(
         version=1,
         description=_optional_text(raw.get("description")),
         groups=None if groups is None else _names(groups, shorthand=False),
+        token_use=token_use,
         rules=tuple(_fast_rule(rule) for rule in rules),
         api=None if api is None else _fast_routes(api),
     )

@@ -21,8 +21,12 @@ MAX_FILE_BYTES = 16 * 1024 * 1024
 _YAML_SUFFIXES = (".yaml", ".yml")
 
 
-def load_file(path: str | Path, *, what: str = "policy") -> Any:
-    """Parse ``path`` by its extension; raise :class:`PolicyError` naming the file on any problem."""
+def load_file(path: str | Path, *, what: str = "policy", cloudformation: bool = False) -> Any:
+    """Parse ``path`` by its extension; raise :class:`PolicyError` naming the file on any problem.
+
+    ``cloudformation`` lets YAML carry CloudFormation's short-form tags (``!Ref``, ``!Sub``, ``!GetAtt``...),
+    read as their long form (``{"Ref": ...}``, ``{"Fn::Sub": ...}``), for SAM templates.
+    """
     file = Path(path)
     source = str(file)
     suffix = file.suffix.lower()
@@ -52,7 +56,7 @@ def load_file(path: str | Path, *, what: str = "policy") -> Any:
             source=source,
         ) from None
     if suffix in _YAML_SUFFIXES:
-        return _load_yaml(text, source)
+        return _load_yaml(text, source, cloudformation=cloudformation)
     if suffix == ".json":
         return _load_json(text, source)
     return _load_toml(text, source)
@@ -107,7 +111,7 @@ class _Duplicate(Exception):
         self.key = key
 
 
-def _load_yaml(text: str, source: str) -> Any:
+def _load_yaml(text: str, source: str, *, cloudformation: bool = False) -> Any:
     try:
         import yaml
     except ImportError:  # pragma: no cover - the dev environment always has the extra
@@ -139,6 +143,24 @@ def _load_yaml(text: str, source: str) -> Any:
         return loader.construct_mapping(node, deep=deep)
 
     StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping)
+    if cloudformation:
+
+        def construct_intrinsic(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
+            # ``!Ref X`` is ``{"Ref": "X"}``; ``!GetAtt A.B`` is ``{"Fn::GetAtt": ["A", "B"]}``; the rest
+            # ``!Name value`` is ``{"Fn::Name": value}``.
+            if isinstance(node, yaml.ScalarNode):
+                value: Any = loader.construct_scalar(node)
+            elif isinstance(node, yaml.SequenceNode):
+                value = loader.construct_sequence(node, deep=True)
+            else:
+                value = construct_mapping(loader, node, deep=True)  # type: ignore[arg-type]
+            if suffix == "Ref":
+                return {"Ref": value}
+            if suffix == "GetAtt" and isinstance(value, str):
+                value = value.split(".", 1)
+            return {f"Fn::{suffix}": value}
+
+        StrictLoader.add_multi_constructor("!", construct_intrinsic)
     try:
         return yaml.load(text, Loader=StrictLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:

@@ -1,7 +1,24 @@
 """LocalIssuer: a Cognito user pool in miniature for tests — RSA keys, real-shaped tokens, JWKS over HTTP.
 
-Tokens carry the ``iss`` a real pool would (``https://cognito-idp.{region}.amazonaws.com/{pool_id}``) while
-the JWKS is served over plain HTTP on 127.0.0.1 at ``/{pool_id}/.well-known/jwks.json``, the way moto
+It mints what Cognito mints (docs/testing.md):
+
+* :meth:`LocalIssuer.sign_in` returns the ID and access token of a user sign-in with Cognito's stock
+  claim sets: user attributes (``email``, ``custom:*``) in the ID token only; :meth:`mint_m2m_token` a
+  client-credentials (machine-to-machine) access token. With ``trigger=`` a pre token generation handler
+  (yours, or :class:`cognito_authz.triggers.PreTokenGenerationTrigger`) runs on a version 2 or 3 event
+  and its ``claimsAndScopeOverrideDetails`` is applied the way Cognito applies it.
+* Two signing keys, as a Cognito pool has: ID tokens are signed with one and access tokens with the other
+  ("Amazon Cognito signs access tokens with a different key from the key that signs ID tokens",
+  https://docs.aws.amazon.com/cognito/latest/developerguide/amazon-cognito-user-pools-using-the-access-token.html).
+* The ORIGINAL or UPDATED issuer (``issuer_type``), and a replica region's ORIGINAL issuer (``region``).
+* These tokens are signed with PyJWT, not with anything of ours, so tests of the verifier do not check
+  our parser against itself.
+
+:meth:`forge_token` (formerly ``mint``) and the ``claims=``/``omit=``/``headers=`` overrides of
+:meth:`mint_access_token` and :meth:`mint_id_token` sign anything at all, for attack tests: such tokens
+are not what Cognito would issue.
+
+The JWKS is served over plain HTTP on 127.0.0.1 at ``/{pool_id}/.well-known/jwks.json``, the way moto
 does it; :meth:`LocalIssuer.verifier` wires a :class:`CognitoVerifier` to it (``jwks_uri`` plus
 ``allow_http``). With ``serve=False`` there is no server at all and the verifier gets the keys through
 ``load_jwks``.
@@ -18,21 +35,34 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal, NamedTuple
 from urllib.parse import urlsplit
 
+import jwt
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from cognito_authz.claimsets import TRIGGER_RESERVED_CLAIMS
 from cognito_authz.errors import ConfigError
+from cognito_authz.partitions import IssuerForm, issuer_url, pool_region
 from cognito_authz.token import b64url_encode
-from cognito_authz.verifier import CognitoVerifier, TokenUse, cognito_issuer
+from cognito_authz.verifier import CognitoVerifier, TokenUse
 
-__all__ = ["DEFAULT_CLIENT_ID", "DEFAULT_POOL_ID", "LocalIssuer"]
+__all__ = ["DEFAULT_CLIENT_ID", "DEFAULT_M2M_SCOPES", "DEFAULT_POOL_ID", "CognitoTokens", "LocalIssuer"]
 
 DEFAULT_POOL_ID = "us-east-1_LocalTest"
 DEFAULT_CLIENT_ID = "localtestclient00000000000"  # 26 characters, like a Cognito app client id
 DEFAULT_SCOPES = ("aws.cognito.signin.user.admin",)  # what initiate_auth grants
+DEFAULT_M2M_SCOPES = ("local-api/read",)  # client credentials grant only custom (resource server) scopes
+TriggerHandler = Callable[[dict[str, Any], Any], Any]
+
+
+class CognitoTokens(NamedTuple):
+    """The tokens of one sign-in."""
+
+    id_token: str
+    access_token: str
+
 
 _HASHES: dict[str, type[hashes.HashAlgorithm]] = {
     "256": hashes.SHA256,
@@ -89,15 +119,27 @@ class LocalIssuer:
         *,
         client_id: str = DEFAULT_CLIENT_ID,
         issuer: str | None = None,
+        issuer_type: IssuerForm = "original",
+        region: str | None = None,
         serve: bool = True,
         key_size: int = 2048,
         clock: Callable[[], float] = time.time,
         signing_key: rsa.RSAPrivateKey | None = None,
+        trigger: TriggerHandler | None = None,
+        trigger_version: Literal["2", "3"] = "2",
     ) -> None:
         self.user_pool_id = user_pool_id
         self.client_id = client_id
         self._custom_issuer = issuer is not None
-        self.issuer = issuer if issuer is not None else cognito_issuer(user_pool_id)
+        self.issuer_type: IssuerForm = issuer_type
+        self.issuer = issuer if issuer is not None else issuer_url(user_pool_id, issuer_type, region)
+        self.region = region
+        if trigger is not None and not callable(trigger):
+            raise ConfigError("trigger must be a callable handler(event, context)")
+        if trigger_version not in ("2", "3"):
+            raise ConfigError("trigger_version must be '2' or '3' (version 1 cannot customize access tokens)")
+        self.trigger = trigger
+        self.trigger_version = trigger_version
         self.serve = serve
         self.key_size = key_size
         self._clock = clock
@@ -108,8 +150,12 @@ class LocalIssuer:
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._request_count = 0
+        # Which key signs which token use; rotate_keys/add_key make the new key sign both.
+        self._role_kids: dict[TokenUse, str] = {}
         if signing_key is None:
-            self.rotate_keys()
+            id_kid = self.rotate_keys()
+            self.rotate_keys()  # the newest key signs access tokens, the first ID tokens
+            self._role_kids["id"] = id_kid
         else:
             self.add_key(signing_key)
 
@@ -122,6 +168,7 @@ class LocalIssuer:
         keys = dict(self._keys) if keep_previous else {}
         keys[kid] = key
         self._publish(keys)
+        self._role_kids = {"id": kid, "access": kid}
         return kid
 
     def add_key(self, key: rsa.RSAPrivateKey, keep_previous: bool = True) -> str:
@@ -133,6 +180,7 @@ class LocalIssuer:
         keys.pop(kid, None)  # re-adding a key makes it the newest, so it signs by default
         keys[kid] = key
         self._publish(keys)
+        self._role_kids = {"id": kid, "access": kid}
         return kid
 
     def _publish(self, keys: dict[str, rsa.RSAPrivateKey]) -> None:
@@ -158,8 +206,13 @@ class LocalIssuer:
 
     @property
     def kid(self) -> str:
-        """The kid of the key that signs by default (the newest)."""
+        """The kid of the newest key, which signs access tokens."""
         return next(reversed(self._keys))
+
+    @property
+    def id_kid(self) -> str:
+        """The kid of the key that signs ID tokens (the other key of a fresh issuer, as on Cognito)."""
+        return self._role_kids["id"]
 
     @property
     def kids(self) -> tuple[str, ...]:
@@ -180,7 +233,7 @@ class LocalIssuer:
 
     # -- minting ---------------------------------------------------------------------------------
 
-    def mint(
+    def forge_token(
         self,
         claims: Mapping[str, Any] | str | bytes,
         headers: Mapping[str, Any] | str | bytes | None = None,
@@ -188,7 +241,8 @@ class LocalIssuer:
         kid: str | None = None,
         algorithm: str = "RS256",
     ) -> str:
-        """Sign exactly these claims under exactly these headers (default ``{"kid", "alg"}``).
+        """Sign exactly these claims under exactly these headers (default ``{"kid", "alg"}``): anything at
+        all, for attack tests. Nothing checks that Cognito would ever issue such a token.
 
         ``claims`` and ``headers`` may be JSON text (str/bytes) used verbatim, for tests that need
         duplicate keys or odd numbers. ``kid`` picks the signing key, ``algorithm`` the signature scheme
@@ -201,6 +255,17 @@ class LocalIssuer:
         signature = _sign(key, signing_input.encode("ascii"), algorithm)
         return f"{signing_input}.{b64url_encode(signature)}"
 
+    #: The old name of :meth:`forge_token`, kept working.
+    mint = forge_token
+
+    def _sign_cognito(self, claims: Mapping[str, Any], use: TokenUse, kid: str | None) -> str:
+        """Sign a token Cognito could issue: PyJWT, RS256, header ``{"kid", "alg"}`` like Cognito's."""
+        chosen = kid if kid is not None else self._role_kids[use]
+        # typ=None: Cognito's header has no typ, and PyJWT adds "JWT" unless told not to.
+        return jwt.encode(
+            dict(claims), self.private_key(chosen), algorithm="RS256", headers={"kid": chosen, "typ": None}
+        )
+
     def _times(self, now: float | None, lifetime: float, auth_time: float | None) -> dict[str, int]:
         issued = int(self._clock() if now is None else now)
         return {
@@ -211,6 +276,7 @@ class LocalIssuer:
 
     def _finish(
         self,
+        use: TokenUse,
         claims: dict[str, Any],
         overrides: Mapping[str, Any] | None,
         omit: Iterable[str],
@@ -218,19 +284,87 @@ class LocalIssuer:
         omit_headers: Iterable[str],
         kid: str | None,
     ) -> str:
+        omit, omit_headers = tuple(omit), tuple(omit_headers)
+        if not (overrides or omit or headers or omit_headers):
+            return self._sign_cognito(claims, use, kid)
+        # Overridden: possibly nothing Cognito would issue, so the free-form signer, which signs anything.
         claims.update(overrides or {})
         for name in omit:
             claims.pop(name, None)
-        header: dict[str, Any] = {"kid": kid if kid is not None else self.kid, "alg": "RS256"}
+        signer = kid if kid is not None else self._role_kids[use]
+        header: dict[str, Any] = {"kid": signer, "alg": "RS256"}
         header.update(headers or {})
         for name in omit_headers:
             header.pop(name, None)
-        return self.mint(claims, header, kid=kid)
+        return self.forge_token(claims, header, kid=signer)
 
     @staticmethod
     def _sub(username: str) -> str:
         # Stable per username, like a real user's sub across logins.
         return str(uuid.uuid5(uuid.NAMESPACE_URL, f"cognito-authz-local/{username}"))
+
+    def _access_claims(
+        self,
+        sub: str | None,
+        username: str,
+        groups: list[str],
+        scope: str,
+        client_id: str | None,
+        times: Mapping[str, int],
+    ) -> dict[str, Any]:
+        """A stock access token's claims, in Cognito's order."""
+        body: dict[str, Any] = {"sub": sub if sub is not None else self._sub(username)}
+        if groups:  # Cognito omits the claim for a user in no group
+            body["cognito:groups"] = groups
+        body.update(
+            {
+                "iss": self.issuer,
+                "version": 2,
+                "client_id": client_id if client_id is not None else self.client_id,
+                "origin_jti": str(uuid.uuid4()),
+                "event_id": str(uuid.uuid4()),
+                "token_use": "access",
+                "scope": scope,
+                "auth_time": times["auth_time"],
+                "exp": times["exp"],
+                "iat": times["iat"],
+                "jti": str(uuid.uuid4()),
+                "username": username,
+            }
+        )
+        return body
+
+    def _id_claims(
+        self,
+        sub: str | None,
+        username: str,
+        groups: list[str],
+        client_id: str | None,
+        times: Mapping[str, int],
+        attributes: Mapping[str, Any],
+        email_verified: bool,
+    ) -> dict[str, Any]:
+        """A stock ID token's claims: Cognito's fixed claims and the user's attributes."""
+        body: dict[str, Any] = {"sub": sub if sub is not None else self._sub(username)}
+        if groups:
+            body["cognito:groups"] = groups
+        body.update(
+            {
+                "email_verified": email_verified,
+                "iss": self.issuer,
+                "cognito:username": username,
+                "origin_jti": str(uuid.uuid4()),
+                "aud": client_id if client_id is not None else self.client_id,
+                "event_id": str(uuid.uuid4()),
+                "token_use": "id",
+                "auth_time": times["auth_time"],
+                "exp": times["exp"],
+                "iat": times["iat"],
+                "jti": str(uuid.uuid4()),
+            }
+        )
+        body.update(attributes)
+        return body
 
     def mint_access_token(
         self,
@@ -252,28 +386,9 @@ class LocalIssuer:
         """An access token shaped like Cognito's; ``claims`` overrides or adds, ``omit`` removes claims,
         ``headers``/``omit_headers`` do the same to the header, ``kid`` picks the signing key.
         """
-        group_list = list(groups)
         times = self._times(now, lifetime, auth_time)
-        body: dict[str, Any] = {"sub": sub if sub is not None else self._sub(username)}
-        if group_list:  # Cognito omits the claim for a user in no group
-            body["cognito:groups"] = group_list
-        body.update(
-            {
-                "iss": self.issuer,
-                "version": 2,
-                "client_id": client_id if client_id is not None else self.client_id,
-                "origin_jti": str(uuid.uuid4()),
-                "event_id": str(uuid.uuid4()),
-                "token_use": "access",
-                "scope": " ".join(scopes),
-                "auth_time": times["auth_time"],
-                "exp": times["exp"],
-                "iat": times["iat"],
-                "jti": str(uuid.uuid4()),
-                "username": username,
-            }
-        )
-        return self._finish(body, claims, omit, headers, omit_headers, kid)
+        body = self._access_claims(sub, username, list(groups), " ".join(scopes), client_id, times)
+        return self._finish("access", body, claims, omit, headers, omit_headers, kid)
 
     def mint_id_token(
         self,
@@ -297,30 +412,150 @@ class LocalIssuer:
         """An ID token shaped like Cognito's; ``custom_attributes`` become ``custom:*`` string claims.
         The override arguments work as in :meth:`mint_access_token`.
         """
-        group_list = list(groups)
         times = self._times(now, lifetime, auth_time)
-        body: dict[str, Any] = {"sub": sub if sub is not None else self._sub(username)}
-        if group_list:
-            body["cognito:groups"] = group_list
-        body.update(
-            {
-                "email_verified": email_verified,
-                "iss": self.issuer,
-                "cognito:username": username,
-                "origin_jti": str(uuid.uuid4()),
-                "aud": client_id if client_id is not None else self.client_id,
-                "event_id": str(uuid.uuid4()),
-                "token_use": "id",
-                "auth_time": times["auth_time"],
-                "exp": times["exp"],
-                "iat": times["iat"],
-                "jti": str(uuid.uuid4()),
-                "email": email if email is not None else f"{username}@example.com",
-            }
-        )
+        attributes = {"email": email if email is not None else f"{username}@example.com"}
         for name, value in (custom_attributes or {}).items():
-            body[name if name.startswith("custom:") else f"custom:{name}"] = value
-        return self._finish(body, claims, omit, headers, omit_headers, kid)
+            attributes[name if name.startswith("custom:") else f"custom:{name}"] = value
+        body = self._id_claims(sub, username, list(groups), client_id, times, attributes, email_verified)
+        return self._finish("id", body, claims, omit, headers, omit_headers, kid)
+
+    # -- what Cognito issues ----------------------------------------------------------------------
+
+    def sign_in(
+        self,
+        username: str = "testuser",
+        *,
+        groups: Iterable[str] = (),
+        attributes: Mapping[str, str] | None = None,
+        scopes: Iterable[str] = DEFAULT_SCOPES,
+        client_id: str | None = None,
+        sub: str | None = None,
+        lifetime: float = 3600,
+        now: float | None = None,
+    ) -> CognitoTokens:
+        """The ID and access token Cognito issues when ``username`` signs in.
+
+        ``attributes`` are the user's attributes (``email``, ``custom:tenant_id``, ...): the ID token carries
+        them, the access token does not, unless the issuer's ``trigger`` copies them there.
+        """
+        attrs = {"email": f"{username}@example.com", **(attributes or {})}
+        for name, value in attrs.items():
+            if not isinstance(name, str) or not isinstance(value, str):
+                raise ConfigError("user attributes are strings, as Cognito stores them")
+        group_list = list(groups)
+        times = self._times(now, lifetime, None)
+        id_claims = self._id_claims(sub, username, group_list, client_id, times, attrs, True)
+        access = self._access_claims(sub, username, group_list, " ".join(scopes), client_id, times)
+        if self.trigger is not None:
+            event = self._trigger_event(
+                "TokenGeneration_Authentication", username, id_claims, attrs, group_list, access
+            )
+            self._apply_trigger(event, id_claims, access)
+        return CognitoTokens(
+            self._sign_cognito(id_claims, "id", None), self._sign_cognito(access, "access", None)
+        )
+
+    def mint_m2m_token(
+        self,
+        *,
+        client_id: str | None = None,
+        scopes: Iterable[str] = DEFAULT_M2M_SCOPES,
+        lifetime: float = 3600,
+        now: float | None = None,
+    ) -> str:
+        """A client-credentials (machine-to-machine) access token: ``sub`` is the client id, no user, no
+        groups. A version 3 ``trigger`` runs on it (version 2 triggers never see client credentials)."""
+        client = client_id if client_id is not None else self.client_id
+        times = self._times(now, lifetime, None)
+        claims: dict[str, Any] = {
+            "sub": client,
+            "token_use": "access",
+            "scope": " ".join(scopes),
+            "auth_time": times["auth_time"],
+            "iss": self.issuer,
+            "exp": times["exp"],
+            "iat": times["iat"],
+            "version": 2,
+            "jti": str(uuid.uuid4()),
+            "client_id": client,
+        }
+        if self.trigger is not None and self.trigger_version == "3":
+            event = self._trigger_event("TokenGeneration_ClientCredentials", client, None, {}, [], claims)
+            self._apply_trigger(event, None, claims)
+        return self._sign_cognito(claims, "access", None)
+
+    def _trigger_event(
+        self,
+        source: str,
+        username: str,
+        id_claims: Mapping[str, Any] | None,
+        attributes: Mapping[str, str],
+        groups: list[str],
+        access: Mapping[str, Any],
+    ) -> dict[str, Any]:
+        """The pre token generation event Cognito sends, V2_0/V3_0 shape (AWS docs page
+        user-pool-lambda-pre-token-generation.html)."""
+        user_attributes: dict[str, str] = {}
+        if id_claims is not None:
+            user_attributes = {"sub": str(id_claims["sub"]), "cognito:user_status": "CONFIRMED"}
+            user_attributes.update({"email_verified": "true", **attributes})
+        client = str(access["client_id"])
+        return {
+            "version": self.trigger_version,
+            "triggerSource": source,
+            "region": self._region(),
+            "userPoolId": self.user_pool_id,
+            "userName": username,
+            "callerContext": {"awsSdkVersion": "aws-sdk-unknown-unknown", "clientId": client},
+            "request": {
+                "userAttributes": user_attributes,
+                "groupConfiguration": {
+                    "groupsToOverride": list(groups),
+                    "iamRolesToOverride": [],
+                    "preferredRole": None,
+                },
+                "scopes": str(access.get("scope", "")).split(),
+            },
+            "response": {"claimsAndScopeOverrideDetails": None},
+        }
+
+    def _region(self) -> str:
+        try:
+            return pool_region(self.user_pool_id)
+        except ConfigError:  # a free-form pool id with an explicit issuer
+            return "us-east-1"
+
+    def _apply_trigger(
+        self, event: dict[str, Any], id_claims: dict[str, Any] | None, access: dict[str, Any]
+    ) -> None:
+        """Run the trigger and apply its response as Cognito does. A response Cognito would refuse (a
+        claim Cognito sets itself, a malformed shape) raises ConfigError: the sign-in would fail."""
+        if self.trigger is None:
+            return
+        answer = self.trigger(event, None)
+        response = answer.get("response") if isinstance(answer, dict) else None
+        details = response.get("claimsAndScopeOverrideDetails") if isinstance(response, dict) else None
+        if details is None:
+            return  # no override: Cognito issues the stock tokens
+        if not isinstance(details, dict):
+            raise ConfigError("claimsAndScopeOverrideDetails must be an object")
+        if id_claims is not None:
+            _apply_claims(id_claims, details.get("idTokenGeneration"), "idTokenGeneration")
+        access_details = details.get("accessTokenGeneration")
+        _apply_claims(access, access_details, "accessTokenGeneration")
+        if isinstance(access_details, dict):
+            scopes = list(dict.fromkeys(str(access.get("scope", "")).split()))
+            add = _string_list(access_details.get("scopesToAdd"), "scopesToAdd")
+            drop = set(_string_list(access_details.get("scopesToSuppress"), "scopesToSuppress"))
+            scopes = [scope for scope in dict.fromkeys([*scopes, *add]) if scope not in drop]
+            access["scope"] = " ".join(scopes)
+        groups = details.get("groupOverrideDetails")
+        if isinstance(groups, dict) and groups.get("groupsToOverride") is not None and id_claims is not None:
+            new_groups = _string_list(groups["groupsToOverride"], "groupsToOverride")
+            for claims in (id_claims, access):
+                claims.pop("cognito:groups", None)
+                if new_groups:
+                    claims["cognito:groups"] = new_groups
 
     # -- verifier wiring -------------------------------------------------------------------------
 
@@ -334,6 +569,8 @@ class LocalIssuer:
         options: dict[str, Any] = {"client_id": self.client_id, "token_use": token_use}
         if self._custom_issuer:
             options["issuer"] = self.issuer
+        elif self.region is not None:
+            options["replica_regions"] = [self.region]  # tokens name the replica's region
         if self.serve:
             options.update(jwks_uri=self.jwks_uri, allow_http=True)
         else:
@@ -407,6 +644,32 @@ class LocalIssuer:
     def __repr__(self) -> str:
         where = self.jwks_uri if self._server is not None else "not serving"
         return f"LocalIssuer({self.user_pool_id!r}, issuer={self.issuer!r}, {where})"
+
+
+def _string_list(value: Any, what: str) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ConfigError(f"trigger response: {what} must be a list of strings")
+    return value
+
+
+def _apply_claims(claims: dict[str, Any], generation: Any, what: str) -> None:
+    """Apply ``claimsToAddOrOverride`` and ``claimsToSuppress`` of one token's part of the response."""
+    if generation is None:
+        return
+    if not isinstance(generation, dict):
+        raise ConfigError(f"trigger response: {what} must be an object")
+    add = generation.get("claimsToAddOrOverride") or {}
+    drop = _string_list(generation.get("claimsToSuppress"), f"{what}.claimsToSuppress")
+    if not isinstance(add, dict):
+        raise ConfigError(f"trigger response: {what}.claimsToAddOrOverride must be an object")
+    for name in [*add, *drop]:
+        if name in TRIGGER_RESERVED_CLAIMS:
+            raise ConfigError(f"trigger response: {what} changes {name!r}, a claim Cognito sets itself")
+    claims.update(add)
+    for name in drop:
+        claims.pop(name, None)
 
 
 def _handler_for(issuer: LocalIssuer) -> type[BaseHTTPRequestHandler]:

@@ -52,15 +52,18 @@ def cognito_verifier(cognito_issuer: LocalIssuer) -> CognitoVerifier:
 
 @pytest.fixture
 def cognito_token(cognito_issuer: LocalIssuer) -> TokenFactory:
-    """Mint a token: ``cognito_token()`` is an access token, ``cognito_token("id", groups=["admin"])``..."""
+    """Mint a token: ``cognito_token()`` is an access token, ``cognito_token("id", groups=["admin"])``...,
+    ``cognito_token("m2m", scopes=["orders/read"])`` a client-credentials token."""
 
     def mint(token_use: str = "access", **kwargs: Any) -> str:
         if token_use == "access":
             return cognito_issuer.mint_access_token(**kwargs)
         if token_use == "id":
             return cognito_issuer.mint_id_token(**kwargs)
+        if token_use == "m2m":
+            return cognito_issuer.mint_m2m_token(**kwargs)
         from cognito_authz.errors import ConfigError
 
-        raise ConfigError(f"token_use must be 'access' or 'id', not {token_use!r}")
+        raise ConfigError(f"token_use must be 'access', 'id' or 'm2m', not {token_use!r}")
 
     return mint

@@ -31,6 +31,7 @@ with LocalIssuer() as issuer:
         "type": "REQUEST",
         "routeArn": "arn:aws:execute-api:eu-west-1:123456789012:r2d4f6h8j0/$default/DELETE/orders/42",
         "identitySource": [f"Bearer {token}"],
+        "headers": {"authorization": f"Bearer {token}"},  # the token is read from its header, by name
         "routeKey": "DELETE /orders/{orderId}",
         "rawPath": "/orders/42",
         "requestContext": {"http": {"method": "DELETE", "path": "/orders/42"}, "stage": "$default"},

@@ -9,12 +9,16 @@ verifier = CognitoVerifier(
     client_id=["app-client-id"],    # required: str | list[str] | None (None = any app client, explicitly)
     token_use="access",             # required: "access" | "id" | None (None = either, explicitly)
     # where the keys and the issuer are (defaults derived from the pool id)
-    jwks_uri=None,                  # {issuer}/.well-known/jwks.json
-    issuer=None,                    # https://cognito-idp.{region}.amazonaws.com/{pool id}
+    jwks_uri=None,                  # {issuer}/.well-known/jwks.json, for each issuer of the pool
+    issuer=None,                    # None: the pool's Cognito issuers (ORIGINAL and UPDATED forms)
+    issuer_type=None,               # None: both forms; "original" or "updated": only that one
+    replica_regions=(),             # multi-Region replication with the ORIGINAL issuer: replica regions
+    audience=None,                  # the aud an access token must name (Cognito sets none)
     allow_http=False,               # plain http:// JWKS URIs only for local issuers
     offline=False,                  # True: never fetch; keys only from load_jwks()
     # token checks
     leeway=0.0,                     # clock skew for exp / nbf / iat / max_age, at most 300 s
+    iat_leeway=5.0,                 # how far in the future iat may be (exp stays strict)
     max_token_bytes=8192,           # longer tokens are rejected before any decoding
     algorithms=("RS256",),          # RS256, RS384, RS512 only; Cognito signs with RS256
     required_scopes=None,           # any of these scopes (access tokens only)

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from cognito_authz import CognitoVerifier, Policy, Principal
-from cognito_authz.adapters.common import strip_stage
+from cognito_authz.adapters.common import proxy_request
 from cognito_authz.adapters.handler import protect
 
 HERE = Path(__file__).resolve().parent
@@ -43,14 +43,11 @@ def _json(status: int, body: Any) -> dict[str, Any]:
 
 
 def _route(event: dict[str, Any]) -> tuple[str, str]:
-    """(method, path) from a REST (payload 1.0) or HTTP API (2.0) proxy event, without the stage.
-
-    HTTP API paths carry a named stage (``/prod/orders``); REST ``path`` does not.
-    """
-    if event.get("version") == "2.0":
-        context = event["requestContext"]
-        return context["http"]["method"], strip_stage(event["rawPath"], context.get("stage"))
-    return event["httpMethod"], event["path"]
+    """(method, path) as the policy saw them: the API-relative path rebuilt from the route template and
+    ``pathParameters``, so a stage or a custom domain's base-path mapping never changes the route."""
+    request = proxy_request(event)
+    assert request is not None  # @protect answered any other event already
+    return request.method, request.path
 
 
 @protect(verifier=VERIFIER, policy=POLICY)

@@ -14,6 +14,7 @@ import socket
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 
@@ -63,6 +64,9 @@ def build_event(
 ) -> dict[str, Any]:
     """A proxy event for ``method path`` (the path as the API routes it, without stage).
 
+    The route is the catch-all ``ANY /{proxy+}`` (``/`` for the root path), as API Gateway would report
+    it: the route template and ``pathParameters`` agree with the path.
+
     ``token`` sends ``Authorization: Bearer <token>``; ``authorization`` sends a raw header value.
     ``authorizer`` becomes ``requestContext.authorizer``. ALB ``multi_value`` uses ``multiValueHeaders``
     only, as a target group with multi-value headers enabled does.
@@ -97,6 +101,13 @@ def build_event(
             event["multiValueHeaders"] = {name: [value] for name, value in event.pop("headers").items()}
             query = event.pop("queryStringParameters")
             event["multiValueQueryStringParameters"] = {name: [value] for name, value in query.items()}
+    if kind in ("rest_v1", "http_v2"):
+        template, params = ("/", None) if path == "/" else ("/{proxy+}", {"proxy": unquote(path[1:])})
+        event["pathParameters"] = params
+        if kind == "rest_v1":
+            event["resource"] = event["requestContext"]["resourcePath"] = template
+        else:
+            event["routeKey"] = event["requestContext"]["routeKey"] = f"ANY {template}"
     if authorizer is not None:
         event["requestContext"]["authorizer"] = authorizer
     return event

@@ -224,8 +224,9 @@ def test_websocket_allowed(client: TestClient, access_token: Mint) -> None:
 
 
 def test_websocket_rejected_before_accept(client: TestClient, access_token: Mint) -> None:
-    with pytest.raises(WebSocketDenialResponse) as denied, client.websocket_connect(
-        "/ws", headers=bearer(access_token(scopes=["orders/read"]))
+    with (
+        pytest.raises(WebSocketDenialResponse) as denied,
+        client.websocket_connect("/ws", headers=bearer(access_token(scopes=["orders/read"]))),
     ):
         pass
     assert denied.value.status_code == 403

@@ -298,7 +298,7 @@ def test_trusted_http_lambda_authorizer_context(
 def test_trusted_rest_lambda_authorizer_context(adapter_policy: Policy, adapter_event: EventFactory) -> None:
     calls: list[Principal] = []
     wrapped = protect(policy=adapter_policy, groups=["admin"], trust_upstream=True)(echo(calls))
-    authorizer = {"principalId": "u-3", "sub": "u-3", "groups": "admin", "integrationLatency": 3}
+    authorizer = {"principalId": "u-3", "sub": "u-3", "groups": '["admin"]', "integrationLatency": 3}
     response = wrapped(adapter_event("rest_v1", "POST", "/orders", authorizer=authorizer), None)
     assert response["statusCode"] == 200
     assert calls[0].groups == ("admin",)

@@ -115,8 +115,8 @@ def test_allow(name: str, authorizer: LambdaAuthorizer, reader: str) -> None:
     event = load_event(name, reader, verb="GET", path="/orders/42")
     response = authorizer(event, None)
     assert is_allowed(response, event)
-    assert response["context"]["rules"] == "read-orders"
-    assert response["context"]["scopes"] == "orders/read"
+    assert response["context"]["rules"] == '["read-orders"]'
+    assert response["context"]["scopes"] == '["orders/read"]'
 
 
 @pytest.mark.parametrize("name", HTTP_FLAVOURS)
@@ -276,7 +276,7 @@ def test_context_is_flat_and_gateway_safe(issuer: LocalIssuer, policy: Policy) -
     response = authorizer(load_event("rest_token.json", token, path="/orders"), None)
     context = response["context"]
     assert all(isinstance(v, (str, int, float, bool)) for v in context.values())
-    assert context["groups"] == "admin,support"
+    assert context["groups"] == '["admin","support"]'
     assert context["custom:tenant_id"] == "acme"
     assert context["email_verified"] is True
     assert "nested" not in context

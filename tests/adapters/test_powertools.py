@@ -62,7 +62,10 @@ def header(response: dict[str, Any], name: str) -> str | None:
 
 @pytest.mark.parametrize("kind", list(RESOLVERS))
 def test_resolver_allow_deny_and_bad_token(
-    kind: str, access_verifier: CognitoVerifier, adapter_policy: Policy, adapter_event: EventFactory,
+    kind: str,
+    access_verifier: CognitoVerifier,
+    adapter_policy: Policy,
+    adapter_event: EventFactory,
     access_token: Mint,
 ) -> None:
     seen: list[Principal] = []
@@ -200,7 +203,9 @@ def test_raw_event_rejects_other_objects() -> None:
 
 
 def test_lambda_authorizer_takes_powertools_data_classes(
-    access_verifier: CognitoVerifier, adapter_policy: Policy, access_token: Mint,
+    access_verifier: CognitoVerifier,
+    adapter_policy: Policy,
+    access_token: Mint,
     adapter_fixture_event: Callable[[str], dict[str, Any]],
 ) -> None:
     # What a Powertools user hands over unchanged: the authorizer reads the data class's raw_event.

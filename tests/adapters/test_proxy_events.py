@@ -18,9 +18,11 @@ from cognito_authz.adapters.common import (
     rejection,
     upstream_principal,
 )
+from cognito_authz.adapters.handler import protect
 from cognito_authz.errors import (
     AccessDenied,
     ConfigError,
+    EventError,
     ExpiredTokenError,
     JwksError,
     MissingClaimError,
@@ -78,7 +80,6 @@ def test_conflicting_authorization_headers_count_as_none(adapter_event: EventFac
         {},
         {"type": "TOKEN", "authorizationToken": "x", "methodArn": "arn"},
         {"httpMethod": "GET", "path": "/x"},  # no requestContext
-        {"httpMethod": "GET", "path": "relative", "requestContext": {}},
         {"httpMethod": 7, "path": "/x", "requestContext": {}},
         {"version": "2.0", "rawPath": "/x", "requestContext": {"http": "GET"}},
         {"requestContext": {"connectionId": "abc", "routeKey": "$connect", "eventType": "CONNECT"}},
@@ -86,6 +87,25 @@ def test_conflicting_authorization_headers_count_as_none(adapter_event: EventFac
 )
 def test_not_a_proxy_event(event: Any) -> None:
     assert proxy_request(event) is None
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"httpMethod": "GET", "path": "relative", "requestContext": {}},  # REST without a resource
+        {"httpMethod": "GET", "resource": "/{id}", "path": "/x", "requestContext": {}},  # no parameter
+        {"httpMethod": "GET", "resource": "/{id}", "pathParameters": {"id": "a/b"}, "requestContext": {}},
+        {
+            "version": "2.0",
+            "routeKey": "$default",
+            "rawPath": "x",
+            "requestContext": {"http": {"method": "GET"}},
+        },
+    ],
+)
+def test_proxy_event_whose_path_cannot_be_settled_fails_closed(event: Any) -> None:
+    with pytest.raises(EventError):
+        proxy_request(event)
 
 
 def test_raw_event_leaves_dicts_alone() -> None:
@@ -130,11 +150,32 @@ def test_http_jwt_authorizer_with_null_scopes(adapter_event: EventFactory) -> No
     assert upstream_principal(adapter_event("http_v2", authorizer={"jwt": jwt})).scopes == ("orders/read",)
 
 
-def test_lambda_context_keeps_its_own_cognito_claim_names(adapter_event: EventFactory) -> None:
-    context = {"sub": "s", "cognito:groups": "a,b", "groups": "ignored", "custom:tenant": "acme"}
+def test_lambda_context_lists_are_json_text_read_back_exactly(adapter_event: EventFactory) -> None:
+    context = {"sub": "s", "groups": '["reports,admin","a b"]', "scopes": '["x/y"]', "custom:tenant": "acme"}
     principal = upstream_principal(adapter_event("http_v2", authorizer={"lambda": context}))
-    assert principal.groups == ("a", "b")
+    assert principal.groups == ("reports,admin", "a b")
+    assert principal.scopes == ("x/y",)
     assert principal.claims["custom:tenant"] == "acme"
+
+
+@pytest.mark.parametrize(
+    "context",
+    [
+        {"sub": "s", "groups": "reports,admin"},  # the old comma-joined form: refused, never split
+        {"sub": "s", "groups": "[admin support]"},
+        {"sub": "s", "groups": '{"admin": 1}'},
+        {"sub": "s", "groups": "[1]"},
+        {"sub": "s", "scopes": "orders/read"},
+        {"sub": "s", "groups": '["a"]', "cognito:groups": '["admin"]'},  # two answers disagree
+    ],
+)
+def test_lambda_context_lists_in_any_other_form_fail_closed(
+    context: dict[str, Any], adapter_event: EventFactory
+) -> None:
+    with pytest.raises(EventError):
+        upstream_principal(adapter_event("http_v2", authorizer={"lambda": context}))
+    with pytest.raises(EventError):
+        upstream_principal(adapter_event("rest_v1", authorizer=context))
 
 
 @pytest.mark.parametrize(
@@ -216,3 +257,51 @@ def test_rejection_logs_never_carry_the_token(
     assert "GET /orders/1" in logged
     assert error.reason in logged
     assert token[:40] not in logged
+
+
+# --- the HTTP API $default route: no template, so rawPath and base_path decide ------------------------
+
+
+def default_route(make: EventFactory, raw_path: str, *, custom: bool, stage: str = "prod") -> dict[str, Any]:
+    event = make("http_v2", "GET", "/orders/42", token="T")
+    event["routeKey"] = event["requestContext"]["routeKey"] = "$default"
+    event["pathParameters"] = None
+    event["rawPath"] = event["requestContext"]["http"]["path"] = raw_path
+    event["requestContext"]["stage"] = stage
+    if custom:
+        event["requestContext"]["domainName"] = "api.example.com"
+    return event
+
+
+def test_default_route_on_execute_api_drops_the_named_stage(adapter_event: EventFactory) -> None:
+    request = proxy_request(default_route(adapter_event, "/prod/orders/42", custom=False))
+    assert request is not None
+    assert request.path == "/orders/42"
+
+
+def test_default_route_behind_a_custom_domain_needs_base_path(adapter_event: EventFactory) -> None:
+    with pytest.raises(EventError):
+        proxy_request(default_route(adapter_event, "/v1/orders/42", custom=True))
+    request = proxy_request(default_route(adapter_event, "/v1/orders/42", custom=True), base_path="v1")
+    assert request is not None
+    assert request.path == "/orders/42"
+    request = proxy_request(default_route(adapter_event, "/orders/42", custom=True), base_path="")
+    assert request is not None
+    assert request.path == "/orders/42"
+    with pytest.raises(EventError):  # not under the configured mapping: not routed through it
+        proxy_request(default_route(adapter_event, "/v10/orders/42", custom=True), base_path="v1")
+
+
+def test_base_path_never_overrides_the_route_template(adapter_event: EventFactory) -> None:
+    # With a template the mapping is irrelevant: the path is rebuilt, whatever base_path says.
+    event = adapter_event("rest_v1", "GET", "/orders/42", token="T")
+    event["path"] = "/v1/orders/42"
+    request = proxy_request(event, base_path="elsewhere")
+    assert request is not None
+    assert request.path == "/orders/42"
+
+
+@pytest.mark.parametrize("bad", [{"base_path": 3}, {"token_header": ""}, {"token_header": None}])
+def test_protect_request_options_are_checked(bad: dict[str, Any]) -> None:
+    with pytest.raises(ConfigError):
+        protect(trust_upstream=True, **bad)

@@ -10,7 +10,8 @@ the AWS-shaped fixtures of ``tests/events`` (headers, ARNs, paths, the token its
 2. When a response allows the request (``isAuthorized``, or ``iam_allows`` on the event's own
    ``methodArn``/``routeArn``), the event still carries the caller's unaltered token and
    ``Policy.decide`` allows that request for that caller, the request read here from the raw event by an
-   independent reading of the ARN or the HTTP fields. So a damaged event never turns into an Allow, and
+   independent reading of the ARN or of the route template and path parameters (the request API Gateway
+   routed, whatever ``path``/``rawPath`` say). So a damaged event never turns into an Allow, and
    a token-less or token-damaged event never into any answer but 401.
 3. ``@protect`` never raises; it answers 401/403/500/503 in the event's format or runs the handler, and
    it runs the handler only under the same condition as 2.
@@ -26,6 +27,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from hypothesis import given
@@ -45,7 +47,16 @@ POLICY = Policy.from_file(ROOT / "examples" / "policies" / "design_example.yaml"
 NOW = 1_700_000_000
 
 AUTHORIZER_EVENTS = ("rest_token", "rest_request", "http_v1_request", "http_v2_request", "websocket_connect")
-PROXY_EVENTS = ("proxy_rest_v1", "proxy_http_v2", "alb", "alb_multi_value")
+PROXY_EVENTS = (
+    "proxy_rest_v1",
+    "proxy_rest_v1_custom_domain",
+    "proxy_http_v1",
+    "proxy_http_v1_custom_domain",
+    "proxy_http_v2",
+    "proxy_http_v2_custom_domain",
+    "alb",
+    "alb_multi_value",
+)
 
 
 class Callers:
@@ -134,7 +145,46 @@ def request_from_arn(arn: str) -> tuple[str, str] | None:
     return verb, "/" + path
 
 
+_TEMPLATE_PARAM = re.compile(r"\{([^{}+]+)(\+?)\}")
+
+
+def _rebuild(template: str, params: Any) -> str | None:
+    """The API-relative path API Gateway routed: ``template`` with each ``{name}`` replaced by its
+    (decoded) value, escaped again. Written apart from ``routing.api_relative_path`` on purpose."""
+    if template == "/":
+        return "/"
+    parts: list[str] = []
+    for segment in template.split("/")[1:]:
+        matched = _TEMPLATE_PARAM.fullmatch(segment)
+        if matched is None:
+            parts.append(segment)
+            continue
+        value = params.get(matched.group(1)) if isinstance(params, dict) else None
+        if not isinstance(value, str) or not value:
+            return None
+        pieces = value.split("/")
+        if (not matched.group(2) and len(pieces) != 1) or any(p in ("", ".", "..") for p in pieces):
+            return None
+        parts.extend(quote(piece, safe="") for piece in pieces)
+    return "/" + "/".join(parts)
+
+
+def _template(event: dict[str, Any], context: dict[str, Any]) -> Any:
+    if "elb" in context:
+        return None
+    if event.get("version") == "2.0":
+        key = event.get("routeKey")
+    elif event.get("version") == "1.0":
+        key = context.get("routeKey", event.get("resource"))
+    else:
+        return event.get("resource", "missing")
+    return key.split(" ", 1)[1] if isinstance(key, str) and " " in key else key
+
+
 def request_from_http_fields(event: dict[str, Any]) -> tuple[str, str] | None:
+    """(method, path) as API Gateway routed the request: the path rebuilt from the route template and
+    ``pathParameters`` (they never carry a stage or a custom domain's mapping), else, for the HTTP API
+    ``$default`` route and ALB, the raw path with a named stage removed."""
     context = event.get("requestContext")
     context = context if isinstance(context, dict) else {}
     if event.get("version") == "2.0":
@@ -151,6 +201,11 @@ def request_from_http_fields(event: dict[str, Any]) -> tuple[str, str] | None:
                 path = path[len(stage) + 1 :]
     else:
         method, path = event.get("httpMethod"), event.get("path")
+    template = _template(event, context)
+    if isinstance(template, str) and template.startswith("/"):
+        path = _rebuild(template, event.get("pathParameters"))
+    elif template is not None and template != "$default":
+        return None  # a REST event without a resource (or a broken route key) names no route
     if isinstance(method, str) and isinstance(path, str):
         return method.upper(), path
     return None

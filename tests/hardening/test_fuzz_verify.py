@@ -10,8 +10,8 @@ Invariants, each over hypothesis-generated inputs (counts in the session tally):
    verifies if and only if the mutated string equals the original (or, spliced back together entirely,
    one of the other valid tokens it borrowed from).
 3. Tokens validly re-signed by the pool's real key with hostile headers and claims: the verifier accepts
-   exactly when an independent reading of DESIGN.md section 4 (written here) accepts, and an accepted
-   token's Principal carries the token's own sub and client.
+   exactly when an independent reading of the verifier specification (docs/verifier.md; written here)
+   accepts, and an accepted token's Principal carries the token's own sub and client.
 4. Structurally bad tokens and tokens naming an unconfigured issuer never cause a JWKS fetch; a flood of
    unknown kids under the configured issuer costs one fetch per cooldown.
 
@@ -276,9 +276,11 @@ def _is_time(value: object) -> bool:
 
 
 def spec_accepts(header: dict[str, Any], claims: dict[str, Any], *, kid: str, iss: str, client: str) -> bool:
-    """DESIGN.md section 4 read independently of the verifier: RS256 only, exact kid, no forbidden header,
-    string (or null) typ; exp and iat required numbers, nbf/auth_time numbers if present, exp in the
-    future and nbf/iat not (leeway 0); exact iss; an access token of our client; Cognito's claim types."""
+    """The verifier specification (docs/verifier.md) read independently of the verifier: RS256 only, exact
+    kid, no forbidden header, string (or null) typ; exp and iat required numbers, nbf/auth_time numbers if
+    present, exp in the future and nbf not (leeway 0), iat at most 5 s ahead (the default iat allowance);
+    exact iss; an access token of our client, its aud (if any) a non-empty string or non-empty list of
+    them; Cognito's claim types."""
     now = NOW + 10
     if header.get("alg") != "RS256" or header.get("kid") != kid:
         return False
@@ -294,8 +296,13 @@ def spec_accepts(header: dict[str, Any], claims: dict[str, Any], *, kid: str, is
     for name in ("nbf", "auth_time"):
         if name in claims and not _is_time(claims[name]):
             return False
-    if not claims["exp"] > now or claims["iat"] > now or claims.get("nbf", 0) > now:
+    if not claims["exp"] > now or claims["iat"] > now + 5 or claims.get("nbf", 0) > now:
         return False
+    if "aud" in claims:
+        aud = claims["aud"]
+        auds = [aud] if isinstance(aud, str) else aud if isinstance(aud, list) else []
+        if not auds or not all(isinstance(a, str) and a for a in auds):
+            return False
     if claims.get("token_use") != "access" or claims.get("client_id") != client:
         return False
     if not (isinstance(claims.get("sub"), str) and claims["sub"]):

@@ -145,9 +145,11 @@ def adapters_fail_closed(verifier: CognitoVerifier, token: str) -> None:
     def handler(event: Any, context: Any, *, principal: Principal) -> dict[str, Any]:
         raise AssertionError("the handler ran while keys were unavailable")
 
-    event = {
+    event = {  # a REST proxy event carries its route (resource) and path parameters
         "httpMethod": "GET",
+        "resource": "/orders/{orderId}",
         "path": "/orders/42",
+        "pathParameters": {"orderId": "42"},
         "headers": {"Authorization": f"Bearer {token}"},
         "requestContext": {"stage": "prod"},
     }

@@ -55,7 +55,7 @@ def policy_of() -> Callable[..., Policy]:
 
 @pytest.fixture(scope="session")
 def design_policy() -> Policy:
-    """The DESIGN.md section 6 example policy."""
+    """The policy-language example policy (examples/policies/design_example.yaml)."""
     return Policy.from_file(EXAMPLES / "design_example.yaml")
 
 

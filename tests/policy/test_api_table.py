@@ -82,7 +82,9 @@ def test_parse_keeps_order_and_drops_duplicates() -> None:
     assert len(table) == 2
 
 
-@pytest.mark.parametrize("bad", [["GET /a", "FETCH /b"], ["GET /a/{ x}"], ["/a"], [42], "GET /a"])
+@pytest.mark.parametrize(
+    "bad", [["GET /a", "FETCH /b"], ["GET /a/{ x}"], ["/a"], [42], "GET /a", {"GET /a": 1}, 42, None]
+)
 def test_parse_errors_name_the_entry(bad: Any) -> None:
     with pytest.raises(PolicyError) as caught:
         ApiTable.parse(bad, source="api.yaml")
@@ -215,3 +217,11 @@ def test_route_for_agrees_with_the_naive_reference(routes: list[str], method: st
     else:
         expected = request_segments(path) is not None and method.upper() in {"GET", "POST", "PUT"}
         assert table.routable(method, path) == expected
+
+
+def test_a_literal_sibling_does_not_hide_a_parameter_route() -> None:
+    """Whether the gateway backtracks is not documented: the request counts as routable (the careful side)."""
+    table = ApiTable.parse(["GET /a/b/c", "GET /{x}/b/d"])
+    found = table.route_for("GET", "/a/b/d")
+    assert found is not None
+    assert found.text == "GET /{x}/b/d"

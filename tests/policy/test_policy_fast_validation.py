@@ -87,6 +87,16 @@ def documents(draw: st.DrawFn) -> Any:
         doc["groups"] = draw(_name_list())
     if draw(st.booleans()):
         doc["description"] = draw(st.sampled_from(["a policy", None, 3]))
+    if draw(st.booleans()):
+        # the route table: good and bad routes, empty, a bare string, a mapping, None
+        doc["api"] = draw(
+            st.one_of(
+                st.lists(
+                    st.sampled_from(["GET /a", "ANY /{proxy+}", "$connect", "get /a", "/a", 3]), max_size=3
+                ),
+                st.sampled_from(["GET /a", {"GET": "/a"}, None, ("GET /a",)]),
+            )
+        )
     if draw(st.integers(0, 9)) == 0:
         doc[draw(st.sampled_from(["rule", "Version"]))] = []
     return doc
@@ -134,6 +144,10 @@ def valid_documents(draw: st.DrawFn) -> dict[str, Any]:
         document["groups"] = draw(st.lists(GOOD_NAMES, min_size=1, max_size=3))
     if draw(st.booleans()):
         document["description"] = "a policy"
+    if draw(st.booleans()):
+        document["api"] = draw(
+            st.lists(st.sampled_from(["GET /a", "PUT /a/{id}", "ANY /{proxy+}", "$connect"]))
+        )
     return document
 
 

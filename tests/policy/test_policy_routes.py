@@ -1,5 +1,5 @@
-"""Route syntax and matching: parsing errors, and every edge case of DESIGN.md section 6 (encoded
-slashes, dot segments, empty segments, trailing slash, case, greedy, ANY, WebSocket keys)."""
+"""Route syntax and matching: parsing errors, and every edge case of the route syntax (docs/policy.md:
+encoded slashes, dot segments, empty segments, trailing slash, case, greedy, ANY, WebSocket keys)."""
 
 from __future__ import annotations
 
