@@ -11,6 +11,7 @@ and only a document the check calls sound is ever returned. A wrong choice costs
 from __future__ import annotations
 
 import logging
+import re
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -118,9 +119,11 @@ def _candidates(
             continue
         bound = dict(grant.bound_params)
         values.update(bound.values())
+        values.update(v for exception in grant.except_params for v in exception.values())
         _add(allow, route.method, _tokens(route, bound))
         for exception in grant.except_params:
             _add(deny, route.method, _tokens(route, {**bound, **exception}))
+    values.update(v for g in granted.denied for e in g.except_params for v in e.values())
     for route in facts.table or ():
         # Table routes name exactly what is routable: the shapes an exact document is made of.
         _add(allow, route.method, _tokens(route, {}))
@@ -170,45 +173,68 @@ def _cover(targets: set[int], options: dict[Glob, set[int]]) -> list[Glob]:
     return chosen
 
 
+def _glob_regex(tokens: tuple[Token, ...]) -> re.Pattern[str]:
+    # The path part of a glob as IAM reads it ('*' any text, '?' one character), for matching the
+    # representatives' paths quickly. Only the choice uses it; the check reads the rendered document.
+    text = "/" + "/".join("*" if t is MANY else "?*" if t is PLUS else str(t) for t in tokens)
+    return re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in text), re.S)
+
+
 def _choose(
     policy: Policy, facts: PolicyFacts, principal: Principal, budget: Budget
 ) -> tuple[list[Glob], list[Glob], tuple[str, ...]]:
-    """Allow and Deny globs over the classes of requests, and the rules of allowed classes left out."""
+    """Allow and Deny globs over the classes of requests, and the rules of allowed classes left out.
+
+    The classes here come from the table and the policy alone (the candidates would multiply them);
+    a glob is judged on their representatives. That is a guess, good for the usual shapes: the check
+    then walks the classes the chosen globs make and has the last word.
+    """
     allow_pool, deny_pool = _candidates(policy, facts, principal, budget)
     api = policy.api
     allow: list[Glob] = []
     deny: list[Glob] = []
     missed: dict[str, None] = {}
+    regexes: dict[tuple[Token, ...], re.Pattern[str]] = {}
     for verb in VERBS:
         allows = [g for g in allow_pool if g[0] == verb]
         if not allows:
             continue
         denies = [g for g in deny_pool if g[0] == verb]
         table, routes = request_patterns(facts, principal, verb, budget)
-        globs = [SegmentPattern(g[1], routed=False) for g in (*allows, *denies)]
-        base = len(table) + len(routes)
-        allowed: list[tuple[frozenset[int], tuple[str, ...]]] = []
-        refused: list[frozenset[int]] = []
-        for rep in walk_classes([*table, *routes, *globs], budget):
-            path = "/" + "/".join(rep.word)
+        allowed: list[tuple[str, tuple[str, ...]]] = []
+        refused: list[str] = []
+        words: dict[tuple[str, ...], None] = {}
+        for rep in walk_classes([*table, *routes], budget):
+            # Routes cannot tell a trailing slash from none; globs can, so judge both forms.
+            base = rep.word[:-1] if rep.word[-1:] == ("",) else rep.word
+            words.update(dict.fromkeys([base, (*base, "")] if base else [("",)]))
+        for word in words:
+            path = "/" + "/".join(word)
             if request_segments(path) is None or (api is not None and not api.routable(verb, path)):
                 continue
             budget.spend(4)
             decision = policy.decide(principal, verb, path)
-            hits = frozenset(i - base for i in rep.accepted if i >= base)
-            (allowed.append((hits, decision.rules)) if decision.allowed else refused.append(hits))
-        budget.spend((len(allowed) + len(refused)) * len(globs) // 8)
-        n = len(allows)
-        usable = {j for j in range(n, len(globs))} - {j for hits, _ in allowed for j in hits}
-        good = {i for i in range(n) if all(hits & usable for hits in refused if i in hits)}
-        options = {allows[i]: {k for k, (hits, _) in enumerate(allowed) if i in hits} for i in good}
+            (allowed.append((path, decision.rules)) if decision.allowed else refused.append(path))
+        budget.spend((len(allowed) + len(refused)) * (len(allows) + len(denies)) // 16)
+
+        def hits(glob: Glob, paths: list[str]) -> set[int]:
+            regex = regexes.get(glob[1])
+            if regex is None:
+                regex = regexes[glob[1]] = _glob_regex(glob[1])
+            return {k for k, path in enumerate(paths) if regex.fullmatch(path)}
+
+        allowed_paths = [path for path, _ in allowed]
+        usable = {d: hits(d, refused) for d in denies if not hits(d, allowed_paths)}
+        carved = set().union(*usable.values()) if usable else set()
+        options = {}
+        for glob in allows:
+            if hits(glob, refused) <= carved:
+                options[glob] = hits(glob, allowed_paths)
         chosen = _cover(set(range(len(allowed))), options)
         allow += chosen
-        picked = {allows.index(g) for g in chosen}
-        reached = {k for k, hits in enumerate(refused) if hits & picked}
-        carve = {denies[j - n]: {k for k in reached if j in refused[k]} for j in usable}
-        deny += _cover(reached, carve)
-        covered = {k for g in chosen for k in options[g]}
+        reached = set().union(*(hits(g, refused) for g in chosen)) if chosen else set()
+        deny += _cover(reached, usable)
+        covered = set().union(*(options[g] for g in chosen)) if chosen else set()
         for k, (_, rules) in enumerate(allowed):
             if k not in covered:
                 missed.update(dict.fromkeys(rules))

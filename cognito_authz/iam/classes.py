@@ -121,39 +121,50 @@ def fresh_segment(taken: frozenset[str]) -> str:
 
 
 def walk_classes(patterns: Sequence[SegmentPattern], budget: Budget) -> list[Representative]:
-    """One representative per reachable set of accepting patterns (see the module docstring)."""
+    """One representative per reachable set of accepting patterns (see the module docstring).
+
+    A product state lists only the live patterns, as ``(index, NFA states)`` pairs; single-pattern
+    steps are memoized, since the same pattern state recurs in many product states.
+    """
     literals = frozenset().union(*(p.literals() for p in patterns)) - {""}
     fresh = fresh_segment(literals)
-    start = tuple(_closure(p, {0}) for p in patterns)
-    budget.spend(len(patterns) + 1)
-    seen: dict[tuple[frozenset[int], ...], None] = {start: None}
-    found: dict[frozenset[int], Representative] = {}
-    stack: list[tuple[tuple[str, ...], tuple[frozenset[int], ...]]] = [((), start)]
+    steps: dict[tuple[int, frozenset[int], str], frozenset[int]] = {}
 
-    def record(word: tuple[str, ...], states: tuple[frozenset[int], ...]) -> None:
-        accepted = frozenset(i for i, (p, s) in enumerate(zip(patterns, states, strict=True)) if _accepts(p, s))
-        if accepted not in found:
+    def step(i: int, states: frozenset[int], symbol: str) -> frozenset[int]:
+        key = (i, states, symbol)
+        found = steps.get(key)
+        if found is None:
             budget.spend(1)
+            found = steps[key] = _step(patterns[i], states, symbol)
+        return found
+
+    Product = tuple[tuple[int, frozenset[int]], ...]
+    start: Product = tuple((i, _closure(p, {0})) for i, p in enumerate(patterns))
+    budget.spend(len(patterns) + 1)
+    seen: set[Product] = {start}
+    found: dict[frozenset[int], Representative] = {}
+    stack: list[tuple[tuple[str, ...], Product]] = [((), start)]
+
+    def advance(word: tuple[str, ...], states: Product, symbol: str) -> Product:
+        budget.spend(len(states) // 8 + 1)
+        nxt = tuple((i, t) for i, s in states if (t := step(i, s, symbol)))
+        accepted = frozenset(i for i, t in nxt if _accepts(patterns[i], t))
+        if accepted not in found:
             found[accepted] = Representative(word, accepted)
+        return nxt
 
     while stack:
         word, states = stack.pop()
-        live = [i for i, s in enumerate(states) if s]
         # The closing empty segment: a trailing slash, or the root "/" when the word is empty.
-        budget.spend(len(live) + 1)
-        record((*word, ""), tuple(_step(p, s, "") if s else s for p, s in zip(patterns, states, strict=True)))
+        advance((*word, ""), states, "")
         symbols = {fresh}
-        for i in live:
-            symbols |= _expects(patterns[i], states[i])
+        for i, s in states:
+            symbols |= _expects(patterns[i], s)
         symbols.discard("")
         for symbol in sorted(symbols):  # sorted: representatives never depend on hash order
-            budget.spend(len(live) + 1)
-            nxt = tuple(
-                _step(patterns[i], states[i], symbol) if states[i] else states[i] for i in range(len(patterns))
-            )
             path = (*word, symbol)
-            record(path, nxt)
-            if nxt not in seen and any(nxt):
-                seen[nxt] = None
+            nxt = advance(path, states, symbol)
+            if nxt and nxt not in seen:
+                seen.add(nxt)
                 stack.append((path, nxt))
     return list(found.values())
