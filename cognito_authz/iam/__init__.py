@@ -18,7 +18,6 @@ from cognito_authz.iam.builder import (
     clear_memo,
     request_policy,
 )
-from cognito_authz.iam.safety import CacheSafety, cache_safety
 from cognito_authz.iam.document import (
     IAM_POLICY_VERSION,
     INVOKE_ACTION,
@@ -28,6 +27,7 @@ from cognito_authz.iam.document import (
     iam_allows,
     policy_document,
 )
+from cognito_authz.iam.safety import CacheSafety, cache_safety
 
 __all__ = [
     "DEFAULT_MAX_BYTES",

@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import re
 from collections import OrderedDict
-from collections.abc import Iterable
 from dataclasses import dataclass
 from threading import Lock
 from typing import Any, Literal
@@ -22,7 +21,7 @@ from cognito_authz.iam.arn import MethodArn
 from cognito_authz.iam.check import ESCAPED_PATHS, ODD_PATHS, check_document
 from cognito_authz.iam.classes import Budget, BudgetExceeded, walk_classes
 from cognito_authz.iam.document import Statement, document_size, iam_allows, policy_document
-from cognito_authz.iam.patterns import MANY, PLUS, SegmentPattern, Token, plain_segment, resource_of_glob
+from cognito_authz.iam.patterns import MANY, PLUS, Token, plain_segment, resource_of_glob
 from cognito_authz.iam.renaming import plan_renaming, render
 from cognito_authz.iam.world import VERBS, PolicyFacts, policy_facts, request_patterns, value_segments
 from cognito_authz.policy import Policy
@@ -279,9 +278,13 @@ def _prove(policy: Policy, principal: Principal, prefix: str, budget_units: int)
         detail = "the policy and token need more work than one invocation may spend"
         return _Proof(None, False, "analysis_budget", detail, ())
     if not verdict.sound:
-        logger.error("IAM document check failed on %s; answering for the current request only", verdict.example)
+        logger.error(
+            "IAM document check failed on %s; answering for the current request only", verdict.example
+        )
         return _Proof(None, False, "self_check_failed", f"the document would allow {verdict.example}", ())
-    detail = "" if verdict.exact else f"IAM globs cannot say everything decide allows (e.g. {verdict.example})"
+    detail = (
+        "" if verdict.exact else f"IAM globs cannot say everything decide allows (e.g. {verdict.example})"
+    )
     rules = verdict.missed or missed
     return _Proof(document, verdict.exact, "" if verdict.exact else "inexact", detail, rules)
 
@@ -301,14 +304,25 @@ def _memo_key(facts: PolicyFacts, principal: Principal, renamed: dict[str, str])
     # Everything decide reads from a principal: its lists, token use, client, and each claim a condition
     # names (a renamed claim by its placeholder only, so equal-shaped callers share one proof).
     claims = tuple((n, renamed.get(n) or repr(principal.claims.get(n))) for n in facts.condition_claims)
-    return (tuple(principal.groups), tuple(principal.scopes), principal.token_use, principal.client_id, claims)
+    return (
+        tuple(principal.groups),
+        tuple(principal.scopes),
+        principal.token_use,
+        principal.client_id,
+        claims,
+    )
 
 
 def _proof_for(policy: Policy, principal: Principal, arn: MethodArn, budget: int) -> _Proof:
     facts = policy_facts(policy)
     renaming = plan_renaming(facts, principal)
     subject = renaming.stand_in if renaming is not None else principal
-    key = (id(policy), arn.prefix, budget, *_memo_key(facts, principal, dict(renaming.key) if renaming else {}))
+    key = (
+        id(policy),
+        arn.prefix,
+        budget,
+        *_memo_key(facts, principal, dict(renaming.key) if renaming else {}),
+    )
     with _MEMO_LOCK:
         hit = _MEMO.get(key)
         if hit is not None and hit[0] is policy:
@@ -322,7 +336,13 @@ def _proof_for(policy: Policy, principal: Principal, arn: MethodArn, budget: int
                 _MEMO.popitem(last=False)
     if renaming is None or proof.document is None:
         return proof
-    return _Proof(render(proof.document, arn.prefix, renaming.values), proof.exact, proof.reason, proof.detail, proof.rules)
+    return _Proof(
+        render(proof.document, arn.prefix, renaming.values),
+        proof.exact,
+        proof.reason,
+        proof.detail,
+        proof.rules,
+    )
 
 
 # --- public API ------------------------------------------------------------------------------------------
@@ -332,23 +352,29 @@ def request_policy(policy: Policy, principal: Principal, method_arn: MethodArn) 
     """A document for the current ARN only: Allow it if ``decide`` allows and IAM can name it exactly,
     else Deny it."""
     decision = policy.decide(principal, method_arn.verb or "GET", method_arn.path)
-    effect = "Allow" if decision.allowed and _nameable(method_arn) else "Deny"
-    return policy_document([Statement(effect, (method_arn.arn,))])
+    allowed = decision.allowed and _nameable(method_arn)
+    return policy_document([Statement("Allow" if allowed else "Deny", (method_arn.arn,))])
 
 
 def _nameable(arn: MethodArn) -> bool:
     # An exact ARN is its own Resource only without the characters IAM reads as wildcards or variables.
-    return not any(ch in arn.arn for ch in "*?$") or (arn.verb is None and "*" not in arn.arn and "?" not in arn.arn)
+    return not any(ch in arn.arn for ch in "*?$") or (
+        arn.verb is None and "*" not in arn.arn and "?" not in arn.arn
+    )
 
 
-def _request_result(policy: Policy, principal: Principal, arn: MethodArn, reason: str, detail: str) -> PolicyResult:
+def _request_result(
+    policy: Policy, principal: Principal, arn: MethodArn, reason: str, detail: str
+) -> PolicyResult:
     document = request_policy(policy, principal, arn)
     return PolicyResult(document, "request", reason, document_size(document), detail)
 
 
 def _websocket_document(policy: Policy, principal: Principal, arn: MethodArn) -> dict[str, Any]:
     keys = list(dict.fromkeys([*policy_facts(policy).websocket_keys, arn.path]))
-    allowed = [k for k in keys if "*" not in k and "?" not in k and policy.decide(principal, "GET", k).allowed]
+    allowed = [
+        k for k in keys if "*" not in k and "?" not in k and policy.decide(principal, "GET", k).allowed
+    ]
     denied = [k for k in keys if k not in allowed]
     statements = []
     if allowed:
@@ -381,11 +407,17 @@ def build_principal_policy(
         return _request_result(policy, principal, method_arn, proof.reason, proof.detail)
     document = proof.document
     statements = [dict(s) for s in document["Statement"]]
-    if policy.decide(principal, method_arn.verb, method_arn.path).allowed and not iam_allows(document, method_arn.arn):
+    if policy.decide(principal, method_arn.verb, method_arn.path).allowed and not iam_allows(
+        document, method_arn.arn
+    ):
         if not _nameable(method_arn):
             logger.warning("the current request holds '*', '?' or '$': IAM cannot name it; refused")
-        elif "%" in method_arn.path and any(method_arn.prefix + ESCAPED_PATHS in s["Resource"] for s in statements):
-            return _request_result(policy, principal, method_arn, "escaped_path", "escaped path under carve-outs")
+        elif "%" in method_arn.path and any(
+            method_arn.prefix + ESCAPED_PATHS in s["Resource"] for s in statements
+        ):
+            return _request_result(
+                policy, principal, method_arn, "escaped_path", "escaped path under carve-outs"
+            )
         else:
             # Sound without a proof: the exact ARN of a request decide allows, with no wildcard in it.
             allow = next((s for s in statements if s["Effect"] == "Allow"), None)
@@ -393,11 +425,17 @@ def build_principal_policy(
                 statements.insert(0, {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": []})
                 allow = statements[0]
             allow["Resource"] = [*allow["Resource"], method_arn.arn]
-            statements = [s for s in statements if not (s["Effect"] == "Deny" and s["Resource"] == [method_arn.prefix + "*"])]
+            statements = [
+                s
+                for s in statements
+                if not (s["Effect"] == "Deny" and s["Resource"] == [method_arn.prefix + "*"])
+            ]
     document = {"Version": document["Version"], "Statement": statements}
     longest = max(len(r) for s in statements for r in s["Resource"])
     size = document_size(document)
     if longest > MAX_RESOURCE_LENGTH or size > max_bytes:
         logger.warning("principal-wide IAM document too large (%d bytes, longest Resource %d)", size, longest)
-        return _request_result(policy, principal, method_arn, "too_large", f"{size} bytes, a Resource of {longest}")
+        return _request_result(
+            policy, principal, method_arn, "too_large", f"{size} bytes, a Resource of {longest}"
+        )
     return PolicyResult(document, "principal", proof.reason, size, proof.detail, proof.rules, proof.exact)

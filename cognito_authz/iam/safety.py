@@ -60,11 +60,16 @@ def _shape_findings(rules: tuple[Rule, ...]) -> tuple[list[str], list[str]]:
             bound = _templates(other.when)
             if other.effect == "deny" or all(bound.get(p) == c for p, c in spared.items()):
                 continue
-            if any(overlaps((a.method, a.pattern), (b.method, b.pattern)) for a in rule.routes for b in other.routes):
+            if any(
+                overlaps((a.method, a.pattern), (b.method, b.pattern))
+                for a in rule.routes
+                for b in other.routes
+            ):
                 blocking.append(rule.id)
                 findings.append(
-                    f"deny rule {rule.id!r} spares only the caller's own {sorted(spared)}, but rule {other.id!r} "
-                    "allows other values on overlapping routes: IAM would need 'any value except the caller's'"
+                    f"deny rule {rule.id!r} spares only the caller's own {sorted(spared)}, but rule "
+                    f"{other.id!r} allows other values on overlapping routes: IAM would need 'any value "
+                    "except the caller's'"
                 )
                 break
     return blocking, findings
@@ -103,9 +108,15 @@ _PROBE_ARN = MethodArn("aws", "us-east-1", "123456789012", "probe00000", "probe"
 
 def probe_principals(policy: Policy) -> list[Principal]:
     """Principals that satisfy each allow rule, all of them at once, and none."""
-    template_claims = {c for r in policy.rules for part in (r.when, r.unless) for c in _templates(part).values()}
+    template_claims = {
+        c for r in policy.rules for part in (r.when, r.unless) for c in _templates(part).values()
+    }
     whens = [r.when for r in policy.rules if r.effect == "allow"]
-    return [*(_probe([w], template_claims) for w in whens), _probe(whens, template_claims), _probe([], template_claims)]
+    return [
+        *(_probe([w], template_claims) for w in whens),
+        _probe(whens, template_claims),
+        _probe([], template_claims),
+    ]
 
 
 def cache_safety(policy: Policy, *, probes: bool = True) -> CacheSafety:

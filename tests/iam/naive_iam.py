@@ -11,7 +11,9 @@ from typing import Any
 
 @lru_cache(maxsize=100_000)
 def _regex(resource: str) -> re.Pattern[str]:
-    return re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in resource), re.S)
+    return re.compile(
+        "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in resource), re.S
+    )
 
 
 def naive_allows(document: dict[str, Any], arn: str) -> bool:

@@ -13,22 +13,19 @@ timings are reported by /tmp-style scripts and bench/, never asserted here).
 
 from __future__ import annotations
 
-import logging
 import re
 from itertools import product
 from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cognito_authz.iam import (
     MethodArn,
     build_principal_policy,
-    clear_memo,
     cache_safety,
-    glob_match,
+    clear_memo,
     iam_allows,
 )
 from cognito_authz.iam.arn import HTTP_VERBS

@@ -44,13 +44,19 @@ def route(draw: st.DrawFn) -> str:
 def rule(draw: st.DrawFn, index: int) -> dict[str, Any]:
     routes = draw(st.lists(route(), min_size=1, max_size=2))
     params = {p.strip("{}+") for r in routes for p in r.split("/") if p.startswith("{")}
-    out: dict[str, Any] = {"id": f"r{index}", "routes": routes, "effect": draw(st.sampled_from(("allow", "allow", "deny")))}
+    out: dict[str, Any] = {
+        "id": f"r{index}",
+        "routes": routes,
+        "effect": draw(st.sampled_from(("allow", "allow", "deny"))),
+    }
     when: dict[str, Any] = {}
     if draw(st.booleans()):
         when["groups"] = [draw(st.sampled_from(("g1", "g2")))]
     common = [p for p in sorted(params) if all(p in r for r in routes)]
     if common and draw(st.booleans()):
-        when["claims"] = {draw(st.sampled_from(("sub", "tenant", "list"))): "{" + draw(st.sampled_from(common)) + "}"}
+        when["claims"] = {
+            draw(st.sampled_from(("sub", "tenant", "list"))): "{" + draw(st.sampled_from(common)) + "}"
+        }
     if when:
         out["when"] = when
     if common and draw(st.integers(0, 3)) == 0:
@@ -66,7 +72,9 @@ def policy_and_table(draw: st.DrawFn) -> tuple[dict[str, Any], list[str] | None]
     return {"version": 1, "rules": rules}, table
 
 
-claim_value = st.one_of(st.sampled_from(LITERALS), st.sampled_from(HOSTILE), st.text("ab~*%?/", min_size=1, max_size=4))
+claim_value = st.one_of(
+    st.sampled_from(LITERALS), st.sampled_from(HOSTILE), st.text("ab~*%?/", min_size=1, max_size=4)
+)
 
 
 @st.composite
@@ -76,11 +84,20 @@ def principal(draw: st.DrawFn) -> Principal:
         size = draw(st.sampled_from((3, 200)))
         claims["list"] = [draw(claim_value) for _ in range(3)] + [f"v{i}" for i in range(size)]
     groups = tuple(draw(st.lists(st.sampled_from(("g1", "g2")), max_size=2, unique=True)))
-    return Principal(sub=str(claims["sub"]), groups=groups, scopes=(), token_use="id", client_id="c", claims=claims)
+    return Principal(
+        sub=str(claims["sub"]), groups=groups, scopes=(), token_use="id", client_id="c", claims=claims
+    )
 
 
 def _paths(principal: Principal) -> list[str]:
-    alphabet = [*LITERALS, "*", "a%2Fb", "%61dmin", str(principal.claims["sub"]), str(principal.claims["tenant"])]
+    alphabet = [
+        *LITERALS,
+        "*",
+        "a%2Fb",
+        "%61dmin",
+        str(principal.claims["sub"]),
+        str(principal.claims["tenant"]),
+    ]
     alphabet = list(dict.fromkeys(a for a in alphabet if a and "/" not in a and len(a) < 50))
     paths = ["/", "//", "/./x"]
     for depth in (1, 2, 3):
@@ -92,9 +109,13 @@ def _paths(principal: Principal) -> list[str]:
     return paths
 
 
-@settings(max_examples=90, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=90, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
 @given(policy_and_table(), st.lists(principal(), min_size=1, max_size=2), st.data())
-def test_rendered_documents_agree_with_decide(spec: tuple[dict[str, Any], list[str] | None], callers: list[Principal], data: st.DataObject) -> None:
+def test_rendered_documents_agree_with_decide(
+    spec: tuple[dict[str, Any], list[str] | None], callers: list[Principal], data: st.DataObject
+) -> None:
     document, table = spec
     if table is not None:
         document = {**document, "api": table}
