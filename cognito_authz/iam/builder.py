@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from cognito_authz.iam.arn import MethodArn
 from cognito_authz.iam.check import ESCAPED_PATHS, ODD_PATHS, check_document
-from cognito_authz.iam.classes import Budget, BudgetExceeded, walk_classes
+from cognito_authz.iam.classes import Budget, BudgetExceeded, fresh_segment, walk_classes
 from cognito_authz.iam.document import Statement, document_size, iam_allows, policy_document
 from cognito_authz.iam.patterns import MANY, PLUS, Token, plain_segment, resource_of_glob
 from cognito_authz.iam.renaming import plan_renaming, render
@@ -203,10 +203,14 @@ def _choose(
         allowed: list[tuple[str, tuple[str, ...]]] = []
         refused: list[str] = []
         words: dict[tuple[str, ...], None] = {}
+        fresh = fresh_segment(frozenset().union(*(p.literals() for p in (*table, *routes))))
         for rep in walk_classes([*table, *routes], budget):
             # Routes cannot tell a trailing slash from none; globs can, so judge both forms.
             base = rep.word[:-1] if rep.word[-1:] == ("",) else rep.word
             words.update(dict.fromkeys([base, (*base, "")] if base else [("",)]))
+            # Deeper words no route takes are one class for routes, not for globs: probe two of them.
+            for deeper in ((*base, fresh), (*base, fresh, fresh)):
+                words.update(dict.fromkeys([deeper, (*deeper, "")]))
         for word in words:
             path = "/" + "/".join(word)
             if request_segments(path) is None or (api is not None and not api.routable(verb, path)):
