@@ -47,6 +47,8 @@ DEFAULT_MAX_BYTES = 8192
 MAX_RESOURCE_LENGTH = 512
 #: Work units for one proof (choice and check together): a hard cap on time and memory per invocation.
 WORK_BUDGET = 60_000
+# Choose-and-check rounds per proof (each failed check adds its counterexample to the next choice).
+_ROUNDS = 4
 
 Scope = Literal["principal", "request"]
 Glob = tuple[str, tuple[Token, ...]]  # (verb, path tokens)
@@ -112,6 +114,7 @@ def _candidates(
     deny: dict[Glob, None] = {}
     values: set[str] = set()
     by_text = {route.text: route for route in facts.routes}
+    allowed: list[tuple[Route, dict[str, str]]] = []
     for grant in granted.allowed:
         route = by_text.get(grant.route)
         if route is None:
@@ -122,14 +125,18 @@ def _candidates(
         _add(allow, route.method, _tokens(route, bound))
         for exception in grant.except_params:
             _add(deny, route.method, _tokens(route, {**bound, **exception}))
+        allowed.append((route, bound))
     values.update(v for g in granted.denied for e in g.except_params for v in e.values())
-    for route in facts.table or ():
-        # Table routes name exactly what is routable: the shapes an exact document is made of.
-        _add(allow, route.method, _tokens(route, {}))
+    # Table routes name exactly what is routable: the shapes an exact document is made of. Grants and
+    # table routes also come with one free parameter bound to one of the caller's own values.
+    for route, bound in [*allowed, *((route, {}) for route in facts.table or ())]:
+        _add(allow, route.method, _tokens(route, bound))
         for param in route.params:
+            if param in bound:
+                continue
             for value in sorted(values):
                 budget.spend(1)
-                _add(allow, route.method, _tokens(route, {param: value}))
+                _add(allow, route.method, _tokens(route, {**bound, param: value}))
     denied = [(by_text.get(g.route), dict(g.bound_params)) for g in granted.denied]
     denied += [(route, {}) for route in facts.table or ()]
     for route, bound in denied:
@@ -180,7 +187,11 @@ def _glob_regex(tokens: tuple[Token, ...]) -> re.Pattern[str]:
 
 
 def _choose(
-    policy: Policy, facts: PolicyFacts, principal: Principal, budget: Budget
+    policy: Policy,
+    facts: PolicyFacts,
+    principal: Principal,
+    budget: Budget,
+    extra: dict[str, set[str]] | None = None,
 ) -> tuple[list[Glob], list[Glob], tuple[str, ...]]:
     """Allow and Deny globs over the classes of requests, and the rules of allowed classes left out.
 
@@ -211,8 +222,9 @@ def _choose(
             # Deeper words no route takes are one class for routes, not for globs: probe two of them.
             for deeper in ((*base, fresh), (*base, fresh, fresh)):
                 words.update(dict.fromkeys([deeper, (*deeper, "")]))
-        for word in words:
-            path = "/" + "/".join(word)
+        paths = dict.fromkeys("/" + "/".join(word) for word in words)
+        paths.update(dict.fromkeys(sorted((extra or {}).get(verb, ()))))
+        for path in paths:
             if request_segments(path) is None or (api is not None and not api.routable(verb, path)):
                 continue
             budget.spend(4)
@@ -272,12 +284,26 @@ class _Proof:
 
 
 def _prove(policy: Policy, principal: Principal, prefix: str, budget_units: int) -> _Proof:
+    """Choose, render, check; a request the check finds wrongly allowed is fed back to the choice
+    (a few rounds), so the check's counterexamples teach the guess what the classes it saw missed."""
     facts = policy_facts(policy)
     budget = Budget(budget_units)
+    extra: dict[str, set[str]] = {}
     try:
-        allow, deny, missed = _choose(policy, facts, principal, budget)
-        document = _document(prefix, allow, deny)
-        verdict = check_document(policy, principal, document, prefix, budget)
+        for _round in range(_ROUNDS):
+            allow, deny, missed = _choose(policy, facts, principal, budget, extra)
+            document = _document(prefix, allow, deny)
+            verdict = check_document(policy, principal, document, prefix, budget)
+            if verdict.sound:
+                break
+            learned = False
+            for example in verdict.wrong:
+                verb, _, path = example.partition(" ")
+                if path.startswith("/") and path not in extra.get(verb, ()):
+                    extra.setdefault(verb, set()).add(path)
+                    learned = True
+            if not learned:
+                break
     except BudgetExceeded:
         detail = "the policy and token need more work than one invocation may spend"
         return _Proof(None, False, "analysis_budget", detail, ())

@@ -42,6 +42,8 @@ class Verdict:
     example: str = ""
     missed: tuple[str, ...] = ()
     classes: int = 0
+    #: When unsound: one wrongly allowed request per verb that has one (the first is ``example``).
+    wrong: tuple[str, ...] = ()
 
 
 def _globs(
@@ -88,6 +90,7 @@ def check_document(
     missed: dict[str, None] = {}
     example = ""
     count = 0
+    wrong: list[str] = []
     for verb in VERBS:
         table, routes = request_patterns(facts, principal, verb, budget)
         mine = [glob for effect in ("Allow", "Deny") for v, glob in globs[effect] if v == verb]
@@ -100,8 +103,11 @@ def check_document(
             decision = policy.decide(principal, verb, path)
             arn = f"{prefix}{verb}{path}"
             if not decision.allowed and iam_allows(readable, arn):
-                return Verdict(False, False, f"{verb} {path}", classes=count)
+                wrong.append(f"{verb} {path}")
+                break
             if decision.allowed and not iam_allows(document, arn):
                 example = example or f"{verb} {path}"
                 missed.update(dict.fromkeys(decision.rules))
+    if wrong:
+        return Verdict(False, False, wrong[0], classes=count, wrong=tuple(wrong))
     return Verdict(True, not example, example, tuple(missed), count)
