@@ -263,9 +263,13 @@ def _document(prefix: str, allow: list[Glob], deny: list[Glob]) -> dict[str, Any
     if allows:
         statements.append(Statement("Allow", allows))
     # A '*' spans paths the routing model refuses ("//", "/./"): refuse them as decide does.
-    odd = tuple(prefix + p for p in ODD_PATHS) if any(MANY in t for _v, t in allow) else ()
+    # Percent-escapes: IAM reads raw text, decide decoded segments (and a broken escape routes nowhere),
+    # so a document with a wildcard or a carve-out refuses every escaped path.
+    wild = any(MANY in t or PLUS in t for _v, t in allow)
+    odd = tuple(prefix + p for p in ODD_PATHS) if wild else ()
+    escaped = (prefix + ESCAPED_PATHS,) if wild or denies else ()
     if denies or odd:
-        statements.append(Statement("Deny", (*denies, *odd, *((prefix + ESCAPED_PATHS,) if denies else ()))))
+        statements.append(Statement("Deny", (*denies, *odd, *escaped)))
     if not statements:
         statements.append(Statement("Deny", (prefix + "*",)))
     return policy_document(statements)
@@ -294,10 +298,10 @@ def _prove(policy: Policy, principal: Principal, prefix: str, budget_units: int)
             allow, deny, missed = _choose(policy, facts, principal, budget, extra)
             document = _document(prefix, allow, deny)
             verdict = check_document(policy, principal, document, prefix, budget)
-            if verdict.sound:
+            if verdict.sound and verdict.exact:
                 break
             learned = False
-            for example in verdict.wrong:
+            for example in verdict.wrong if not verdict.sound else verdict.lost:
                 verb, _, path = example.partition(" ")
                 if path.startswith("/") and path not in extra.get(verb, ()):
                     extra.setdefault(verb, set()).add(path)
@@ -464,8 +468,16 @@ def build_principal_policy(
     longest = max(len(r) for s in statements for r in s["Resource"])
     size = document_size(document)
     if longest > MAX_RESOURCE_LENGTH or size > max_bytes:
-        logger.warning("principal-wide IAM document too large (%d bytes, longest Resource %d)", size, longest)
+        logger.warning(
+            "principal-wide IAM document too large (%d bytes, longest Resource %d): request-scoped policy",
+            size,
+            longest,
+        )
         return _request_result(
-            policy, principal, method_arn, "too_large", f"{size} bytes, a Resource of {longest}"
+            policy,
+            principal,
+            method_arn,
+            "too_large",
+            f"{size} bytes (max_bytes={max_bytes}), longest Resource {longest}",
         )
     return PolicyResult(document, "principal", proof.reason, size, proof.detail, proof.rules, proof.exact)

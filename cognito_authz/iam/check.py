@@ -44,6 +44,8 @@ class Verdict:
     classes: int = 0
     #: When unsound: one wrongly allowed request per verb that has one (the first is ``example``).
     wrong: tuple[str, ...] = ()
+    #: When not exact: one request ``decide`` allows but the document refuses, per verb.
+    lost: tuple[str, ...] = ()
 
 
 def _globs(
@@ -91,6 +93,7 @@ def check_document(
     example = ""
     count = 0
     wrong: list[str] = []
+    lost: list[str] = []
     for verb in VERBS:
         table, routes = request_patterns(facts, principal, verb, budget)
         mine = [glob for effect in ("Allow", "Deny") for v, glob in globs[effect] if v == verb]
@@ -107,7 +110,9 @@ def check_document(
                 break
             if decision.allowed and not iam_allows(document, arn):
                 example = example or f"{verb} {path}"
+                if not lost or not lost[-1].startswith(verb + " "):
+                    lost.append(f"{verb} {path}")
                 missed.update(dict.fromkeys(decision.rules))
     if wrong:
         return Verdict(False, False, wrong[0], classes=count, wrong=tuple(wrong))
-    return Verdict(True, not example, example, tuple(missed), count)
+    return Verdict(True, not example, example, tuple(missed), count, lost=tuple(lost))

@@ -149,4 +149,5 @@ def test_rendered_documents_agree_with_decide(
 
 def test_enough_requests_checked() -> None:
     # Runs after the property test in file order: the default run checks at least MIN_CHECKS requests.
+    print(f"\nrequest checks: {CHECKS}")
     assert CHECKS["requests"] >= MIN_CHECKS, CHECKS
