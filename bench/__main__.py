@@ -21,13 +21,14 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from bench import authorizer, coldstart, decide, verify
+from bench import authorizer, coldstart, decide, iam, verify
 from bench._rows import Row, Setup, floor_row
 
 GROUPS: dict[str, Callable[[Setup], list[Row]]] = {
     "verify": verify.run,  # peers and ours
     "decide": decide.run,
     "authorizer": authorizer.run,
+    "iam": iam.run,  # first proof per principal class, 300-route table
     "coldstart": coldstart.run,
 }
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import re
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from threading import Lock
 from typing import Any, Literal
@@ -46,7 +47,7 @@ DEFAULT_MAX_BYTES = 8192
 #: API Gateway limits each ``Resource`` in an authorizer policy to 512 characters.
 MAX_RESOURCE_LENGTH = 512
 #: Work units for one proof (choice and check together): a hard cap on time and memory per invocation.
-WORK_BUDGET = 60_000
+WORK_BUDGET = 25_000
 # Choose-and-check rounds per proof (each failed check adds its counterexample to the next choice).
 _ROUNDS = 4
 
@@ -232,13 +233,26 @@ def _choose(
             (allowed.append((path, decision.rules)) if decision.allowed else refused.append(path))
         budget.spend((len(allowed) + len(refused)) * (len(allows) + len(denies)) // 16)
 
+        allowed_paths = [path for path, _ in allowed]
+        # Paths by first segment: a glob starting with a literal is only tried on paths starting so.
+        by_head: dict[int, dict[str, list[int]]] = {}
+        for which, paths_of in ((0, allowed_paths), (1, refused)):
+            heads: dict[str, list[int]] = {}
+            for k, path in enumerate(paths_of):
+                heads.setdefault(path[1:].split("/", 1)[0], []).append(k)
+            by_head[which] = heads
+
         def hits(glob: Glob, paths: list[str]) -> set[int]:
             regex = regexes.get(glob[1])
             if regex is None:
                 regex = regexes[glob[1]] = _glob_regex(glob[1])
-            return {k for k, path in enumerate(paths) if regex.fullmatch(path)}
+            head = glob[1][0]
+            if isinstance(head, str) and head:
+                candidates: Iterable[int] = by_head[0 if paths is allowed_paths else 1].get(head, ())  # noqa: B023
+            else:
+                candidates = range(len(paths))
+            return {k for k in candidates if regex.fullmatch(paths[k])}
 
-        allowed_paths = [path for path, _ in allowed]
         usable = {d: hits(d, refused) for d in denies if not hits(d, allowed_paths)}
         carved = set().union(*usable.values()) if usable else set()
         options = {}
@@ -479,5 +493,12 @@ def build_principal_policy(
             method_arn,
             "too_large",
             f"{size} bytes (max_bytes={max_bytes}), longest Resource {longest}",
+        )
+    if not proof.exact:
+        logger.info(
+            "principal-wide IAM document for sub=%s is not exact (rules %s): %s",
+            principal.sub,
+            ", ".join(proof.rules) or "?",
+            proof.detail,
         )
     return PolicyResult(document, "principal", proof.reason, size, proof.detail, proof.rules, proof.exact)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cognito_authz.iam.classes import Budget, walk_classes
-from cognito_authz.iam.document import iam_allows
+from cognito_authz.iam.document import iam_evaluator
 from cognito_authz.iam.patterns import SegmentPattern, glob_of_resource
 from cognito_authz.iam.world import VERBS, policy_facts, request_patterns
 from cognito_authz.policy import Policy
@@ -89,6 +89,7 @@ def check_document(
     globs, readable = read
     facts = policy_facts(policy)
     api = policy.api
+    allows_readable, allows_document = iam_evaluator(readable), iam_evaluator(document)
     missed: dict[str, None] = {}
     example = ""
     count = 0
@@ -105,10 +106,10 @@ def check_document(
             budget.spend(4)
             decision = policy.decide(principal, verb, path)
             arn = f"{prefix}{verb}{path}"
-            if not decision.allowed and iam_allows(readable, arn):
+            if not decision.allowed and allows_readable(arn):
                 wrong.append(f"{verb} {path}")
                 break
-            if decision.allowed and not iam_allows(document, arn):
+            if decision.allowed and not allows_document(arn):
                 example = example or f"{verb} {path}"
                 if not lost or not lost[-1].startswith(verb + " "):
                     lost.append(f"{verb} {path}")

@@ -104,6 +104,17 @@ def _expects(pattern: SegmentPattern, states: frozenset[int]) -> set[str]:
     return out
 
 
+def _need(pattern: SegmentPattern, states: frozenset[int]) -> str | None:
+    """The one literal a single NFA state waits for (any other non-empty segment kills it), else None."""
+    if len(states) != 1:
+        return None
+    state = next(iter(states))
+    if state < 0 or state % 2 or state // 2 >= len(pattern.tokens):
+        return None
+    token = pattern.tokens[state // 2]
+    return token if isinstance(token, str) and token else None
+
+
 @dataclass(frozen=True, slots=True)
 class Representative:
     """One word standing for its class, and the indexes of the patterns that accept it."""
@@ -144,10 +155,31 @@ def walk_classes(patterns: Sequence[SegmentPattern], budget: Budget) -> list[Rep
     seen: set[Product] = {start}
     found: dict[frozenset[int], Representative] = {}
     stack: list[tuple[tuple[str, ...], Product]] = [((), start)]
+    # Per product state: live patterns that wait for one literal (by that literal), and the others. A
+    # pattern waiting for "orders" dies on any other segment, so it is never stepped for one.
+    index: dict[
+        Product, tuple[dict[str, list[tuple[int, frozenset[int]]]], list[tuple[int, frozenset[int]]]]
+    ] = {}
+
+    def split(
+        states: Product,
+    ) -> tuple[dict[str, list[tuple[int, frozenset[int]]]], list[tuple[int, frozenset[int]]]]:
+        found_split = index.get(states)
+        if found_split is None:
+            budget.spend(len(states) // 8 + 1)
+            waiting: dict[str, list[tuple[int, frozenset[int]]]] = {}
+            other: list[tuple[int, frozenset[int]]] = []
+            for i, s in states:
+                need = _need(patterns[i], s)
+                (waiting.setdefault(need, []) if need is not None else other).append((i, s))
+            found_split = index[states] = (waiting, other)
+        return found_split
 
     def advance(word: tuple[str, ...], states: Product, symbol: str) -> Product:
-        budget.spend(len(states) // 8 + 1)
-        nxt = tuple((i, t) for i, s in states if (t := step(i, s, symbol)))
+        waiting, other = split(states)
+        live = [*other, *waiting.get(symbol, ())] if symbol else list(states)
+        budget.spend(len(live) // 4 + 1)
+        nxt = tuple(sorted((i, t) for i, s in live if (t := step(i, s, symbol))))
         accepted = frozenset(i for i, t in nxt if _accepts(patterns[i], t))
         if accepted not in found:
             found[accepted] = Representative(word, accepted)
