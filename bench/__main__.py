@@ -28,8 +28,8 @@ GROUPS: dict[str, Callable[[Setup], list[Row]]] = {
     "verify": verify.run,  # peers and ours
     "decide": decide.run,
     "authorizer": authorizer.run,
-    "iam": iam.run,  # first proof per principal class, 300-route table
     "coldstart": coldstart.run,
+    "iam": iam.run,  # first proof per principal class, 300-route table
 }
 
 

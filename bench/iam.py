@@ -92,8 +92,9 @@ def run(setup: Setup) -> list[Row]:
         principal = Principal.from_claims(claims)
         result = build_principal_policy(policy, principal, ARN)
         measured = setup.against_floor(first_proof(policy, principal))
-        budget = BUDGET_MS * 1000 / measured.reference_us
-        note = f"{result.scope}, exact={result.exact}, {result.size} B; budget {BUDGET_MS:g} ms"
+        # The budget is absolute (5 ms), not a ratio to the floor: the verdict goes in the note.
+        verdict = "ok" if measured.median_us <= BUDGET_MS * 1000 else "MISS"
+        note = f"{result.scope}, exact={result.exact}, {result.size} B; {BUDGET_MS:g} ms budget: {verdict}"
         rows.append(
             Row(
                 "iam",
@@ -102,7 +103,7 @@ def run(setup: Setup) -> list[Row]:
                 "us",
                 measured.ratio,
                 "floor",
-                budget,
+                None,
                 note,
             )
         )

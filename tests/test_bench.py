@@ -38,6 +38,16 @@ EXPECTED = [
     "cold start: import cognito_authz",
     "cold start: authorizer from policy.yaml + bundled JWKS",
     "cold start: authorizer from policy.json + bundled JWKS",
+    *(
+        f"iam first proof, 300 routes: {name}"
+        for name in (
+            "admin",
+            "reader of one service",
+            "writer of three services",
+            "tenant member",
+            "no group",
+        )
+    ),
 ]
 BUDGETED = {
     "verify, fresh token (distinct tokens, cache missing)": 2.0,
