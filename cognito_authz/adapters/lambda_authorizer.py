@@ -286,7 +286,7 @@ class LambdaAuthorizer:
             raise EventError("an IAM policy response needs routeArn/methodArn")
         if self.policy_scope == "principal":
             result = build_principal_policy(
-                self.policy, principal, request.arn, max_bytes=self.max_policy_bytes
+                self.policy, principal, request.arn, max_bytes=self.max_policy_bytes, allowed=allowed
             )
             document = result.document
             if result.scope == "request":

@@ -24,7 +24,14 @@ from cognito_authz.iam.classes import Budget, BudgetExceeded, fresh_segment, wal
 from cognito_authz.iam.document import Statement, document_size, iam_allows, policy_document
 from cognito_authz.iam.patterns import MANY, PLUS, Token, plain_segment, resource_of_glob
 from cognito_authz.iam.renaming import plan_renaming, render
-from cognito_authz.iam.world import VERBS, PolicyFacts, policy_facts, request_patterns, value_segments
+from cognito_authz.iam.world import (
+    VERBS,
+    PolicyFacts,
+    claim_texts,
+    policy_facts,
+    request_patterns,
+    value_segments,
+)
 from cognito_authz.policy import Policy
 from cognito_authz.policy.routes import GREEDY, LITERAL, Route
 from cognito_authz.principal import Principal
@@ -308,6 +315,9 @@ def _prove(policy: Policy, principal: Principal, prefix: str, budget_units: int)
     budget = Budget(budget_units)
     extra: dict[str, set[str]] = {}
     try:
+        # Charged up front, before Policy.allowed_routes enumerates bindings: a token of long list
+        # claims bound to many parameters runs out here, in microseconds.
+        budget.spend(12 * sum(len(claim_texts(principal, t.claim)) for t in facts.templates))
         for _round in range(_ROUNDS):
             allow, deny, missed = _choose(policy, facts, principal, budget, extra)
             document = _document(prefix, allow, deny)
@@ -405,16 +415,15 @@ def request_policy(policy: Policy, principal: Principal, method_arn: MethodArn) 
 
 
 def _nameable(arn: MethodArn) -> bool:
-    # An exact ARN is its own Resource only without the characters IAM reads as wildcards or variables.
-    return not any(ch in arn.arn for ch in "*?$") or (
-        arn.verb is None and "*" not in arn.arn and "?" not in arn.arn
-    )
+    # An exact ARN is its own Resource only without IAM's wildcards or a policy variable ("${...}").
+    return not any(text in arn.arn for text in ("*", "?", "${"))
 
 
 def _request_result(
-    policy: Policy, principal: Principal, arn: MethodArn, reason: str, detail: str
+    policy: Policy, principal: Principal, arn: MethodArn, reason: str, detail: str, allowed: bool
 ) -> PolicyResult:
-    document = request_policy(policy, principal, arn)
+    named = allowed and _nameable(arn)
+    document = policy_document([Statement("Allow" if named else "Deny", (arn.arn,))])
     return PolicyResult(document, "request", reason, document_size(document), detail)
 
 
@@ -439,32 +448,36 @@ def build_principal_policy(
     *,
     max_bytes: int = DEFAULT_MAX_BYTES,
     budget: int = WORK_BUDGET,
+    allowed: bool | None = None,
 ) -> PolicyResult:
     """The document to return for ``principal`` on ``method_arn`` (see :class:`PolicyResult`).
 
     A principal-wide document never allows a routable request ``decide`` denies (checked after
     rendering); it allows the current request exactly when ``decide`` does and IAM can name it.
+    ``allowed`` is the caller's own verdict on the current request when it decided on more than the
+    ARN says (an authorizer that derived the API-relative path from the event); default: ``decide`` on
+    the ARN's verb and path.
     """
     if method_arn.verb is None:
         document = _websocket_document(policy, principal, method_arn)
         return PolicyResult(document, "principal", "", document_size(document), exact=True)
+    if allowed is None:
+        allowed = policy.decide(principal, method_arn.verb, method_arn.path).allowed
     proof = _proof_for(policy, principal, method_arn, budget)
     if proof.document is None:
         if proof.reason == "analysis_budget":
             logger.warning("principal-wide IAM document for sub=%s: work budget exhausted", principal.sub)
-        return _request_result(policy, principal, method_arn, proof.reason, proof.detail)
+        return _request_result(policy, principal, method_arn, proof.reason, proof.detail, allowed)
     document = proof.document
     statements = [dict(s) for s in document["Statement"]]
-    if policy.decide(principal, method_arn.verb, method_arn.path).allowed and not iam_allows(
-        document, method_arn.arn
-    ):
+    if allowed and not iam_allows(document, method_arn.arn):
         if not _nameable(method_arn):
             logger.warning("the current request holds '*', '?' or '$': IAM cannot name it; refused")
         elif "%" in method_arn.path and any(
             method_arn.prefix + ESCAPED_PATHS in s["Resource"] for s in statements
         ):
             return _request_result(
-                policy, principal, method_arn, "escaped_path", "escaped path under carve-outs"
+                policy, principal, method_arn, "escaped_path", "escaped path under carve-outs", allowed
             )
         else:
             # Sound without a proof: the exact ARN of a request decide allows, with no wildcard in it.
@@ -493,6 +506,7 @@ def build_principal_policy(
             method_arn,
             "too_large",
             f"{size} bytes (max_bytes={max_bytes}), longest Resource {longest}",
+            allowed,
         )
     if not proof.exact:
         logger.info(
