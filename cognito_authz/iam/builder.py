@@ -143,7 +143,7 @@ def _candidates(
             if param in bound:
                 continue
             for value in sorted(values):
-                budget.spend(1)
+                budget.spend(40)  # a candidate glob: a canonical check per segment, ~50 us
                 _add(allow, route.method, _tokens(route, {**bound, param: value}))
     denied = [(by_text.get(g.route), dict(g.bound_params)) for g in granted.denied]
     denied += [(route, {}) for route in facts.table or ()]
@@ -153,7 +153,7 @@ def _candidates(
         _add(deny, route.method, _tokens(route, bound))
         for param in route.params:
             for value in sorted(values):  # carve-outs for the caller's own values (tenant acme's admin)
-                budget.spend(1)
+                budget.spend(40)  # a candidate glob: a canonical check per segment, ~50 us
                 _add(deny, route.method, _tokens(route, {**bound, param: value}))
     for verb, tokens in list(allow):
         # Carve-outs for what an Allow's '*' spans beyond its route: deeper paths, and a mid '*' taking

@@ -121,12 +121,14 @@ def probe_principals(policy: Policy) -> list[Principal]:
 
 def cache_safety(policy: Policy, *, probes: bool = True) -> CacheSafety:
     """Whether every probe principal gets an exact principal-wide document; which rules prevent it."""
-    # Probes are the builder's own verdicts; the shape check is the cheap stand-in when there are none.
-    blocking, findings = ([], []) if probes else _shape_findings(policy.rules)
+    # Probes are the builder's own verdicts; the shape check is the cheap stand-in when there are none,
+    # and names the deny rule behind an inexact probe (the probe names the allow rules left out).
+    shape_rules, shape_findings = _shape_findings(policy.rules)
+    blocking, findings = ([], []) if probes else (shape_rules, shape_findings)
     for probe in probe_principals(policy) if probes else ():
         result = build_principal_policy(policy, probe, _PROBE_ARN, max_bytes=1 << 30)
         if not result.exact:
-            blocking.extend(result.rules[:3])
+            blocking.extend([*shape_rules, *result.rules[:3]])
             who = f"groups {list(probe.groups)}, scopes {list(probe.scopes)}"
             findings.append(f"principal with {who}: {result.reason}: {result.detail}")
     rules = tuple(dict.fromkeys(blocking))
