@@ -1,1 +1,1 @@
-"""Benchmarks for DESIGN.md section 8: run ``python -m bench`` (see ``bench/__main__.py``)."""
+"""Benchmarks for the budgets of docs/performance.md: run ``python -m bench`` (see ``bench/__main__.py``)."""

@@ -1,13 +1,15 @@
-"""``python -m bench``: every performance row of DESIGN.md section 8 in one run, as a table.
+"""``python -m bench``: every performance row of docs/performance.md in one run, as a table.
 
     python -m bench              # the full run (a few minutes on 2 busy cores)
     python -m bench --quick      # a fast smoke run: same rows, fewer and shorter rounds
     python -m bench --json       # the rows as JSON on stdout, for machines
-    python -m bench --png bench.png   # also draw a chart (needs matplotlib, not a dependency)
+    python -m bench --png docs/performance.png   # also draw the chart (matplotlib, the bench extra)
+    python -m bench --callgrind  # also count instructions under valgrind (bench/callgrind.py)
 
 Rows: the floor (cryptography's bare RSA verify of the token's signature), peer libraries, our verify,
-decide at 10 to 10,000 rules, a whole Lambda authorizer invocation, and cold starts in fresh processes.
-Each shows the median, the ratio to its reference measured in the same run, the budget and ok/MISS.
+decide at 10 to 10,000 rules beside Cedar and Casbin, a whole Lambda authorizer invocation, and cold
+starts in fresh processes beside peers' imports. Each shows the median, the ratio to its reference
+measured in the same run, the budget and ok/MISS.
 """
 
 from __future__ import annotations
@@ -19,14 +21,15 @@ import platform
 import sys
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import asdict
 from typing import Any
 
-from bench import authorizer, coldstart, decide, iam, verify
+from bench import authorizer, callgrind, chart, coldstart, decide, decide_peers, iam, verify
 from bench._rows import Row, Setup, floor_row
 
 GROUPS: dict[str, Callable[[Setup], list[Row]]] = {
     "verify": verify.run,  # peers and ours
-    "decide": decide.run,
+    "decide": lambda setup: [*decide.run(setup), *decide_peers.run(setup)],
     "authorizer": authorizer.run,
     "coldstart": coldstart.run,
     "iam": iam.run,  # first proof per principal class, 300-route table
@@ -110,35 +113,14 @@ def environment() -> dict[str, Any]:
     }
 
 
-def chart(rows: Sequence[Row], path: str) -> bool:
-    """Draw the ratios as horizontal bars with budget ticks; ``False`` when matplotlib is missing."""
-    try:
-        import matplotlib  # type: ignore[import-not-found]
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt  # type: ignore[import-not-found]
-    except ImportError:
-        return False
-    names = [row.name for row in rows][::-1]
-    ratios = [row.ratio for row in rows][::-1]
-    colors = [{None: "tab:gray", True: "tab:green", False: "tab:red"}[row.passed] for row in rows][::-1]
-    figure, axes = plt.subplots(figsize=(11, 0.35 * len(rows) + 1.5))
-    axes.barh(names, ratios, color=colors)
-    for y, row in enumerate(rows[::-1]):
-        if row.budget is not None:
-            axes.plot([row.budget, row.budget], [y - 0.4, y + 0.4], color="black", linewidth=2)
-    axes.set_xscale("log")
-    axes.set_xlabel("ratio to the row's reference (floor, import jwt, or decide at 10 rules); bar = budget")
-    figure.tight_layout()
-    figure.savefig(path, dpi=120)
-    return True
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fast smoke run (fewer, shorter rounds)")
     parser.add_argument("--json", action="store_true", help="print the rows as JSON instead of the table")
-    parser.add_argument("--png", metavar="FILE", help="also save a chart (needs matplotlib)")
+    parser.add_argument("--png", metavar="FILE", help="also draw the chart (needs matplotlib)")
+    parser.add_argument(
+        "--callgrind", action="store_true", help="also count instructions per call under valgrind"
+    )
     parser.add_argument("--no-peers", action="store_true", help="skip pyjwt, python-jose, joserfc, authlib")
     parser.add_argument(
         "--only", action="append", choices=sorted(GROUPS), default=[], help="run only this group (repeatable)"
@@ -146,12 +128,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     setup = Setup(quick=args.quick, peers=not args.no_peers)
     rows = collect(setup, args.only)
+    counts = callgrind.run(quick=args.quick) if args.callgrind else []
     if args.json:
-        payload = {"quick": args.quick, "environment": environment(), "rows": [r.as_dict() for r in rows]}
+        payload: dict[str, Any] = {
+            "quick": args.quick,
+            "environment": environment(),
+            "rows": [r.as_dict() for r in rows],
+        }
+        if counts:
+            payload["callgrind"] = [asdict(count) for count in counts]
         print(json.dumps(payload, indent=2))
     else:
         print(format_table(rows))
-    if args.png and not chart(rows, args.png):
+        if counts:
+            print()
+            print(callgrind.format_counts(counts))
+    env = environment()
+    load = f", load {env['load_average'][0]:.1f}" if env["load_average"] else ""
+    subtitle = f"Python {env['python']}, {env['cpus']} CPUs{load}, {env['time']}"
+    if args.png and not chart.draw(rows, args.png, subtitle=subtitle):
         print(
             "--png: matplotlib is not installed (pip install matplotlib); no chart written", file=sys.stderr
         )

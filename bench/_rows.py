@@ -21,7 +21,7 @@ FLOOR = "floor: cryptography RSA-SHA256 PKCS1v15 verify (2048-bit)"
 @dataclass(slots=True)
 class Row:
     """One line of the table. ``ratio`` is ``median / reference`` where ``against`` names the reference
-    (the floor, ``import jwt`` or the 10-rule decide); ``budget`` is the DESIGN.md section 8 ceiling for
+    (the floor, ``import jwt`` or the 10-rule decide); ``budget`` is the docs/performance.md ceiling for
     that ratio, ``None`` for rows shown for comparison only."""
 
     group: str

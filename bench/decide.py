@@ -1,5 +1,5 @@
-"""Benchmark: ``Policy.decide`` at 10, 100, 1,000 and 10,000 rules, beside the floor of DESIGN.md
-section 8 (cryptography's bare RSA-SHA256 PKCS#1 v1.5 verify of a ~1 KB Cognito access token's
+"""Benchmark: ``Policy.decide`` at 10, 100, 1,000 and 10,000 rules, beside the floor of
+docs/performance.md (cryptography's bare RSA-SHA256 PKCS#1 v1.5 verify of a ~1 KB Cognito access token's
 signature, 2048-bit key).
 
     python bench/decide.py            # this group alone, as a small table

@@ -295,6 +295,8 @@ REASONS: dict[str, tuple[type[AuthzError], str]] = {
     "duplicate_rule_id": (PolicyError, "Two rules share an id."),
     "unknown_path_param": (PolicyError, "A claim template names a parameter the rule's route lacks."),
     "invalid_decision_table": (PolicyError, "A decision-table (policy test cases) file is invalid."),
+    "invalid_persona": (PolicyError, "A permission-matrix persona is unnamed, named twice or not claims."),
+    "cedar_unexportable": (PolicyError, "The policy (or namespace) cannot be exported to Cedar exactly."),
     "api_import_failed": (
         PolicyError,
         "An API definition (SAM template, OpenAPI export, serverless.yml) gives no usable route table.",

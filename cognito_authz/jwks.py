@@ -27,12 +27,10 @@ import json
 import math
 import os
 import re
-import socket
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey, RSAPublicNumbers
@@ -222,6 +220,8 @@ class _Attempt:
             return  # still connecting or reading headers: the per-read timeout ends the worker
         connection = getattr(getattr(response, "raw", None), "connection", None)
         sock = getattr(connection, "sock", None)
+        import socket  # only after an abandoned fetch: not on the cold-start path
+
         if isinstance(sock, socket.socket):
             with contextlib.suppress(OSError):  # already closed: the worker is finishing anyway
                 # The plain-socket method even for TLS: SSLSocket.shutdown would also drop its SSL
@@ -490,7 +490,10 @@ class JwksCache:
             raw = text
         else:
             try:
-                raw = Path(text).read_text(encoding="utf-8-sig")  # tolerate a BOM from an editor
+                # open() rather than pathlib, which a cold start would otherwise import for this
+                # one call; utf-8-sig tolerates a BOM from an editor.
+                with open(text, encoding="utf-8-sig") as handle:
+                    raw = handle.read()
             except (OSError, UnicodeDecodeError) as exc:
                 raise ConfigError(f"cannot read JWKS file {text}: {type(exc).__name__}") from exc
         return _loads_strict(raw)

@@ -60,7 +60,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from urllib.parse import quote, unquote_to_bytes
 
 __all__ = [
     "MAX_PATH",
@@ -173,6 +172,10 @@ def split_path(path: object) -> tuple[str, ...] | None:
 
 
 def _decode_segment(segment: str) -> str | None:
+    # urllib.parse (which imports ipaddress) is loaded by the first path that needs it, not at start-up:
+    # it is a measurable share of a Lambda cold start (docs/performance.md).
+    from urllib.parse import unquote_to_bytes
+
     if _VALID_ESCAPES.fullmatch(segment) is None:
         return None
     pieces = _KEPT_ESCAPES.split(segment)
@@ -206,6 +209,8 @@ def api_relative_path(template: str, path_parameters: Mapping[str, str] | None) 
         return None
     if template == "/":
         return "/"
+    from urllib.parse import quote  # not at start-up: see _decode_segment
+
     params = path_parameters if isinstance(path_parameters, Mapping) else {}
     raw = template[1:].split("/")
     parts: list[str] = []

@@ -1,4 +1,4 @@
-"""One test per attack class (DESIGN.md section 9): each asserts the error class AND its reason code.
+"""One test per attack class (docs/security.md): each asserts the error class AND its reason code.
 
 Tokens come from the session LocalIssuer (JWKS over loopback HTTP) with a fixed clock, so time-based
 cases are exact; attacks that must not cause a key fetch assert the JWKS server saw no request.

@@ -1,6 +1,6 @@
 """Smoke test of the benchmark entry point: ``python -m bench --quick --json`` runs and prints every row.
 
-Only presence and shape are checked: timings belong to the bench's own table (DESIGN.md section 8), and
+Only presence and shape are checked: timings belong to the bench's own table (docs/performance.md), and
 a test that asserted them would fail on a busy machine and pass on a fast one for the wrong reasons.
 """
 
@@ -12,6 +12,9 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from bench import callgrind
+from tests.support.tools import debian_program
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -29,6 +32,10 @@ EXPECTED = [
     "decide, 1,000 rules",
     "decide, 10,000 rules",
     "decide, 10,000 rules vs 10",
+    "cedarpy is_authorized (pre-parsed), 10 rules",
+    "cedarpy is_authorized (pre-parsed), 1,000 rules",
+    "casbin enforce (keyMatch2), 10 rules",
+    "casbin enforce (keyMatch2), 1,000 rules",
     "authorizer, REST TOKEN event (fresh tokens, distinct users)",
     "authorizer, REST TOKEN event (repeated token)",
     "authorizer, HTTP API 2.0 event (fresh tokens, distinct users)",
@@ -38,6 +45,9 @@ EXPECTED = [
     "cold start: import cognito_authz",
     "cold start: authorizer from policy.yaml + bundled JWKS",
     "cold start: authorizer from policy.json + bundled JWKS",
+    "cold start: python-jose: from jose import jwt",
+    "cold start: joserfc: from joserfc import jwt",
+    "cold start: authlib: from authlib.jose import JsonWebToken",
     *(
         f"iam first proof, 300 routes: {name}"
         for name in (
@@ -50,21 +60,25 @@ EXPECTED = [
     ),
 ]
 BUDGETED = {
-    "verify, fresh token (distinct tokens, cache missing)": 2.0,
-    "verify, fresh token (token cache off)": 2.0,
-    "verify, repeated token (cache hit)": 0.2,
+    "verify, fresh token (distinct tokens, cache missing)": 1.7,
+    "verify, fresh token (token cache off)": 1.7,
+    "verify, repeated token (cache hit)": 0.1,
     "decide, 1,000 rules": 0.25,
     "decide, 10,000 rules vs 10": 1.5,
-    "authorizer, REST TOKEN event (fresh tokens, distinct users)": 3.0,
-    "authorizer, HTTP API 2.0 event (fresh tokens, distinct users)": 3.0,
-    "cold start: authorizer from policy.yaml + bundled JWKS": 1.2,
+    "authorizer, REST TOKEN event (fresh tokens, distinct users)": 2.5,
+    "authorizer, REST TOKEN event (repeated token)": 1.0,
+    "authorizer, HTTP API 2.0 event (fresh tokens, distinct users)": 2.5,
+    "authorizer, HTTP API 2.0 event (repeated token)": 1.0,
+    "cold start: authorizer from policy.yaml + bundled JWKS": 0.7,
+    "cold start: authorizer from policy.json + bundled JWKS": 0.5,
 }
 
 
 @pytest.mark.slow
-def test_quick_bench_prints_every_row() -> None:
+def test_quick_bench_prints_every_row(tmp_path: Path) -> None:
+    chart = tmp_path / "chart.png"
     result = subprocess.run(
-        [sys.executable, "-m", "bench", "--quick", "--json"],
+        [sys.executable, "-m", "bench", "--quick", "--json", "--png", str(chart)],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -81,3 +95,23 @@ def test_quick_bench_prints_every_row() -> None:
         assert row["budget"] == BUDGETED.get(name), name
         assert row["passed"] is None if row["budget"] is None else isinstance(row["passed"], bool), name
     assert report["environment"]["python"]
+    assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"  # the bench drew the chart (matplotlib)
+
+
+@pytest.mark.slow
+def test_callgrind_mode_counts_every_case() -> None:
+    """Instruction counts per call, exact on a loaded machine (valgrind: installed by .ci/run, or here
+    with apt-get when running as root; never a silent skip under CI)."""
+    debian_program("valgrind", "valgrind")
+    counts = {count.name: count for count in callgrind.run(quick=True, cold=False)}
+    assert list(counts) == list(callgrind.CASES)
+    floor = counts["floor: cryptography RSA-SHA256 PKCS1v15 verify (2048-bit)"]
+    assert floor.ratio == 1.0
+    assert floor.instructions > 50_000  # an RSA-2048 verify, not an empty harness
+    for count in counts.values():
+        assert count.instructions > 0, count
+        assert count.ratio == pytest.approx(count.instructions / floor.instructions)
+    # Structure, not speed: a fresh verify does the floor's work and more; a cache hit skips the RSA.
+    fresh = counts["verify, fresh token (distinct tokens, cache missing)"]
+    repeated = counts["verify, repeated token (cache hit)"]
+    assert fresh.instructions > floor.instructions > repeated.instructions

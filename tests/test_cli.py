@@ -138,7 +138,7 @@ def alice_claims(tmp_path: Path) -> Path:
 def test_help_lists_every_command(cli: Run) -> None:
     status, out, _ = cli("--help")
     assert status == 0
-    for command in ("demo", "lint", "explain", "test", "iam", "mint", "jwks"):
+    for command in ("demo", "lint", "explain", "test", "iam", "matrix", "export", "mint", "jwks"):
         assert re.search(rf"^\s+{command}\s", out, re.MULTILINE), command
 
 
@@ -222,7 +222,21 @@ def test_demo_prints_the_table_and_exits_0(cli: Run) -> None:
     assert status == 0, out
     assert err == ""
     header = next(line for line in out.splitlines() if line.startswith("persona "))
-    assert re.match(r"persona\s+flavour\s+request\s+decision\s+determining rule\s+ms\s+check$", header)
+    assert re.match(r"persona\s+flavour\s+request\s+decision\s+determining rule\s+call ms\s+check$", header)
+    # The timing column says what it measures.
+    assert "call ms: wall-clock time of this row's one call into the authorizer or the protected" in out
+    # Handler rows that deny name their rule like the authorizer rows do, never "-".
+    handler_denies = [
+        line for line in out.splitlines() if re.search(r"\shandler (REST v1|HTTP 2\.0)\s.*\sdeny\s", line)
+    ]
+    assert handler_denies
+    for line in handler_denies:
+        assert re.search(r"\sdeny\s+(\(default deny\)|[a-z][-a-z]+)\s+\d+\.\d\d\s+ok$", line), line
+    assert re.search(r"handler HTTP 2\.0\s+GET /tenants/globex/projects\s+deny\s+tenant-isolation\s", out)
+    # Every entry of the printed IAM document is explained.
+    for resource in (r for statement in _demo_document(out)["Statement"] for r in statement["Resource"]):
+        short = resource.split(":k7xq2v9d1a/", 1)[1]
+        assert re.search(rf"^  (Allow|Deny)\s+{re.escape(short)}: \S", out, re.MULTILINE), short
     for persona in ("op-1", "alice", "rita", "carol", "nobody"):
         assert re.search(rf"^{persona}\s", out, re.MULTILINE), persona
     for flavour in (
@@ -286,6 +300,31 @@ def test_demo_every_flavour_sends_each_case_through_all(cli: Run) -> None:
     websocket = sum(1 for case in table if case["path"].startswith("$"))
     assert len(rows) == (len(table) - websocket) * 5 + websocket + 2
     assert all(row["ok"] for row in rows)
+    # Every deny names its determining rules (empty: default deny), whichever adapter answered.
+    for row in rows:
+        if row["decision"] == "deny":
+            assert row["rules"] is not None, row
+            if row["expected_rule"]:
+                assert row["expected_rule"] in row["rules"], row
+
+
+def test_demo_explains_each_iam_entry() -> None:
+    from cognito_authz.cli.demo import explain_document
+
+    arn = "arn:aws:execute-api:eu-west-1:123456789012:abc/prod/GET/orders"
+    head = "arn:aws:execute-api:eu-west-1:123456789012:abc/prod/"
+    document = {
+        "Statement": [
+            {"Effect": "Allow", "Resource": [head + "GET/orders/*", head + "*/*"]},
+            {"Effect": "Deny", "Resource": [head + "*/", head + "*%*", head + "DELETE/orders/*"]},
+        ]
+    }
+    lines = "\n".join(explain_document(document, arn))
+    assert "Allow prod/GET/orders/*: GET /orders/* (* spans any text, '/' included)" in lines
+    assert "Allow prod/*/*: every method on every path" in lines
+    assert "Deny  prod/*/: every method on the root path / (the policy denies it" in lines
+    assert "Deny  prod/*%*: any path holding a percent-escape" in lines
+    assert "Deny  prod/DELETE/orders/*: DELETE /orders/*" in lines
 
 
 def test_demo_expectations_come_from_the_table(cli: Run, tmp_path: Path) -> None:

@@ -26,7 +26,8 @@ ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 SNIPPETS = DOCS / "snippets"
 #: Samples that need a real user pool (they fetch keys or read files a deployment has); compiled only.
-NOT_RUN = {"verifier_cold_start.py"}
+#: authorizer_minimal.py reads its configuration from the environment: tests/test_readme.py runs it with one.
+NOT_RUN = {"verifier_cold_start.py", "authorizer_minimal.py"}
 SNIPPET_LINE = re.compile(r'^\s*--8<--\s+"([^"]+)"\s*$', re.MULTILINE)
 METHOD_ARN = "arn:aws:execute-api:eu-west-1:123456789012:k7xq2v9d1a/prod/GET/orders/42"
 DESIGN = "examples/policies/design_example.yaml"
@@ -41,6 +42,10 @@ CLI_SESSIONS: dict[str, list[str]] = {
     "cli_lint_orders": ["lint", "examples/authorizer/policy.yaml"],
     "cli_iam_orders": ["iam", "examples/authorizer/policy.yaml", "--claims", "docs/snippets/carol.json",
                        "--method-arn", METHOD_ARN],
+    "cli_matrix": ["matrix", DESIGN, "--cases", "examples/policies/design_example.cases.yaml"],
+    "cli_matrix_diff": ["matrix", DESIGN, "--cases", "examples/policies/design_example.cases.yaml",
+                        "--diff", "docs/snippets/design_example_before.yaml", "--format", "markdown"],
+    "cli_export_cedar": ["export", "cedar", DESIGN, "--part", "policies"],
 }
 
 
@@ -82,7 +87,8 @@ def test_every_included_file_exists() -> None:
     # check_paths fails the build too; this names the page and the path without building.
     for page in DOCS.rglob("*.md"):
         for target in SNIPPET_LINE.findall(page.read_text(encoding="utf-8")):
-            assert (ROOT / target).is_file(), f"{page.relative_to(ROOT)} includes missing {target}"
+            path = re.sub(r":[a-z_]+$", "", target)  # "file.py:section" includes a marked section
+            assert (ROOT / path).is_file(), f"{page.relative_to(ROOT)} includes missing {target}"
 
 
 def test_verifier_page_lists_every_option_with_its_real_default() -> None:

@@ -1,4 +1,5 @@
-"""JwksCache and HttpFetcher (DESIGN.md section 5) against real loopback JWKS servers, faults included.
+"""JwksCache and HttpFetcher (the invariants listed in cognito_authz/jwks.py) against real loopback JWKS
+servers, faults included.
 
 Time inside the cache is a fake clock the tests move; only the network is real (127.0.0.1), with short
 deadlines wherever a server must be slow.

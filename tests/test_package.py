@@ -1,10 +1,11 @@
-"""The layering of DESIGN.md section 2, checked on the real import graph in fresh interpreters."""
+"""The layering of docs/architecture.md ("Layers"), checked on the real import graph in fresh interpreters."""
 
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -53,3 +54,29 @@ def test_public_names_resolve() -> None:
         assert getattr(cognito_authz, name).__name__ == name
     with pytest.raises(AttributeError):
         _ = cognito_authz.NoSuchThing  # type: ignore[attr-defined]
+
+
+def test_lambda_cold_start_imports_only_what_a_request_needs() -> None:
+    """The bench's Lambda init (an authorizer from a JSON policy and a bundled JWKS, docs/performance.md)
+    leaves out what its first request does not use: file-path, socket and URL-parsing modules, the
+    linter and decision tables, PyYAML, pydantic and requests."""
+    lambda_file = Path(__file__).resolve().parents[1] / "bench" / "data" / "lambda_function.py"
+    policy_file = lambda_file.with_name("policy.json")
+    modules = loaded_after(
+        f"sys.argv = [{str(lambda_file)!r}, {str(policy_file)!r}]; "
+        f"exec(compile(open({str(lambda_file)!r}).read(), {str(lambda_file)!r}, 'exec'), "
+        f"{{'__name__': '__main__', '__file__': {str(lambda_file)!r}}})"
+    )
+    assert "cognito_authz.adapters.lambda_authorizer" in modules  # the init did run
+    assert (
+        not {
+            "pathlib",
+            "socket",
+            "urllib.parse",
+            "ipaddress",
+            "cognito_authz.policy.lint",
+            "cognito_authz.policy.tables",
+        }
+        & modules
+    )
+    assert not {"yaml", "pydantic", "requests", "jwt"} & top_level(modules)

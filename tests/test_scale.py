@@ -9,7 +9,7 @@ real signature over other claims (full parse and RSA work, then rejected), 78,00
 
 ``decide`` must not change its answers as a policy grows: the same requests get the same decisions from
 a 10-rule policy and from a 10,000-rule policy that contains it. How flat the cost stays is measured by
-``python -m bench`` (DESIGN.md section 8), never asserted here.
+``python -m bench`` (docs/performance.md), never asserted here.
 """
 
 from __future__ import annotations

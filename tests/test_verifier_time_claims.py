@@ -3,8 +3,9 @@
 ``CognitoVerifier`` judges the common shape (integer ``exp``/``iat`` in range, unexpired, issued in the
 past, no ``nbf``, integer or absent ``auth_time``) in a single expression and sends everything else to
 the detailed checks. This property draws every kind of value for the four time claims, with leeway and
-``max_age``, and holds ``verify`` to a reference written from DESIGN.md section 4: the same error class
-and claim, or the same success.
+``max_age``, and holds ``verify`` to a reference written from the verifier's documented rules
+(docs/verifier.md, including the 5 s default allowance for ``iat``): the same error class and claim, or
+the same success.
 """
 
 from __future__ import annotations
@@ -22,9 +23,11 @@ MAX = 253402300799
 ISSUER = LocalIssuer(serve=False)
 MISSING = object()
 
-# Offsets around the boundaries that matter: now, now +/- leeway (30), max_age (600) +/- leeway.
+# Offsets around the boundaries that matter: now, now +/- leeway (30), max_age (600) +/- leeway, and the
+# default iat allowance (5).
+IAT_ALLOWANCE = 5
 OFFSETS = st.sampled_from(
-    [-4000, -631, -630, -629, -601, -600, -599, -31, -30, -29, -1, 0, 1, 29, 30, 31, 4000]
+    [-4000, -631, -630, -629, -601, -600, -599, -31, -30, -29, -1, 0, 1, 4, 5, 6, 29, 30, 31, 4000]
 )
 TIMES = st.one_of(
     st.just(MISSING),
@@ -55,7 +58,7 @@ def _reference(claims: dict[str, Any], leeway: float, max_age: float | None) -> 
             raise _Expected("ExpiredTokenError", "exp")
         if nbf is not None and nbf > NOW + leeway:
             raise _Expected("NotYetValidError", "nbf")
-        if iat > NOW + leeway:
+        if iat > NOW + max(leeway, IAT_ALLOWANCE):
             raise _Expected("NotYetValidError", "iat")
         if max_age is not None and NOW - auth_time > max_age + leeway:
             raise _Expected("InsufficientClaimsError", "auth_time")

@@ -10,6 +10,7 @@ import json
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from json.encoder import encode_basestring
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from cognito_authz import routing
@@ -163,6 +164,15 @@ def strip_stage(path: str, stage: str | None) -> str:
     return path
 
 
+# Three context lists per authorizer invocation: json.dumps with options builds a new encoder on every
+# call (~20k instructions each). A list of strings is written directly with the string encoder that
+# ensure_ascii=False uses, which gives the same text; anything else goes through one shared encoder,
+# json.dumps(obj, **options) being JSONEncoder(**options).encode(obj). tests/adapters/test_context_list.py
+# holds both to json.dumps.
+_ENCODE_CONTEXT_LIST = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_STR_ONLY = {str}
+
+
 def context_list(values: Iterable[str]) -> str:
     """A list of names as an authorizer context value: JSON text (``["reports,admin","ops"]``).
 
@@ -170,7 +180,10 @@ def context_list(values: Iterable[str]) -> str:
     hold commas, spaces and brackets, so no separator can join them safely; JSON text reads back exactly
     (:func:`read_context_list`).
     """
-    return json.dumps(list(values), ensure_ascii=False, separators=(",", ":"))
+    items = list(values)
+    if set(map(type, items)) == _STR_ONLY:
+        return "[" + ",".join(map(encode_basestring, items)) + "]"
+    return _ENCODE_CONTEXT_LIST(items)
 
 
 def read_context_list(value: Any, name: str) -> tuple[str, ...]:
@@ -374,15 +387,22 @@ def raw_event(event: Any) -> Any:
 
 def _route_template(event: Mapping[str, Any], ctx: Mapping[str, Any], kind: ProxyKind) -> str | None:
     """The path of the route API Gateway selected: REST ``resource``; HTTP API ``routeKey`` (2.0 at the
-    top, 1.0 in ``requestContext``) without its method. ``None`` for the ``$default`` route."""
+    top, 1.0 in ``requestContext``, older 1.0 events in ``resource``) without its method.
+
+    ``None`` for the HTTP API ``$default`` route, which has no path. Anything else that is not a route
+    path (missing, not a string, not starting with ``/``) is a broken event: :class:`EventError`, never
+    a fallback to the raw path.
+    """
     if kind == "rest_v1":
         template = event.get("resource")
     else:
-        key = event.get("routeKey") if kind == "http_v2" else ctx.get("routeKey")
-        if not isinstance(key, str) and kind == "http_v1":
-            key = event.get("resource")  # older 1.0 events name the route here only
+        key = event.get("routeKey") if kind == "http_v2" else ctx.get("routeKey", event.get("resource"))
+        if key == "$default":
+            return None
         template = key.split(" ", 1)[1] if isinstance(key, str) and " " in key else key
-    return template if isinstance(template, str) and template.startswith("/") else None
+    if isinstance(template, str) and template.startswith("/"):
+        return template
+    raise EventError("the event names no route (resource / routeKey)")
 
 
 def _on_execute_api_domain(ctx: Mapping[str, Any]) -> bool:
@@ -420,8 +440,6 @@ def api_path(event: Mapping[str, Any], kind: ProxyKind, base_path: str | None = 
         if rebuilt is None:
             raise EventError(f"cannot rebuild the request path from route {template!r} and its parameters")
         return rebuilt
-    if kind == "rest_v1":
-        raise EventError("REST proxy event without a resource")
     raw = event.get("rawPath") if kind == "http_v2" else event.get("path")
     if not isinstance(raw, str) and kind == "http_v2":
         http = ctx.get("http")

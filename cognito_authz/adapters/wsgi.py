@@ -138,6 +138,7 @@ class CognitoWsgiMiddleware:
         # GET rule), which must not run where GET may not.
         method = framework_method(str(environ.get("REQUEST_METHOD") or "GET"))
         try:
+            # A non-text value (a broken server handing bytes) is no readable token: 401, fail closed.
             principal = self.gate.authenticate(bearer_token(_str(environ.get(self.token_key))))
             self.gate.authorize(principal, method, policy_path(path))
         except Exception as exc:  # every failure is a rejection: never pass, never leak the exception

@@ -1,4 +1,5 @@
-"""The ``cognito-authz`` command: demo, lint, explain, test, iam, ``api import``, mint and ``jwks serve``.
+"""The ``cognito-authz`` command: demo, lint, explain, test, iam, ``api import``, matrix, ``export cedar``,
+mint, ``jwks serve`` and package.
 
 Each command group lives in its own module and imports what it needs only when it runs, so ``--help``
 costs an argparse parser. Exit codes: 0 success; 1 a check failed (lint errors, failing decision-table
@@ -13,7 +14,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from cognito_authz.cli import api_cmds, demo, policy_cmds, token_cmds
+from cognito_authz.cli import api_cmds, demo, export_cmd, matrix_cmd, package_cmd, policy_cmds, token_cmds
 from cognito_authz.cli.common import PROG, CliError, CliParser, fail_line
 
 __all__ = ["build_parser", "main"]
@@ -45,7 +46,8 @@ def build_parser() -> CliParser:
         prog=PROG,
         description=(
             "Fine-grained authorization for Amazon Cognito tokens: run the demo, lint and test policies, "
-            "explain decisions, build authorizer IAM documents, mint dev tokens and serve a local JWKS."
+            "explain decisions, build authorizer IAM documents, mint dev tokens, serve a local JWKS and "
+            "package an authorizer for Lambda."
         ),
         epilog="Run 'cognito-authz COMMAND --help' for a command's options.",
     )
@@ -54,7 +56,10 @@ def build_parser() -> CliParser:
     demo.register(commands)
     policy_cmds.register(commands)
     api_cmds.register(commands)
+    matrix_cmd.register(commands)
+    export_cmd.register(commands)
     token_cmds.register(commands)
+    package_cmd.register(commands)
     return parser
 
 

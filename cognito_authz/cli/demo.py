@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import textwrap
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from cognito_authz.cli import matrix_cmd
 from cognito_authz.cli.common import CliError, print_json
 
 if TYPE_CHECKING:
@@ -239,9 +241,15 @@ def _spliced(signed: str, claims_from: str) -> str:
 class _Api:
     """The demo's deployed pieces: an authorizer and a protected handler, and how to call each."""
 
-    def __init__(self, authorizer: LambdaAuthorizer, handler: Callable[[dict[str, Any], Any], Any]) -> None:
+    def __init__(
+        self,
+        authorizer: LambdaAuthorizer,
+        handler: Callable[[dict[str, Any], Any], Any],
+        explain: Callable[[str, str, str], tuple[str, ...]],
+    ) -> None:
         self.authorizer = authorizer
         self.handler = handler
+        self.explain = explain  # (token, method, path) -> the determining rules, for a handler's 403
 
     def send(self, flavour: str, token: str, method: str, path: str) -> tuple[Outcome, float]:
         from cognito_authz.cli import demo_events as events
@@ -264,7 +272,12 @@ class _Api:
             started = time.perf_counter()
             response = self.handler(event, None)
             elapsed = time.perf_counter() - started
-            return _handler_outcome(response), elapsed * 1000
+            outcome = _handler_outcome(response)
+            if outcome.decision == DENY:
+                # A 403 never tells the caller why (generic body); the demo names the rule the handler's
+                # policy decided by, as an operator reading the decision would see it.
+                outcome = Outcome(DENY, self.explain(token, method, path))
+            return outcome, elapsed * 1000
         started = time.perf_counter()
         try:
             answer = self.authorizer(event, None)
@@ -376,7 +389,10 @@ def _scenario(
             body = {"hello": principal.sub, "rules": list(decision.rules)}
             return {"statusCode": 200, "body": json.dumps(body)}
 
-        api = _Api(authorizer, api_handler)
+        def explain(token: str, method: str, path: str) -> tuple[str, ...]:
+            return policy.decide(verifier.verify(token), method, path).rules
+
+        api = _Api(authorizer, api_handler, explain)
         report = DemoReport(policy_source, cases_source, policy_scope, len(policy.rules), issuer.jwks_uri, {})
         report.trigger_copies = trigger.copy_attributes
         tokens: dict[str, str] = {}
@@ -446,7 +462,7 @@ def _scenario(
 
 # --- output -------------------------------------------------------------------------------------------
 
-_COLUMNS = ("persona", "flavour", "request", "decision", "determining rule", "ms", "check")
+_COLUMNS = ("persona", "flavour", "request", "decision", "determining rule", "call ms", "check")
 
 
 def _cells(row: Row) -> tuple[str, ...]:
@@ -462,13 +478,13 @@ def _cells(row: Row) -> tuple[str, ...]:
 
 
 def format_table(rows: list[Row]) -> list[str]:
-    """The aligned table (``ms`` right-aligned), a header and a rule line."""
+    """The aligned table (``call ms`` right-aligned), a header and a rule line."""
     cells = [_cells(row) for row in rows]
     widths = [max([len(title)] + [len(line[i]) for line in cells]) for i, title in enumerate(_COLUMNS)]
 
     def line(values: tuple[str, ...]) -> str:
         parts = [
-            value.rjust(widths[i]) if _COLUMNS[i] == "ms" else value.ljust(widths[i])
+            value.rjust(widths[i]) if _COLUMNS[i] == "call ms" else value.ljust(widths[i])
             for i, value in enumerate(values)
         ]
         return "  ".join(parts).rstrip()
@@ -504,6 +520,9 @@ def _print_report(report: DemoReport) -> None:
     for text in format_table(report.rows):
         print(text)
     print()
+    for text in TIMING_LEGEND:
+        print(text)
+    print()
     flavours = list(dict.fromkeys(row.flavour for row in report.rows))
     mismatches = [row for row in report.rows if not row.ok]
     print(f"decision table (engine): {report.engine_summary}")
@@ -521,6 +540,8 @@ def _print_report(report: DemoReport) -> None:
         print()
         print(f"IAM policy the authorizer returned for {row.persona}, {row.flavour} {row.request}:")
         print(json.dumps(document, indent=2))
+        for text in explain_document(document, _arn_of(row)):
+            print(text)
         if report.policy_scope == "request":
             print(
                 "(request-scoped: it covers this request's ARN only, so run the authorizer with caching off "
@@ -529,6 +550,73 @@ def _print_report(report: DemoReport) -> None:
             )
     print()
     print(f"{'OK' if report.ok else 'FAILED'}: finished in {report.elapsed:.2f} s")
+
+
+#: What the ``call ms`` column measures, printed under the table.
+TIMING_LEGEND = (
+    "call ms: wall-clock time of this row's one call into the authorizer or the protected handler, in this",
+    "  process: token verification (keys already cached, as after a Lambda cold start), the policy decision",
+    "  and, for the IAM flavours (REST TOKEN/REQUEST, HTTP API 2.0 with IAM responses, WebSocket), the",
+    "  principal-wide IAM document. The first IAM answer for a caller includes proving that document covers",
+    "  every route exactly (a few ms); later answers for a caller the policy cannot tell apart reuse it from",
+    "  a memo (a fraction of a ms). What this costs in a Lambda: docs/performance.md.",
+)
+
+
+def _arn_of(row: Row) -> str:
+    from cognito_authz.cli import demo_events as events
+
+    if row.flavour == WEBSOCKET:
+        return str(events.websocket_connect_event("-")["methodArn"])
+    return events.method_arn(events.REST_API_ID, events.REST_STAGE, row.method, row.path)
+
+
+def explain_document(document: Mapping[str, Any], method_arn: str) -> list[str]:
+    """One line per Resource of an authorizer's IAM document: what requests it covers, and why it is there.
+
+    API Gateway caches the document per token and checks every later request's method ARN
+    (``arn:...:api-id/stage/VERB/path``) against it; an explicit Deny wins over any Allow, and ``*`` matches
+    any text, ``/`` and the empty string included (https://docs.aws.amazon.com/apigateway/latest/
+    developerguide/api-gateway-control-access-using-iam-policies-to-invoke-api.html).
+    """
+    api, _, rest = method_arn.partition("/")
+    stage = rest.split("/", 1)[0]
+    prefix = f"{api}/{stage}/"
+    intro = (
+        "What each entry covers (API Gateway caches this document per token and checks each request's ARN "
+        f"against it; an explicit Deny beats any Allow; * matches any text, '/' and '' included; {stage}/ is "
+        "the stage):"
+    )
+    lines = textwrap.wrap(intro, width=108)
+    statements = document.get("Statement") or []
+    for statement in statements if isinstance(statements, list) else []:
+        effect = str(statement.get("Effect", "?"))
+        resources = statement.get("Resource") or []
+        for resource in [resources] if isinstance(resources, str) else resources:
+            text = str(resource)
+            short = text.removeprefix(api + "/") if text.startswith(prefix) else text
+            entry = f"{effect:<5} {short}: {_explain_resource(text.removeprefix(prefix), effect)}"
+            lines.extend(textwrap.wrap(entry, width=108, initial_indent="  ", subsequent_indent="    "))
+    return lines
+
+
+def _explain_resource(rest: str, effect: str) -> str:
+    if rest == "*%*":
+        return (
+            "any path holding a percent-escape: IAM compares the raw path and the policy the decoded one, so "
+            "a document with Deny carve-outs refuses escaped paths outright rather than risk a mismatch "
+            "(fail closed)"
+        )
+    verb, _, path = rest.partition("/")
+    method = "every method" if verb == "*" else verb
+    if path == "":
+        why = "the policy denies it to this caller, and IAM's * would otherwise let an Allow match the empty"
+        why += " path"
+        return f"{method} on the root path / ({why})" if effect == "Deny" else f"{method} on the root path /"
+    if path == "*":
+        return f"{method} on every path"
+    detail = " (* spans any text, '/' included)" if "*" in path else ""
+    return f"{method} /{path}{detail}"
 
 
 def run_demo(args: argparse.Namespace) -> int:
@@ -567,4 +655,5 @@ def run_demo(args: argparse.Namespace) -> int:
         )
     else:
         _print_report(report)
+        matrix_cmd.print_persona_matrix(policy, table)  # the demo ends with who may do what
     return 0 if report.ok else 1

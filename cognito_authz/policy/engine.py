@@ -14,13 +14,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from operator import attrgetter
-from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from cognito_authz.policy.api_table import ApiTable
 from cognito_authz.policy.conditions import Binding, Claimant, CompiledCondition, Test, view
-from cognito_authz.policy.lint import LintFinding, lint_policy
 from cognito_authz.policy.model import PolicyDocument, Rule
 from cognito_authz.policy.parse import parse_document
 from cognito_authz.policy.routes import (
@@ -37,6 +35,11 @@ from cognito_authz.policy.routes import (
 from cognito_authz.policy.sources import load_file
 from cognito_authz.principal import Principal
 from cognito_authz.routing import request_method, request_segments
+
+if TYPE_CHECKING:  # for annotations only: a cold start imports neither pathlib nor the linter
+    from pathlib import Path
+
+    from cognito_authz.policy.findings import LintFinding
 
 __all__ = ["AllowedRoutes", "Decision", "Policy", "RouteGrant"]
 
@@ -605,6 +608,8 @@ class Policy:
     def lint(self, *, token_use: Literal["id", "access"] | None = None) -> list[LintFinding]:
         """Problems a reviewer should see: see :mod:`cognito_authz.policy.lint`. ``token_use`` (default:
         the policy file's ``token_use``) says which tokens the policy decides on."""
+        from cognito_authz.policy.lint import lint_policy  # lint is a review tool, not on the start-up path
+
         return lint_policy(self, token_use=token_use)
 
     def __repr__(self) -> str:

@@ -15,13 +15,13 @@ Findings (``code``: severity):
 * ``unconditional_allow``: warning. An allow rule without conditions on a greedy route: every
   authenticated caller gets a whole subtree.
 * ``no_rules``: warning. The policy denies everything.
-* The route table's findings (``api_table_stale``, ``api_route_not_allowed``, ``rule_route_not_in_api``,
-  ``api_table_missing``): see :mod:`cognito_authz.policy.api_lint`.
 * ``claim_not_in_token``: warning, only when the token use is known (the policy file's ``token_use``
   or ``cognito-authz lint --token-use``). A rule compares a claim that stock Cognito tokens of that use do
   not carry (custom attributes, ``email`` ... in access tokens; ``scope``/``client_id`` in ID tokens), so
   on a stock pool the condition never holds. The message names both remedies: ID tokens, or a pre token
   generation trigger (:mod:`cognito_authz.triggers`) that adds the claim to access tokens.
+* The route table's findings (``api_table_stale``, ``api_route_not_allowed``, ``rule_route_not_in_api``,
+  ``api_table_missing``): see :mod:`cognito_authz.policy.api_lint`.
 
 Problems that make a policy unloadable (broken route braces such as ``{ id}`` or ``{}``, duplicate
 ids, unknown keys, bad claim templates) are load errors; :func:`lint_file` and :func:`lint_data` report
@@ -45,9 +45,17 @@ from cognito_authz.policy.parse import parse_document
 from cognito_authz.policy.routes import LITERAL, Route, overlaps, subsumes
 from cognito_authz.policy.sources import load_file
 
-TokenUse = Literal["id", "access"]
+__all__ = [
+    "LintFinding",
+    "Severity",
+    "lint_data",
+    "lint_document",
+    "lint_file",
+    "lint_policy",
+    "token_use_findings",
+]
 
-__all__ = ["LintFinding", "Severity", "lint_data", "lint_document", "lint_file", "lint_policy"]
+TokenUse = Literal["id", "access"]
 
 
 class HasDocument(Protocol):
@@ -98,9 +106,9 @@ def lint_document(
     document: PolicyDocument, *, deployed: ApiTable | None = None, token_use: TokenUse | None = None
 ) -> list[LintFinding]:
     """Every finding for a policy document, rule by rule, then route-level findings, then the route
-    table's (:func:`cognito_authz.policy.api_lint.lint_route_table`), then (when the token use is known:
-    ``token_use`` or the policy's own ``token_use:``) the claims such tokens lack."""
-    findings = _rule_and_route_findings(document, deployed=deployed)
+    table's (:func:`cognito_authz.policy.api_lint.lint_route_table`), then, when the token use is known
+    (``token_use``, else the document's own), the claims such tokens lack (:func:`token_use_findings`)."""
+    findings = _rule_findings(document, deployed)
     findings.extend(token_use_findings(document, token_use or document.token_use))
     return findings
 
@@ -139,7 +147,7 @@ def _lacking_message(claim: str, token_use: TokenUse) -> str:
     )
 
 
-def _rule_and_route_findings(document: PolicyDocument, *, deployed: ApiTable | None) -> list[LintFinding]:
+def _rule_findings(document: PolicyDocument, deployed: ApiTable | None) -> list[LintFinding]:
     findings: list[LintFinding] = []
     rules = document.rules
     if not rules:

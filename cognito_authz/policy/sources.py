@@ -8,10 +8,13 @@ refuses them), JSON rejects ``NaN``/``Infinity``, and files are size-capped befo
 from __future__ import annotations
 
 import json
-from pathlib import Path
-from typing import Any
+import os
+from typing import TYPE_CHECKING, Any
 
 from cognito_authz.errors import PolicyError
+
+if TYPE_CHECKING:  # pathlib only for annotations: a cold start need not import it
+    from pathlib import Path
 
 __all__ = ["MAX_FILE_BYTES", "load_file"]
 
@@ -27,9 +30,9 @@ def load_file(path: str | Path, *, what: str = "policy", cloudformation: bool = 
     ``cloudformation`` lets YAML carry CloudFormation's short-form tags (``!Ref``, ``!Sub``, ``!GetAtt``...),
     read as their long form (``{"Ref": ...}``, ``{"Fn::Sub": ...}``), for SAM templates.
     """
-    file = Path(path)
-    source = str(file)
-    suffix = file.suffix.lower()
+    # os.path rather than pathlib: a Lambda cold start loads its policy here and need not import pathlib.
+    source = os.fspath(path)
+    suffix = os.path.splitext(os.path.basename(source))[1].lower()
     if suffix not in (*_YAML_SUFFIXES, ".json", ".toml"):
         raise PolicyError(
             f"unsupported {what} file type {suffix or '(none)'!r}: use .yaml, .yml, .json or .toml",
@@ -37,7 +40,7 @@ def load_file(path: str | Path, *, what: str = "policy", cloudformation: bool = 
             source=source,
         )
     try:
-        with file.open("rb") as handle:
+        with open(source, "rb") as handle:
             raw = handle.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         raise PolicyError(

@@ -15,10 +15,17 @@ request, and the expected outcome::
 ``principal`` holds claims as a token carries them (``cognito:groups`` list, ``scope`` string) or the
 shorthands ``groups`` (list or string) and ``scopes`` (list or space-separated string). ``method`` may
 be omitted for WebSocket route keys (``path: $connect``). A bare list is accepted as the ``cases``.
+
+A principal key must be a shorthand, a claim Cognito puts in ID or access tokens, a ``custom:``/``dev:``
+attribute, or a claim the policy's conditions read. Anything else is a typo until proven otherwise
+(``scops:`` would otherwise become a claim nobody reads, and the case would fail only as "expected allow,
+got deny"), so running the table stops with a :class:`PolicyError` that names the case and suggests the
+closest known key.
 """
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +41,24 @@ from cognito_authz.principal import Principal
 __all__ = ["CaseResult", "DecisionCase", "DecisionTable", "TableResult", "run_decision_table"]
 
 _Text = Annotated[str, StringConstraints(strict=True, min_length=1)]
+
+#: The case shorthands, expanded by :meth:`DecisionCase.claims`.
+SHORTHANDS = frozenset({"groups", "scopes"})
+#: Claims Cognito issues in ID and access tokens (the user pool token reference:
+#: https://docs.aws.amazon.com/cognito/latest/developerguide/amazon-cognito-user-pools-using-the-id-token.html
+#: and .../amazon-cognito-user-pools-using-the-access-token.html), plus the OpenID standard attributes.
+COGNITO_CLAIMS = frozenset(
+    {
+        "sub", "iss", "aud", "exp", "iat", "auth_time", "jti", "origin_jti", "event_id", "token_use",
+        "client_id", "scope", "username", "version", "cognito:username", "cognito:groups", "cognito:roles",
+        "cognito:preferred_role", "identities", "at_hash", "nonce", "amr", "email", "email_verified",
+        "phone_number", "phone_number_verified", "name", "given_name", "family_name", "middle_name",
+        "nickname", "preferred_username", "profile", "picture", "website", "gender", "birthdate",
+        "zoneinfo", "locale", "address", "updated_at",
+    }
+)  # fmt: skip
+#: Prefixes of user pool attributes an app defines itself.
+_ATTRIBUTE_PREFIXES = ("custom:", "dev:")
 
 
 class DecisionCase(BaseModel):
@@ -138,6 +163,36 @@ def _check_case(case: DecisionCase, index: int, source: str) -> None:
         raise PolicyError("expect: deny contradicts reason: allowed", field=f"cases[{index}].reason", **where)
 
 
+def policy_claims(policy: Policy) -> frozenset[str]:
+    """Every claim name the policy's ``when``/``unless`` conditions read."""
+    names: set[str] = set()
+    for rule in policy.rules:
+        for condition in (rule.when, rule.unless):
+            if condition is not None and condition.claims:
+                names.update(condition.claims)
+    return frozenset(names)
+
+
+def _check_principal_keys(table: DecisionTable, policy: Policy, source: str) -> None:
+    read_by_policy = policy_claims(policy)
+    known = sorted(SHORTHANDS | COGNITO_CLAIMS | read_by_policy)
+    for index, case in enumerate(table.cases):
+        for key in case.principal:
+            if key in SHORTHANDS or key in COGNITO_CLAIMS or key in read_by_policy:
+                continue
+            if key.startswith(_ATTRIBUTE_PREFIXES):
+                continue
+            close = difflib.get_close_matches(key, known, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise PolicyError(
+                f"unknown principal key {key!r} in case {case.label(index)!r}: not a shorthand (groups, "
+                f"scopes), a Cognito claim, a custom: attribute or a claim the policy reads{hint}",
+                reason="invalid_decision_table",
+                source=source,
+                field=f"cases[{index}].principal.{key}",
+            )
+
+
 @dataclass(frozen=True, slots=True)
 class CaseResult:
     """The outcome of one case: the actual decision and, when it failed, why."""
@@ -196,6 +251,7 @@ def run_decision_table(
         table, source = DecisionTable.from_file(cases), str(cases)
     else:
         table, source = DecisionTable.from_data(cases), "<dict>"
+    _check_principal_keys(table, policy, source)
     known = {rule.id for rule in policy.rules}
     results = []
     for index, case in enumerate(table.cases):

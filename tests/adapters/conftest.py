@@ -22,7 +22,8 @@ from cognito_authz import CognitoVerifier
 from cognito_authz.policy import Policy
 from cognito_authz.testing import LocalIssuer
 
-#: The DESIGN.md flavour of policy, small enough to reason about in each test.
+#: The design example's flavour of policy (examples/policies/design_example.yaml), small enough to reason
+#: about in each test.
 EXAMPLE_POLICY: dict[str, Any] = {
     "version": 1,
     "groups": ["admin", "support"],

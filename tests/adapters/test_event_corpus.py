@@ -28,7 +28,7 @@ from cognito_authz.principal import Principal
 from cognito_authz.testing import LocalIssuer
 
 EVENTS = Path(__file__).resolve().parent.parent / "events"
-DESIGN = Policy.from_file(
+DESIGN_EXAMPLE = Policy.from_file(
     Path(__file__).resolve().parents[2] / "examples" / "policies" / "design_example.yaml"
 )
 CHAT = Policy.from_dict(
@@ -161,7 +161,7 @@ def run_protect(event: dict[str, Any], issuer: LocalIssuer, upstream: bool) -> s
         return {"statusCode": 200, "body": "{}"}
 
     verifier = None if upstream else issuer.verifier(token_use="access")
-    wrapped = protect(verifier=verifier, policy=DESIGN, trust_upstream=upstream)(handler)
+    wrapped = protect(verifier=verifier, policy=DESIGN_EXAMPLE, trust_upstream=upstream)(handler)
     status = wrapped(event, None)["statusCode"]
     assert (status == 200) == bool(seen)  # the handler ran exactly when the answer is 200
     return str(status)
@@ -177,7 +177,7 @@ def run_powertools(event: dict[str, Any], issuer: LocalIssuer) -> str:
         resolver = APIGatewayHttpResolver(strip_prefixes=["/v1"])
     else:
         resolver = APIGatewayRestResolver(strip_prefixes=["/v1"])
-    resolver.use(middlewares=[CognitoResolverMiddleware(issuer.verifier(token_use="access"), DESIGN)])
+    resolver.use(middlewares=[CognitoResolverMiddleware(issuer.verifier(token_use="access"), DESIGN_EXAMPLE)])
     routed: list[str] = []
 
     @resolver.route(".+", method=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])
@@ -191,8 +191,10 @@ def run_powertools(event: dict[str, Any], issuer: LocalIssuer) -> str:
 
 
 RUNNERS: dict[str, Callable[[dict[str, Any], LocalIssuer, str], str]] = {
-    "authorizer": lambda e, i, n: run_authorizer(e, i, CHAT if "websocket" in n else DESIGN, simple=False),
-    "authorizer-simple": lambda e, i, n: run_authorizer(e, i, DESIGN, simple=True),
+    "authorizer": lambda e, i, n: run_authorizer(
+        e, i, CHAT if "websocket" in n else DESIGN_EXAMPLE, simple=False
+    ),
+    "authorizer-simple": lambda e, i, n: run_authorizer(e, i, DESIGN_EXAMPLE, simple=True),
     "protect": lambda e, i, n: run_protect(e, i, upstream=False),
     "protect-upstream": lambda e, i, n: run_protect(e, i, upstream=True),
     "powertools": lambda e, i, n: run_powertools(e, i),

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi import Request as FastAPIRequest
 from flask import Flask
 from flask import request as flask_request
@@ -28,7 +28,7 @@ with warnings.catch_warnings():
     from starlette.testclient import TestClient
 
 from cognito_authz import CognitoVerifier
-from cognito_authz.adapters.asgi import CognitoAuthMiddleware
+from cognito_authz.adapters.asgi import CognitoAuthMiddleware, require_principal
 from cognito_authz.adapters.wsgi import CognitoWsgiMiddleware, flask_protect
 from cognito_authz.policy import Policy
 
@@ -247,3 +247,19 @@ def test_asgi_and_wsgi_token_header_by_name(access_verifier: CognitoVerifier, ac
     client = flask.test_client()
     assert client.get("/payroll/summary", headers={"X-API-TOKEN": f"Bearer {token}"}).status_code == 200
     assert client.get("/payroll/summary", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_fastapi_dependency_decides_head_as_get(
+    path: str, access_verifier: CognitoVerifier, staff: dict[str, str], ran: list[tuple[str, str]]
+) -> None:
+    app = FastAPI()
+    guard = Depends(require_principal(verifier=access_verifier, policy=POLICY))
+
+    @app.api_route("/payroll/{name}", methods=["GET", "HEAD"], dependencies=[guard])
+    def payroll(name: str, request: FastAPIRequest) -> dict[str, Any]:
+        ran.append((request.method, request.url.path))
+        return {"name": name}
+
+    with TestClient(app) as client:
+        assert_head_follows_get(lambda m, p: client.request(m, p, headers=staff).status_code, ran, path)

@@ -101,6 +101,9 @@ def test_not_a_proxy_event(event: Any) -> None:
             "rawPath": "x",
             "requestContext": {"http": {"method": "GET"}},
         },
+        # A route key that is neither a route nor "$default" is a broken event: never a fallback to rawPath.
+        {"version": "2.0", "routeKey": 0, "rawPath": "/x", "requestContext": {"http": {"method": "GET"}}},
+        {"version": "2.0", "rawPath": "/x", "requestContext": {"http": {"method": "GET"}}},
     ],
 )
 def test_proxy_event_whose_path_cannot_be_settled_fails_closed(event: Any) -> None:

@@ -1,4 +1,5 @@
-"""JWKS fault injection through the verifier and the adapters: DESIGN.md section 5 under every fault.
+"""JWKS fault injection through the verifier and the adapters: the JWKS cache contract
+(``docs/verifier.md``, ``docs/architecture.md``) under every fault.
 
 A real ``CognitoVerifier`` fetches from the fault-injecting loopback server of ``tests/support``. For each
 fault (5xx/4xx, connection reset before and during the body, HTML, binary garbage, truncated JSON, an

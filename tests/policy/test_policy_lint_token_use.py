@@ -31,7 +31,10 @@ def test_readme_tour_policy_with_access_tokens_says_what_they_lack(tmp_path: Pat
     data["token_use"] = "access"
     policy = Policy.from_dict(data)
     findings = [f for f in policy.lint() if f.code == "claim_not_in_token"]
-    assert [(f.rule_id, f.severity) for f in findings] == [("tenant-guard", "warning")]
+    assert [(f.rule_id, f.severity) for f in findings] == [
+        ("tenant-guard", "warning"),
+        ("tenant-members", "warning"),
+    ]
     message = findings[0].message
     assert "'custom:tenant_id'" in message
     assert "access tokens do not carry" in message
@@ -76,9 +79,9 @@ def test_id_token_policies_are_fine_with_attributes_and_flagged_for_scope_claims
             ],
         }
     )
-    assert [f.rule_id for f in token_use_findings(policy, "id")] == ["scope-claim"]
+    assert [f.rule_id for f in token_use_findings(policy.document, "id")] == ["scope-claim"]
     # The same rules decided on access tokens: the attributes are what is missing.
-    assert [f.rule_id for f in token_use_findings(policy, "access")] == ["tenant", "email"]
+    assert [f.rule_id for f in token_use_findings(policy.document, "access")] == ["tenant", "email"]
 
 
 @pytest.mark.parametrize(
@@ -88,10 +91,26 @@ def test_claims_stock_access_tokens_carry_are_not_flagged(claim: str) -> None:
     policy = Policy.from_dict(
         {"version": 1, "rules": [{"id": "r", "routes": ["GET /x"], "when": {"claims": {claim: "*"}}}]}
     )
-    assert token_use_findings(policy, "access") == []
+    assert token_use_findings(policy.document, "access") == []
 
 
 def test_token_use_field_is_validated() -> None:
     with pytest.raises(PolicyError):
         Policy.from_dict({"version": 1, "token_use": "refresh", "rules": []})
     assert Policy.from_dict({"version": 1, "token_use": "access", "rules": []}).token_use == "access"
+
+
+def test_claimsets_is_pure_data() -> None:
+    # lint (policy layer), triggers and LocalIssuer all read it: it must import nothing of ours.
+    import ast
+
+    source = (ROOT / "cognito_authz" / "claimsets.py").read_text(encoding="utf-8")
+    modules = [
+        node.module or "" for node in ast.walk(ast.parse(source)) if isinstance(node, ast.ImportFrom)
+    ] + [
+        alias.name
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.Import)
+        for alias in node.names
+    ]
+    assert not [name for name in modules if name.startswith("cognito_authz")]

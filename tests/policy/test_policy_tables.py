@@ -177,3 +177,49 @@ def test_table_file_errors(tmp_path: Path) -> None:
     with pytest.raises(PolicyError) as info:
         DecisionTable.from_file(scalar)
     assert info.value.reason == "invalid_decision_table"
+
+
+def _case(principal: dict[str, Any]) -> dict[str, Any]:
+    return {"name": "typo", "principal": principal, "method": "GET", "path": "/orders", "expect": "allow"}
+
+
+@pytest.mark.parametrize(
+    ("key", "suggestion"),
+    [("scops", "scopes"), ("grups", "groups"), ("cognito:group", "cognito:groups"), ("usename", "username")],
+)
+def test_unknown_principal_key_is_rejected_with_a_suggestion(
+    design_policy: Policy, key: str, suggestion: str
+) -> None:
+    with pytest.raises(PolicyError) as caught:
+        run_decision_table(design_policy, [_case({"sub": "u", key: ["orders/read"]})])
+    error = caught.value
+    assert error.reason == "invalid_decision_table"
+    assert error.details["field"] == f"cases[0].principal.{key}"
+    assert f"did you mean {suggestion!r}?" in str(error)
+    assert "'typo'" in str(error)
+
+
+def test_known_principal_keys_are_accepted() -> None:
+    """Shorthands, Cognito's claims, custom:/dev: attributes and any claim the policy reads."""
+    policy = Policy.from_dict(
+        {
+            "version": 1,
+            "rules": [{"id": "r", "routes": ["GET /orders"], "when": {"claims": {"tenant": "acme"}}}],
+        }
+    )
+    principal = {
+        "sub": "u",
+        "groups": ["g"],
+        "scopes": "a b",
+        "email": "u@example.com",
+        "client_id": "c",
+        "custom:tenant_id": "acme",
+        "dev:flag": "x",
+        "tenant": "acme",  # not a Cognito claim, but the policy reads it (a pre token generation claim)
+    }
+    result = run_decision_table(policy, [_case(principal)])
+    assert result.passed, result.results[0].describe()
+    # The same claim with a policy that does not read it is a typo for all the table can tell.
+    other = Policy.from_dict({"version": 1, "rules": [{"id": "r", "routes": ["GET /orders"]}]})
+    with pytest.raises(PolicyError, match="unknown principal key 'tenant'"):
+        run_decision_table(other, [_case(principal)])
