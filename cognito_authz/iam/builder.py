@@ -23,7 +23,7 @@ from cognito_authz.iam.check import ESCAPED_PATHS, ODD_PATHS, check_document
 from cognito_authz.iam.classes import Budget, BudgetExceeded, fresh_segment, walk_classes
 from cognito_authz.iam.document import Statement, document_size, iam_allows, policy_document
 from cognito_authz.iam.patterns import MANY, PLUS, Token, plain_segment, resource_of_glob
-from cognito_authz.iam.renaming import plan_renaming, render
+from cognito_authz.iam.renaming import Renaming, plan_renaming, render
 from cognito_authz.iam.world import (
     VERBS,
     PolicyFacts,
@@ -356,6 +356,7 @@ def clear_memo() -> None:
     """Forget every memoized proof (tests and benchmarks measure first proofs with it)."""
     with _MEMO_LOCK:
         _MEMO.clear()
+        _FINISHED.clear()
 
 
 def _memo_key(facts: PolicyFacts, principal: Principal, renamed: dict[str, str]) -> tuple[Any, ...]:
@@ -371,16 +372,25 @@ def _memo_key(facts: PolicyFacts, principal: Principal, renamed: dict[str, str])
     )
 
 
-def _proof_for(policy: Policy, principal: Principal, arn: MethodArn, budget: int) -> _Proof:
+def _caller_key(
+    policy: Policy, principal: Principal, arn: MethodArn, budget: int
+) -> tuple[tuple[Any, ...], Renaming | None]:
+    """The memo key of the caller's proof (value-free when renamed), and the renaming if any."""
     facts = policy_facts(policy)
     renaming = plan_renaming(facts, principal)
+    renamed = dict(renaming.key) if renaming else {}
+    return (id(policy), arn.prefix, budget, *_memo_key(facts, principal, renamed)), renaming
+
+
+def _proof_for(
+    policy: Policy,
+    principal: Principal,
+    arn: MethodArn,
+    budget: int,
+    key: tuple[Any, ...],
+    renaming: Renaming | None,
+) -> _Proof:
     subject = renaming.stand_in if renaming is not None else principal
-    key = (
-        id(policy),
-        arn.prefix,
-        budget,
-        *_memo_key(facts, principal, dict(renaming.key) if renaming else {}),
-    )
     with _MEMO_LOCK:
         hit = _MEMO.get(key)
         if hit is not None and hit[0] is policy:
@@ -400,6 +410,21 @@ def _proof_for(policy: Policy, principal: Principal, arn: MethodArn, budget: int
         proof.reason,
         proof.detail,
         proof.rules,
+    )
+
+
+# Finished answers (a repeated token asking for the same ARN): the same caller facts, renamed values,
+# ARN and verdict give the same result, so it is handed out again (as a copy) without any work.
+_FINISHED: OrderedDict[tuple[Any, ...], tuple[Policy, PolicyResult]] = OrderedDict()
+_FINISHED_SIZE = 1024
+
+
+def _copied(result: PolicyResult) -> PolicyResult:
+    # Callers own the document they get (an adapter may add to it); the cache keeps its own.
+    statements = [{**s, "Resource": list(s["Resource"])} for s in result.document["Statement"]]
+    document = {"Version": result.document["Version"], "Statement": statements}
+    return PolicyResult(
+        document, result.scope, result.reason, result.size, result.detail, result.rules, result.exact
     )
 
 
@@ -463,7 +488,38 @@ def build_principal_policy(
         return PolicyResult(document, "principal", "", document_size(document), exact=True)
     if allowed is None:
         allowed = policy.decide(principal, method_arn.verb, method_arn.path).allowed
-    proof = _proof_for(policy, principal, method_arn, budget)
+    key, renaming = _caller_key(policy, principal, method_arn, budget)
+    done_key = (
+        *key,
+        tuple(sorted(renaming.values.items())) if renaming else (),
+        method_arn.arn,
+        allowed,
+        max_bytes,
+    )
+    with _MEMO_LOCK:
+        done = _FINISHED.get(done_key)
+    if done is not None and done[0] is policy:
+        return _copied(done[1])
+    result = _finish(
+        policy,
+        principal,
+        method_arn,
+        max_bytes,
+        allowed,
+        _proof_for(policy, principal, method_arn, budget, key, renaming),
+    )
+    with _MEMO_LOCK:
+        _FINISHED[done_key] = (policy, result)
+        while len(_FINISHED) > _FINISHED_SIZE:
+            _FINISHED.popitem(last=False)
+    return _copied(result)
+
+
+def _finish(
+    policy: Policy, principal: Principal, method_arn: MethodArn, max_bytes: int, allowed: bool, proof: _Proof
+) -> PolicyResult:
+    """The proof's document for this request: the current ARN added when decide allows it and the
+    document does not, size limits applied."""
     if proof.document is None:
         if proof.reason == "analysis_budget":
             logger.warning("principal-wide IAM document for sub=%s: work budget exhausted", principal.sub)
