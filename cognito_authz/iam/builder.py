@@ -70,7 +70,7 @@ class PolicyResult:
     token; ``exact`` says whether it also allows everything ``decide`` allows (if not, ``reason`` is
     ``inexact`` and ``rules`` names the rules it could not express; the current request is always
     answered as ``decide`` answers it). ``scope="request"``: it covers the current ARN only; ``reason``
-    is ``analysis_budget``, ``self_check_failed``, ``too_large`` or ``escaped_path``.
+    is ``analysis_budget``, ``self_check_failed``, ``too_large``, ``escaped_path`` or ``not_routable``.
     """
 
     document: dict[str, Any]
@@ -526,6 +526,12 @@ def _finish(
         return _request_result(policy, principal, method_arn, proof.reason, proof.detail, allowed)
     document = proof.document
     statements = [dict(s) for s in document["Statement"]]
+    if not allowed and iam_allows(document, method_arn.arn):
+        # Checked sound over routable requests; this one is not (no route of the table takes it), so
+        # API Gateway should not have sent it. Never answer it Allow.
+        return _request_result(
+            policy, principal, method_arn, "not_routable", "outside the route table", allowed
+        )
     if allowed and not iam_allows(document, method_arn.arn):
         if not _nameable(method_arn):
             logger.warning("the current request holds '*', '?' or '$': IAM cannot name it; refused")
