@@ -70,7 +70,8 @@ class PolicyResult:
     token; ``exact`` says whether it also allows everything ``decide`` allows (if not, ``reason`` is
     ``inexact`` and ``rules`` names the rules it could not express; the current request is always
     answered as ``decide`` answers it). ``scope="request"``: it covers the current ARN only; ``reason``
-    is ``analysis_budget``, ``self_check_failed``, ``too_large``, ``escaped_path`` or ``not_routable``.
+    is ``analysis_budget``, ``self_check_failed``, ``too_large``, ``escaped_path``, ``not_routable`` or
+    ``carve_out``.
     """
 
     document: dict[str, Any]
@@ -413,6 +414,15 @@ def _proof_for(
     )
 
 
+def principal_proof(
+    policy: Policy, principal: Principal, arn: MethodArn, budget: int = WORK_BUDGET
+) -> _Proof:
+    """The checked principal-wide proof for ``principal`` (memoized), before any current request is
+    added: what ``cache_safety`` judges. ``document`` is ``None`` when there is none (see ``reason``)."""
+    key, renaming = _caller_key(policy, principal, arn, budget)
+    return _proof_for(policy, principal, arn, budget, key, renaming)
+
+
 # Finished answers (a repeated token asking for the same ARN): the same caller facts, renamed values,
 # ARN and verdict give the same result, so it is handed out again (as a copy) without any work.
 _FINISHED: OrderedDict[tuple[Any, ...], tuple[Policy, PolicyResult]] = OrderedDict()
@@ -554,6 +564,11 @@ def _finish(
                 if not (s["Effect"] == "Deny" and s["Resource"] == [method_arn.prefix + "*"])
             ]
     document = {"Version": document["Version"], "Statement": statements}
+    if allowed and _nameable(method_arn) and not iam_allows(document, method_arn.arn):
+        # A carve-out Deny covers this allowed request (an inexact document): answer it alone.
+        return _request_result(
+            policy, principal, method_arn, "carve_out", "a Deny covers this request", allowed
+        )
     longest = max(len(r) for s in statements for r in s["Resource"])
     size = document_size(document)
     if longest > MAX_RESOURCE_LENGTH or size > max_bytes:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cognito_authz.iam.arn import MethodArn
-from cognito_authz.iam.builder import build_principal_policy
+from cognito_authz.iam.builder import principal_proof
 from cognito_authz.policy import Policy
 from cognito_authz.policy.model import Condition, Rule, template_param
 from cognito_authz.policy.routes import overlaps
@@ -126,8 +126,8 @@ def cache_safety(policy: Policy, *, probes: bool = True) -> CacheSafety:
     shape_rules, shape_findings = _shape_findings(policy.rules)
     blocking, findings = ([], []) if probes else (shape_rules, shape_findings)
     for probe in probe_principals(policy) if probes else ():
-        # The probe ARN only names the API and stage; its own verdict is irrelevant to the proof.
-        result = build_principal_policy(policy, probe, _PROBE_ARN, max_bytes=1 << 30, allowed=True)
+        # Judged by the proof itself: the probe ARN only names an API and stage.
+        result = principal_proof(policy, probe, _PROBE_ARN)
         if not result.exact:
             blocking.extend([*shape_rules, *result.rules[:3]])
             who = f"groups {list(probe.groups)}, scopes {list(probe.scopes)}"
