@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from typing import Any
 
-from bench import authorizer, callgrind, chart, coldstart, decide, decide_peers, verify
+from bench import authorizer, callgrind, chart, coldstart, decide, decide_peers, iam, verify
 from bench._rows import Row, Setup, floor_row
 
 GROUPS: dict[str, Callable[[Setup], list[Row]]] = {
@@ -32,6 +32,7 @@ GROUPS: dict[str, Callable[[Setup], list[Row]]] = {
     "decide": lambda setup: [*decide.run(setup), *decide_peers.run(setup)],
     "authorizer": authorizer.run,
     "coldstart": coldstart.run,
+    "iam": iam.run,  # first proof per principal class, 300-route table
 }
 
 

@@ -48,6 +48,16 @@ EXPECTED = [
     "cold start: python-jose: from jose import jwt",
     "cold start: joserfc: from joserfc import jwt",
     "cold start: authlib: from authlib.jose import JsonWebToken",
+    *(
+        f"iam first proof, 300 routes: {name}"
+        for name in (
+            "admin",
+            "reader of one service",
+            "writer of three services",
+            "tenant member",
+            "no group",
+        )
+    ),
 ]
 BUDGETED = {
     "verify, fresh token (distinct tokens, cache missing)": 1.7,

@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Literal
 
-from cognito_authz import routing
 from cognito_authz.adapters.common import (
     Gate,
     api_path,
@@ -45,7 +44,6 @@ from cognito_authz.iam import (
     iam_allows,
     request_policy,
 )
-from cognito_authz.policy.routes import split_path
 
 if TYPE_CHECKING:
     from cognito_authz.adapters.common import TokenVerifier
@@ -293,18 +291,14 @@ class LambdaAuthorizer:
             raise EventError("an IAM policy response needs routeArn/methodArn")
         if self.policy_scope == "principal":
             result = build_principal_policy(
-                self.policy, principal, request.arn, max_bytes=self.max_policy_bytes
+                self.policy, principal, request.arn, max_bytes=self.max_policy_bytes, allowed=allowed
             )
             document = result.document
             if result.scope == "request":
                 logger.warning("request-scoped policy for sub=%s: %s", principal.sub, result.reason)
-            elif (
-                not allowed
-                and _outside_exactness(request.method, request.path)
-                and iam_allows(document, request.arn.arn)
-            ):
-                # The document is exact over well-formed paths only; its globs also span paths decide
-                # refuses (an empty, '.' or '..' segment). Never answer Allow to a request denied here.
+            elif not allowed and iam_allows(document, request.arn.arn):
+                # Documents are checked sound over the API's routable requests; a request outside them
+                # (not in the route table) that a glob spans is still never answered Allow here.
                 logger.warning(
                     "request-scoped policy for sub=%s: a glob covers this denied request", principal.sub
                 )
@@ -321,20 +315,6 @@ class LambdaAuthorizer:
             if isinstance(key, str) and key:
                 response["usageIdentifierKey"] = key
         return response
-
-
-def _outside_exactness(method: str, path: str) -> bool:
-    """Whether a principal-wide document's verdict on this request may differ from ``decide``'s.
-
-    Documents are proven exact over well-formed requests: one of the standard verbs (``decide`` denies
-    any other, while a ``*`` verb glob spans it) and paths without an empty, ``.`` or ``..`` segment.
-    IAM compares raw text: a path without percent-escapes that splits into well-formed segments is judged
-    by the document exactly as by ``decide``, so only other requests need the (glob-matching) double
-    check. WebSocket ``$connect`` (no verb) is exact by construction.
-    """
-    if method and routing.request_method(method) is None:
-        return True
-    return "%" in path or split_path(path) is None
 
 
 def _str_field(mapping: Mapping[str, Any], name: str) -> str:

@@ -385,8 +385,11 @@ def run_iam(args: argparse.Namespace) -> int:
     verb = f"{arn.verb} {arn.path}" if arn.verb else arn.path
     rule_text = f" by {', '.join(decision.rules)}" if decision.rules else ""
     print(f"request {verb}: {'allow' if decision.allowed else 'deny'} ({decision.reason}{rule_text})")
-    if scope == "principal":
-        print("scope: principal (exact for every route of the policy: safe to cache per token)")
+    if scope == "principal" and not reason:
+        print("scope: principal (exact for every routable request: safe to cache per token)")
+    elif scope == "principal":
+        shown = ", ".join(rules)
+        print(f"scope: principal, not exact (never allows what decide denies; {detail}; rules {shown})")
     else:
         why = f"{reason}: {detail}" if detail else reason
         print(f"scope: request (covers {args.method_arn} only; {why})")

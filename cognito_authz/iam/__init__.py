@@ -1,19 +1,21 @@
 """IAM for API Gateway: execute-api ARNs, ``execute-api:Invoke`` policy documents, cache-safe policies.
 
 ``arn`` parses and builds method/route ARNs, ``document`` builds documents and evaluates them the way IAM
-does, ``cache_safe`` turns a policy file and a principal into a document that stays correct when API
-Gateway caches it for every route the same token calls.
+does. Principal-wide documents (safe to cache per token) are split in two: the part soundness rests on
+(``patterns``, ``classes``, ``world``, ``check``, ``renaming``) and the part that only makes it fast or
+complete (``builder``: candidate globs, choice, memo; ``safety``: lint's verdict). The argument is in
+``docs/architecture.md``, "Cached authorizer answers are exact".
 """
 
 from __future__ import annotations
 
 from cognito_authz.iam.arn import HTTP_VERBS, PARTITIONS, MethodArn
-from cognito_authz.iam.cache_safe import (
+from cognito_authz.iam.builder import (
     DEFAULT_MAX_BYTES,
-    CacheSafety,
+    MAX_RESOURCE_LENGTH,
     PolicyResult,
     build_principal_policy,
-    cache_safety,
+    clear_memo,
     request_policy,
 )
 from cognito_authz.iam.document import (
@@ -25,12 +27,14 @@ from cognito_authz.iam.document import (
     iam_allows,
     policy_document,
 )
+from cognito_authz.iam.safety import CacheSafety, cache_safety
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
     "HTTP_VERBS",
     "IAM_POLICY_VERSION",
     "INVOKE_ACTION",
+    "MAX_RESOURCE_LENGTH",
     "PARTITIONS",
     "CacheSafety",
     "MethodArn",
@@ -38,6 +42,7 @@ __all__ = [
     "Statement",
     "build_principal_policy",
     "cache_safety",
+    "clear_memo",
     "document_size",
     "glob_match",
     "iam_allows",

@@ -9,8 +9,10 @@ characters (``/`` included) and ``?`` exactly one; an explicit ``Deny`` wins; no
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Literal
 
 from cognito_authz.errors import ConfigError, PolicyError
@@ -22,6 +24,7 @@ __all__ = [
     "document_size",
     "glob_match",
     "iam_allows",
+    "iam_evaluator",
     "policy_document",
 ]
 
@@ -122,6 +125,51 @@ def _as_list(value: Any, field: str) -> list[str]:
     if isinstance(value, list) and value and all(isinstance(item, str) for item in value):
         return list(value)
     raise PolicyError(f"{field} must be a string or a non-empty string list", reason="invalid_iam_document")
+
+
+@lru_cache(maxsize=4096)
+def _component_regex(pattern: str) -> re.Pattern[str]:
+    # The same semantics as glob_match ('*' any run, '?' one character, the rest itself), compiled.
+    return re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern), re.S)
+
+
+def _compiled_match(pattern: str, arn: str) -> bool:
+    if pattern == "*":
+        return True
+    pattern_parts = pattern.split(":", 5)
+    arn_parts = arn.split(":", 5)
+    if len(pattern_parts) != 6 or len(arn_parts) != 6:
+        return False
+    return all(
+        _component_regex(p).fullmatch(a) is not None for p, a in zip(pattern_parts, arn_parts, strict=True)
+    )
+
+
+def iam_evaluator(document: Mapping[str, Any]) -> Callable[[str], bool]:
+    """:func:`iam_allows` for many ARNs against one document: the document is read once and each
+    Resource component compiled once (same semantics; a malformed document raises at once)."""
+    iam_allows(document, "arn:aws:execute-api:r:0:x/y")  # validates the document, raising as iam_allows does
+    statements = document["Statement"]
+    allow: list[str] = []
+    deny: list[str] = []
+    always_deny = False
+    for statement in [statements] if isinstance(statements, Mapping) else statements:
+        if any(key in statement for key in ("Condition", "NotAction", "NotResource")):
+            always_deny = always_deny or statement["Effect"] == "Deny"
+            continue
+        actions = _as_list(statement.get("Action"), "Action")
+        if not any(glob_match(action.lower(), "execute-api:invoke") for action in actions):
+            continue
+        (deny if statement["Effect"] == "Deny" else allow).extend(
+            _as_list(statement.get("Resource"), "Resource")
+        )
+
+    def allows(arn: str) -> bool:
+        if always_deny or any(_compiled_match(p, arn) for p in deny):
+            return False
+        return any(_compiled_match(p, arn) for p in allow)
+
+    return allows
 
 
 def iam_allows(document: Mapping[str, Any], resource_arn: str) -> bool:

@@ -1,0 +1,595 @@
+"""Principal-wide documents: choose globs quickly, have them checked, reuse proofs (speed part).
+
+Nothing here is trusted for soundness. The candidate globs come from ``Policy.allowed_routes`` (what can
+fire for the caller) and the API's table; :func:`_choose` picks Allows and carve-out Denies over the
+classes of requests; the rendered result then goes through :func:`~cognito_authz.iam.check.check_document`
+and only a document the check calls sound is ever returned. A wrong choice costs completeness (a request
+``decide`` allows that the cached answer refuses), never soundness. The argument is in
+``docs/architecture.md``, "Cached authorizer answers are exact".
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import OrderedDict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from threading import Lock
+from typing import Any, Literal
+
+from cognito_authz.iam.arn import MethodArn
+from cognito_authz.iam.check import ESCAPED_PATHS, ODD_PATHS, check_document
+from cognito_authz.iam.classes import Budget, BudgetExceeded, fresh_segment, walk_classes
+from cognito_authz.iam.document import Statement, document_size, iam_allows, policy_document
+from cognito_authz.iam.patterns import MANY, PLUS, Token, plain_segment, resource_of_glob
+from cognito_authz.iam.renaming import Renaming, plan_renaming, render
+from cognito_authz.iam.world import (
+    VERBS,
+    PolicyFacts,
+    claim_texts,
+    policy_facts,
+    request_patterns,
+    value_segments,
+)
+from cognito_authz.policy import Policy
+from cognito_authz.policy.routes import GREEDY, LITERAL, Route
+from cognito_authz.principal import Principal
+from cognito_authz.routing import request_segments
+
+__all__ = [
+    "DEFAULT_MAX_BYTES",
+    "MAX_RESOURCE_LENGTH",
+    "WORK_BUDGET",
+    "PolicyResult",
+    "build_principal_policy",
+    "clear_memo",
+    "request_policy",
+]
+
+logger = logging.getLogger("cognito_authz.iam")
+
+#: Default ceiling for a document (compact JSON bytes); API Gateway bounds the whole authorizer response.
+DEFAULT_MAX_BYTES = 8192
+#: API Gateway limits each ``Resource`` in an authorizer policy to 512 characters.
+MAX_RESOURCE_LENGTH = 512
+#: Work units for one proof (choice and check together): a hard cap on time and memory per invocation.
+WORK_BUDGET = 25_000
+# Choose-and-check rounds per proof (each failed check adds its counterexample to the next choice).
+_ROUNDS = 4
+
+Scope = Literal["principal", "request"]
+Glob = tuple[str, tuple[Token, ...]]  # (verb, path tokens)
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyResult:
+    """A document and how far it may be cached.
+
+    ``scope="principal"``: checked sound for every routable request of this token, so safe to cache per
+    token; ``exact`` says whether it also allows everything ``decide`` allows (if not, ``reason`` is
+    ``inexact`` and ``rules`` names the rules it could not express; the current request is always
+    answered as ``decide`` answers it). ``scope="request"``: it covers the current ARN only; ``reason``
+    is ``analysis_budget``, ``self_check_failed``, ``too_large``, ``escaped_path``, ``not_routable`` or
+    ``carve_out``.
+    """
+
+    document: dict[str, Any]
+    scope: Scope
+    reason: str
+    size: int
+    detail: str = ""
+    rules: tuple[str, ...] = ()
+    exact: bool = False
+
+
+# --- candidates -----------------------------------------------------------------------------------------
+
+
+def _tokens(route: Route, binding: dict[str, str]) -> tuple[Token, ...] | None:
+    """The route as glob tokens: bound parameters as their (plain) values, free ones and literals IAM
+    cannot name as ``*``; ``None`` when a bound value cannot be named."""
+    out: list[Token] = []
+    for kind, text in route.pattern:
+        value = binding.get(text) if kind != LITERAL else None
+        if kind == LITERAL:
+            out.append(text if plain_segment(text) else MANY)
+        elif value is None:
+            out.append(MANY)
+        else:
+            segments = value_segments(value, kind == GREEDY)
+            if segments is None or not all(plain_segment(s) for s in segments):
+                return None
+            out.extend(segments)
+    return tuple(out) if out else ("",)
+
+
+def _add(pool: dict[Glob, None], method: str | None, tokens: tuple[Token, ...] | None) -> None:
+    if tokens is None or method is None:
+        return
+    for verb in VERBS if method == "ANY" else (method,):
+        pool[(verb, tokens)] = None
+        if tokens[-1] is MANY:
+            pool[(verb, (*tokens[:-1], PLUS))] = None  # the same without the lone trailing slash
+        elif tokens[-1] != "":
+            pool[(verb, (*tokens, ""))] = None  # the trailing-slash form routes alike
+
+
+def _candidates(
+    policy: Policy, facts: PolicyFacts, principal: Principal, budget: Budget
+) -> tuple[list[Glob], list[Glob]]:
+    granted = policy.allowed_routes(principal)
+    allow: dict[Glob, None] = {}
+    deny: dict[Glob, None] = {}
+    values: set[str] = set()
+    by_text = {route.text: route for route in facts.routes}
+    allowed: list[tuple[Route, dict[str, str]]] = []
+    for grant in granted.allowed:
+        route = by_text.get(grant.route)
+        if route is None:
+            continue
+        bound = dict(grant.bound_params)
+        values.update(bound.values())
+        values.update(v for exception in grant.except_params for v in exception.values())
+        _add(allow, route.method, _tokens(route, bound))
+        for exception in grant.except_params:
+            _add(deny, route.method, _tokens(route, {**bound, **exception}))
+        allowed.append((route, bound))
+    values.update(v for g in granted.denied for e in g.except_params for v in e.values())
+    # Table routes name exactly what is routable: the shapes an exact document is made of. Grants and
+    # table routes also come with one free parameter bound to one of the caller's own values.
+    for route, bound in [*allowed, *((route, {}) for route in facts.table or ())]:
+        _add(allow, route.method, _tokens(route, bound))
+        for param in route.params:
+            if param in bound:
+                continue
+            for value in sorted(values):
+                budget.spend(40)  # a candidate glob: a canonical check per segment, ~50 us
+                _add(allow, route.method, _tokens(route, {**bound, param: value}))
+    denied = [(by_text.get(g.route), dict(g.bound_params)) for g in granted.denied]
+    denied += [(route, {}) for route in facts.table or ()]
+    for route, bound in denied:
+        if route is None:
+            continue
+        _add(deny, route.method, _tokens(route, bound))
+        for param in route.params:
+            for value in sorted(values):  # carve-outs for the caller's own values (tenant acme's admin)
+                budget.spend(40)  # a candidate glob: a canonical check per segment, ~50 us
+                _add(deny, route.method, _tokens(route, {**bound, param: value}))
+    for verb, tokens in list(allow):
+        # Carve-outs for what an Allow's '*' spans beyond its route: deeper paths, and a mid '*' taking
+        # more than one segment.
+        if tokens[-1] not in (MANY, PLUS, ""):
+            deny[(verb, (*tokens, PLUS))] = None
+        for i, token in enumerate(tokens):
+            if token is MANY:
+                deny[(verb, (*tokens[: i + 1], MANY, *tokens[i + 1 :]))] = None
+                if i == len(tokens) - 1:
+                    deny[(verb, (*tokens[:i], MANY, PLUS))] = None
+    for verb in VERBS:
+        deny[(verb, ("",))] = None  # the root
+    budget.spend(len(allow) + len(deny))
+    return list(allow), list(deny)
+
+
+# --- choosing --------------------------------------------------------------------------------------------
+
+
+def _cover(targets: set[int], options: dict[Glob, set[int]]) -> list[Glob]:
+    """Greedy set cover: fewest globs (roughly) whose classes cover ``targets``."""
+    chosen: list[Glob] = []
+    left = set(targets)
+    while left:
+        best = max(options, key=lambda g: (len(options[g] & left), -len(g[1])), default=None)
+        if best is None or not options[best] & left:
+            break
+        chosen.append(best)
+        left -= options[best]
+    return chosen
+
+
+def _glob_regex(tokens: tuple[Token, ...]) -> re.Pattern[str]:
+    # The path part of a glob as IAM reads it ('*' any text, '?' one character), for matching the
+    # representatives' paths quickly. Only the choice uses it; the check reads the rendered document.
+    text = "/" + "/".join("*" if t is MANY else "?*" if t is PLUS else str(t) for t in tokens)
+    return re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in text), re.S)
+
+
+def _choose(
+    policy: Policy,
+    facts: PolicyFacts,
+    principal: Principal,
+    budget: Budget,
+    extra: dict[str, set[str]] | None = None,
+) -> tuple[list[Glob], list[Glob], tuple[str, ...]]:
+    """Allow and Deny globs over the classes of requests, and the rules of allowed classes left out.
+
+    The classes here come from the table and the policy alone (the candidates would multiply them);
+    a glob is judged on their representatives. That is a guess, good for the usual shapes: the check
+    then walks the classes the chosen globs make and has the last word.
+    """
+    allow_pool, deny_pool = _candidates(policy, facts, principal, budget)
+    api = policy.api
+    allow: list[Glob] = []
+    deny: list[Glob] = []
+    missed: dict[str, None] = {}
+    regexes: dict[tuple[Token, ...], re.Pattern[str]] = {}
+    for verb in VERBS:
+        allows = [g for g in allow_pool if g[0] == verb]
+        if not allows:
+            continue
+        denies = [g for g in deny_pool if g[0] == verb]
+        table, routes = request_patterns(facts, principal, verb, budget)
+        allowed: list[tuple[str, tuple[str, ...]]] = []
+        refused: list[str] = []
+        words: dict[tuple[str, ...], None] = {}
+        fresh = fresh_segment(frozenset().union(*(p.literals() for p in (*table, *routes))))
+        for rep in walk_classes([*table, *routes], budget):
+            # Routes cannot tell a trailing slash from none; globs can, so judge both forms.
+            base = rep.word[:-1] if rep.word[-1:] == ("",) else rep.word
+            words.update(dict.fromkeys([base, (*base, "")] if base else [("",)]))
+            # Deeper words no route takes are one class for routes, not for globs: probe two of them.
+            for deeper in ((*base, fresh), (*base, fresh, fresh)):
+                words.update(dict.fromkeys([deeper, (*deeper, "")]))
+        paths = dict.fromkeys("/" + "/".join(word) for word in words)
+        paths.update(dict.fromkeys(sorted((extra or {}).get(verb, ()))))
+        for path in paths:
+            if request_segments(path) is None or (api is not None and not api.routable(verb, path)):
+                continue
+            budget.spend(4)
+            decision = policy.decide(principal, verb, path)
+            (allowed.append((path, decision.rules)) if decision.allowed else refused.append(path))
+        budget.spend((len(allowed) + len(refused)) * (len(allows) + len(denies)) // 16)
+
+        allowed_paths = [path for path, _ in allowed]
+        # Paths by first segment: a glob starting with a literal is only tried on paths starting so.
+        by_head: dict[int, dict[str, list[int]]] = {}
+        for which, paths_of in ((0, allowed_paths), (1, refused)):
+            heads: dict[str, list[int]] = {}
+            for k, path in enumerate(paths_of):
+                heads.setdefault(path[1:].split("/", 1)[0], []).append(k)
+            by_head[which] = heads
+
+        def hits(glob: Glob, paths: list[str]) -> set[int]:
+            regex = regexes.get(glob[1])
+            if regex is None:
+                regex = regexes[glob[1]] = _glob_regex(glob[1])
+            head = glob[1][0]
+            if isinstance(head, str) and head:
+                candidates: Iterable[int] = by_head[0 if paths is allowed_paths else 1].get(head, ())  # noqa: B023
+            else:
+                candidates = range(len(paths))
+            return {k for k in candidates if regex.fullmatch(paths[k])}
+
+        usable = {d: hits(d, refused) for d in denies if not hits(d, allowed_paths)}
+        carved = set().union(*usable.values()) if usable else set()
+        options = {}
+        for glob in allows:
+            if hits(glob, refused) <= carved:
+                options[glob] = hits(glob, allowed_paths)
+        chosen = _cover(set(range(len(allowed))), options)
+        allow += chosen
+        reached = set().union(*(hits(g, refused) for g in chosen)) if chosen else set()
+        deny += _cover(reached, usable)
+        covered = set().union(*(options[g] for g in chosen)) if chosen else set()
+        for k, (_, rules) in enumerate(allowed):
+            if k not in covered:
+                missed.update(dict.fromkeys(rules))
+    return allow, deny, tuple(missed)
+
+
+def _document(prefix: str, allow: list[Glob], deny: list[Glob]) -> dict[str, Any]:
+    allows = tuple(dict.fromkeys(resource_of_glob(prefix, v, t) for v, t in allow))
+    denies = tuple(dict.fromkeys(resource_of_glob(prefix, v, t) for v, t in deny))
+    statements = []
+    if allows:
+        statements.append(Statement("Allow", allows))
+    # A '*' spans paths the routing model refuses ("//", "/./"): refuse them as decide does.
+    # Percent-escapes: IAM reads raw text, decide decoded segments (and a broken escape routes nowhere),
+    # so a document with a wildcard or a carve-out refuses every escaped path.
+    wild = any(MANY in t or PLUS in t for _v, t in allow)
+    odd = tuple(prefix + p for p in ODD_PATHS) if wild else ()
+    escaped = (prefix + ESCAPED_PATHS,) if wild or denies else ()
+    if denies or odd:
+        statements.append(Statement("Deny", (*denies, *odd, *escaped)))
+    if not statements:
+        statements.append(Statement("Deny", (prefix + "*",)))
+    return policy_document(statements)
+
+
+# --- proofs, memo ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Proof:
+    document: dict[str, Any] | None  # None: no checked document (reason says why)
+    exact: bool
+    reason: str
+    detail: str
+    rules: tuple[str, ...]
+
+
+def _prove(policy: Policy, principal: Principal, prefix: str, budget_units: int) -> _Proof:
+    """Choose, render, check; a request the check finds wrongly allowed is fed back to the choice
+    (a few rounds), so the check's counterexamples teach the guess what the classes it saw missed."""
+    facts = policy_facts(policy)
+    budget = Budget(budget_units)
+    extra: dict[str, set[str]] = {}
+    try:
+        # Charged up front, before Policy.allowed_routes enumerates bindings: a token of long list
+        # claims bound to many parameters runs out here, in microseconds.
+        budget.spend(12 * sum(len(claim_texts(principal, t.claim)) for t in facts.templates))
+        for _round in range(_ROUNDS):
+            allow, deny, missed = _choose(policy, facts, principal, budget, extra)
+            document = _document(prefix, allow, deny)
+            verdict = check_document(policy, principal, document, prefix, budget)
+            if verdict.sound and verdict.exact:
+                break
+            learned = False
+            for example in verdict.wrong if not verdict.sound else verdict.lost:
+                verb, _, path = example.partition(" ")
+                if path.startswith("/") and path not in extra.get(verb, ()):
+                    extra.setdefault(verb, set()).add(path)
+                    learned = True
+            if not learned:
+                break
+    except BudgetExceeded:
+        detail = "the policy and token need more work than one invocation may spend"
+        return _Proof(None, False, "analysis_budget", detail, ())
+    if not verdict.sound:
+        logger.error(
+            "IAM document check failed on %s; answering for the current request only", verdict.example
+        )
+        return _Proof(None, False, "self_check_failed", f"the document would allow {verdict.example}", ())
+    detail = (
+        "" if verdict.exact else f"IAM globs cannot say everything decide allows (e.g. {verdict.example})"
+    )
+    rules = verdict.missed or missed
+    return _Proof(document, verdict.exact, "" if verdict.exact else "inexact", detail, rules)
+
+
+_MEMO: OrderedDict[tuple[Any, ...], tuple[Policy, _Proof]] = OrderedDict()
+_MEMO_LOCK = Lock()
+_MEMO_SIZE = 512
+
+
+def clear_memo() -> None:
+    """Forget every memoized proof (tests and benchmarks measure first proofs with it)."""
+    with _MEMO_LOCK:
+        _MEMO.clear()
+        _FINISHED.clear()
+
+
+def _memo_key(facts: PolicyFacts, principal: Principal, renamed: dict[str, str]) -> tuple[Any, ...]:
+    # Everything decide reads from a principal: its lists, token use, client, and each claim a condition
+    # names (a renamed claim by its placeholder only, so equal-shaped callers share one proof).
+    claims = tuple((n, renamed.get(n) or repr(principal.claims.get(n))) for n in facts.condition_claims)
+    return (
+        tuple(principal.groups),
+        tuple(principal.scopes),
+        principal.token_use,
+        principal.client_id,
+        claims,
+    )
+
+
+def _caller_key(
+    policy: Policy, principal: Principal, arn: MethodArn, budget: int
+) -> tuple[tuple[Any, ...], Renaming | None]:
+    """The memo key of the caller's proof (value-free when renamed), and the renaming if any."""
+    facts = policy_facts(policy)
+    renaming = plan_renaming(facts, principal)
+    renamed = dict(renaming.key) if renaming else {}
+    return (id(policy), arn.prefix, budget, *_memo_key(facts, principal, renamed)), renaming
+
+
+def _proof_for(
+    policy: Policy,
+    principal: Principal,
+    arn: MethodArn,
+    budget: int,
+    key: tuple[Any, ...],
+    renaming: Renaming | None,
+) -> _Proof:
+    subject = renaming.stand_in if renaming is not None else principal
+    with _MEMO_LOCK:
+        hit = _MEMO.get(key)
+        if hit is not None and hit[0] is policy:
+            _MEMO.move_to_end(key)
+    proof = hit[1] if hit is not None and hit[0] is policy else None
+    if proof is None:
+        proof = _prove(policy, subject, arn.prefix, budget)
+        with _MEMO_LOCK:
+            _MEMO[key] = (policy, proof)
+            while len(_MEMO) > _MEMO_SIZE:
+                _MEMO.popitem(last=False)
+    if renaming is None or proof.document is None:
+        return proof
+    return _Proof(
+        render(proof.document, arn.prefix, renaming.values),
+        proof.exact,
+        proof.reason,
+        proof.detail,
+        proof.rules,
+    )
+
+
+def principal_proof(
+    policy: Policy, principal: Principal, arn: MethodArn, budget: int = WORK_BUDGET
+) -> _Proof:
+    """The checked principal-wide proof for ``principal`` (memoized), before any current request is
+    added: what ``cache_safety`` judges. ``document`` is ``None`` when there is none (see ``reason``)."""
+    key, renaming = _caller_key(policy, principal, arn, budget)
+    return _proof_for(policy, principal, arn, budget, key, renaming)
+
+
+# Finished answers (a repeated token asking for the same ARN): the same caller facts, renamed values,
+# ARN and verdict give the same result, so it is handed out again (as a copy) without any work.
+_FINISHED: OrderedDict[tuple[Any, ...], tuple[Policy, PolicyResult]] = OrderedDict()
+_FINISHED_SIZE = 1024
+
+
+def _copied(result: PolicyResult) -> PolicyResult:
+    # Callers own the document they get (an adapter may add to it); the cache keeps its own.
+    statements = [{**s, "Resource": list(s["Resource"])} for s in result.document["Statement"]]
+    document = {"Version": result.document["Version"], "Statement": statements}
+    return PolicyResult(
+        document, result.scope, result.reason, result.size, result.detail, result.rules, result.exact
+    )
+
+
+# --- public API ------------------------------------------------------------------------------------------
+
+
+def request_policy(policy: Policy, principal: Principal, method_arn: MethodArn) -> dict[str, Any]:
+    """A document for the current ARN only: Allow it if ``decide`` allows and IAM can name it exactly,
+    else Deny it."""
+    decision = policy.decide(principal, method_arn.verb or "GET", method_arn.path)
+    allowed = decision.allowed and _nameable(method_arn)
+    return policy_document([Statement("Allow" if allowed else "Deny", (method_arn.arn,))])
+
+
+def _nameable(arn: MethodArn) -> bool:
+    # An exact ARN is its own Resource only without IAM's wildcards or a policy variable ("${...}").
+    return not any(text in arn.arn for text in ("*", "?", "${"))
+
+
+def _request_result(
+    policy: Policy, principal: Principal, arn: MethodArn, reason: str, detail: str, allowed: bool
+) -> PolicyResult:
+    named = allowed and _nameable(arn)
+    document = policy_document([Statement("Allow" if named else "Deny", (arn.arn,))])
+    return PolicyResult(document, "request", reason, document_size(document), detail)
+
+
+def _websocket_document(policy: Policy, principal: Principal, arn: MethodArn) -> dict[str, Any]:
+    keys = list(dict.fromkeys([*policy_facts(policy).websocket_keys, arn.path]))
+    allowed = [
+        k for k in keys if "*" not in k and "?" not in k and policy.decide(principal, "GET", k).allowed
+    ]
+    denied = [k for k in keys if k not in allowed]
+    statements = []
+    if allowed:
+        statements.append(Statement("Allow", tuple(arn.with_resource(None, k) for k in allowed)))
+    if denied:
+        statements.append(Statement("Deny", tuple(arn.with_resource(None, k) for k in denied)))
+    return policy_document(statements)
+
+
+def build_principal_policy(
+    policy: Policy,
+    principal: Principal,
+    method_arn: MethodArn,
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    budget: int = WORK_BUDGET,
+    allowed: bool | None = None,
+) -> PolicyResult:
+    """The document to return for ``principal`` on ``method_arn`` (see :class:`PolicyResult`).
+
+    A principal-wide document never allows a routable request ``decide`` denies (checked after
+    rendering); it allows the current request exactly when ``decide`` does and IAM can name it.
+    ``allowed`` is the caller's own verdict on the current request when it decided on more than the
+    ARN says (an authorizer that derived the API-relative path from the event); default: ``decide`` on
+    the ARN's verb and path.
+    """
+    if method_arn.verb is None:
+        document = _websocket_document(policy, principal, method_arn)
+        return PolicyResult(document, "principal", "", document_size(document), exact=True)
+    if allowed is None:
+        allowed = policy.decide(principal, method_arn.verb, method_arn.path).allowed
+    key, renaming = _caller_key(policy, principal, method_arn, budget)
+    done_key = (
+        *key,
+        tuple(sorted(renaming.values.items())) if renaming else (),
+        method_arn.arn,
+        allowed,
+        max_bytes,
+    )
+    with _MEMO_LOCK:
+        done = _FINISHED.get(done_key)
+    if done is not None and done[0] is policy:
+        return _copied(done[1])
+    result = _finish(
+        policy,
+        principal,
+        method_arn,
+        max_bytes,
+        allowed,
+        _proof_for(policy, principal, method_arn, budget, key, renaming),
+    )
+    with _MEMO_LOCK:
+        _FINISHED[done_key] = (policy, result)
+        while len(_FINISHED) > _FINISHED_SIZE:
+            _FINISHED.popitem(last=False)
+    return _copied(result)
+
+
+def _finish(
+    policy: Policy, principal: Principal, method_arn: MethodArn, max_bytes: int, allowed: bool, proof: _Proof
+) -> PolicyResult:
+    """The proof's document for this request: the current ARN added when decide allows it and the
+    document does not, size limits applied."""
+    if proof.document is None:
+        if proof.reason == "analysis_budget":
+            logger.warning("principal-wide IAM document for sub=%s: work budget exhausted", principal.sub)
+        return _request_result(policy, principal, method_arn, proof.reason, proof.detail, allowed)
+    document = proof.document
+    statements = [dict(s) for s in document["Statement"]]
+    if not allowed and iam_allows(document, method_arn.arn):
+        # Checked sound over routable requests; this one is not (no route of the table takes it), so
+        # API Gateway should not have sent it. Never answer it Allow.
+        return _request_result(
+            policy, principal, method_arn, "not_routable", "outside the route table", allowed
+        )
+    if allowed and not iam_allows(document, method_arn.arn):
+        if not _nameable(method_arn):
+            logger.warning("the current request holds '*', '?' or '$': IAM cannot name it; refused")
+        elif "%" in method_arn.path and any(
+            method_arn.prefix + ESCAPED_PATHS in s["Resource"] for s in statements
+        ):
+            return _request_result(
+                policy, principal, method_arn, "escaped_path", "escaped path under carve-outs", allowed
+            )
+        else:
+            # Sound without a proof: the exact ARN of a request decide allows, with no wildcard in it.
+            allow = next((s for s in statements if s["Effect"] == "Allow"), None)
+            if allow is None:
+                statements.insert(0, {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": []})
+                allow = statements[0]
+            allow["Resource"] = [*allow["Resource"], method_arn.arn]
+            statements = [
+                s
+                for s in statements
+                if not (s["Effect"] == "Deny" and s["Resource"] == [method_arn.prefix + "*"])
+            ]
+    document = {"Version": document["Version"], "Statement": statements}
+    if allowed and _nameable(method_arn) and not iam_allows(document, method_arn.arn):
+        # A carve-out Deny covers this allowed request (an inexact document): answer it alone.
+        return _request_result(
+            policy, principal, method_arn, "carve_out", "a Deny covers this request", allowed
+        )
+    longest = max(len(r) for s in statements for r in s["Resource"])
+    size = document_size(document)
+    if longest > MAX_RESOURCE_LENGTH or size > max_bytes:
+        logger.warning(
+            "principal-wide IAM document too large (%d bytes, longest Resource %d): request-scoped policy",
+            size,
+            longest,
+        )
+        return _request_result(
+            policy,
+            principal,
+            method_arn,
+            "too_large",
+            f"{size} bytes (max_bytes={max_bytes}), longest Resource {longest}",
+            allowed,
+        )
+    if not proof.exact:
+        logger.info(
+            "principal-wide IAM document for sub=%s is not exact (rules %s): %s",
+            principal.sub,
+            ", ".join(proof.rules) or "?",
+            proof.detail,
+        )
+    return PolicyResult(document, "principal", proof.reason, size, proof.detail, proof.rules, proof.exact)

@@ -1,0 +1,119 @@
+"""The check every returned document passes: the rendered JSON, as IAM reads it, against ``decide``.
+
+This is the part soundness rests on (steps 3 and 4 in ``docs/architecture.md``, "Cached authorizer answers
+are exact"). It shares nothing with the code that chose the document: it reads the Resources back from
+the rendered document (:func:`~cognito_authz.iam.patterns.glob_of_resource`), refuses any shape it cannot
+reason about, builds the classes of requests from the API's table, the policy's routes and those globs
+(:func:`~cognito_authz.iam.classes.walk_classes`), and on one request of every class compares a fresh
+``Policy.decide`` with :func:`~cognito_authz.iam.document.iam_allows`, IAM's evaluation of the whole ARN.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from cognito_authz.iam.classes import Budget, walk_classes
+from cognito_authz.iam.document import iam_evaluator
+from cognito_authz.iam.patterns import SegmentPattern, glob_of_resource
+from cognito_authz.iam.world import VERBS, policy_facts, request_patterns
+from cognito_authz.policy import Policy
+from cognito_authz.principal import Principal
+from cognito_authz.routing import request_segments
+
+__all__ = ["ESCAPED_PATHS", "Verdict", "check_document"]
+
+#: The Deny a document with carve-outs carries: IAM compares raw text and ``decide`` decoded segments,
+#: so ``/%61dmin`` would slip past a Deny on ``admin``. Escaped paths are refused outright instead.
+ESCAPED_PATHS = "*%*"
+#: Denies for paths the routing model refuses (empty, ``.`` and ``..`` segments) that a ``*`` would span.
+ODD_PATHS = ("*//*", "*/./*", "*/.", "*/../*", "*/..")
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """``sound``: no routable request the document allows is denied by ``decide``. ``exact``: also every
+    routable request ``decide`` allows is allowed. ``example`` is a request breaking the first that
+    fails; ``missed`` the rules allowing requests the document leaves out (when not exact)."""
+
+    sound: bool
+    exact: bool
+    example: str = ""
+    missed: tuple[str, ...] = ()
+    classes: int = 0
+    #: When unsound: one wrongly allowed request per verb that has one (the first is ``example``).
+    wrong: tuple[str, ...] = ()
+    #: When not exact: one request ``decide`` allows but the document refuses, per verb.
+    lost: tuple[str, ...] = ()
+
+
+def _globs(
+    document: Mapping[str, Any], prefix: str
+) -> tuple[dict[str, list[tuple[str, SegmentPattern]]], dict[str, Any]] | None:
+    """Effect -> (verb, glob) for every Resource read exactly, and the document keeping only those
+    (a Deny can only narrow what IAM allows, so judging soundness without the Denies this cannot read is
+    conservative). ``None`` if an Allow is not read exactly, or a Deny with a literal comes without the
+    escaped-path Deny."""
+    out: dict[str, list[tuple[str, SegmentPattern]]] = {"Allow": [], "Deny": []}
+    kept: list[dict[str, Any]] = []
+    escaped = False
+    for statement in document.get("Statement", ()):
+        if set(statement) != {"Action", "Effect", "Resource"} or statement["Action"] != "execute-api:Invoke":
+            return None
+        effect = statement["Effect"]
+        read: list[str] = []
+        for resource in statement["Resource"]:
+            parsed = glob_of_resource(prefix, resource)
+            if parsed is None and effect == "Allow":
+                return None  # an Allow read inexactly could allow anything
+            if parsed is None:
+                escaped = escaped or resource == prefix + ESCAPED_PATHS
+                continue
+            out[effect].append(parsed)
+            read.append(resource)
+        if read:
+            kept.append({**statement, "Resource": read})
+    if not escaped and any(glob.literals() - {""} for _verb, glob in out["Deny"]):
+        return None
+    return out, {"Version": document.get("Version"), "Statement": kept}
+
+
+def check_document(
+    policy: Policy, principal: Principal, document: Mapping[str, Any], prefix: str, budget: Budget
+) -> Verdict:
+    """Evaluate ``document`` as IAM does against ``policy.decide`` on one request of every class."""
+    read = _globs(document, prefix)
+    if read is None:
+        return Verdict(False, False, "a Resource or statement of a shape the check cannot read exactly")
+    globs, readable = read
+    facts = policy_facts(policy)
+    api = policy.api
+    allows_readable, allows_document = iam_evaluator(readable), iam_evaluator(document)
+    missed: dict[str, None] = {}
+    example = ""
+    count = 0
+    wrong: list[str] = []
+    lost: list[str] = []
+    for verb in VERBS:
+        table, routes = request_patterns(facts, principal, verb, budget)
+        mine = [glob for effect in ("Allow", "Deny") for v, glob in globs[effect] if v == verb]
+        for representative in walk_classes([*table, *routes, *mine], budget):
+            count += 1
+            path = "/" + "/".join(representative.word)
+            if request_segments(path) is None or (api is not None and not api.routable(verb, path)):
+                continue  # API Gateway never sends it to an authorizer or to a cached answer
+            budget.spend(4)
+            decision = policy.decide(principal, verb, path)
+            arn = f"{prefix}{verb}{path}"
+            if not decision.allowed and allows_readable(arn):
+                wrong.append(f"{verb} {path}")
+                break
+            if decision.allowed and not allows_document(arn):
+                example = example or f"{verb} {path}"
+                if not lost or not lost[-1].startswith(verb + " "):
+                    lost.append(f"{verb} {path}")
+                missed.update(dict.fromkeys(decision.rules))
+    if wrong:
+        return Verdict(False, False, wrong[0], classes=count, wrong=tuple(wrong))
+    return Verdict(True, not example, example, tuple(missed), count, lost=tuple(lost))

@@ -1,0 +1,202 @@
+"""Classes of requests: finitely many words that stand for every request (soundness part).
+
+Given patterns (routes and globs, :mod:`cognito_authz.iam.patterns`), two words that every pattern
+accepts or rejects alike are alike for anything that depends on a segment only through these patterns
+(step 2 of the argument in ``docs/architecture.md``). :func:`walk_classes` runs all patterns side by side as
+one lazily built automaton and returns one representative word per distinct set of accepting patterns
+reachable, over every word of non-empty segments optionally closed by one empty segment (a trailing
+slash). A segment equal to no literal of any pattern behaves like every other such segment, so one fresh
+segment stands for all of them.
+
+Cost is counted in a :class:`Budget`; running out raises :class:`BudgetExceeded` before memory or time
+can grow further. The walk never decides anything itself: callers evaluate ``decide`` and the IAM
+matcher on the representatives.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from cognito_authz.iam.patterns import MANY, ONE, PLUS, SegmentPattern
+
+__all__ = ["Budget", "BudgetExceeded", "walk_classes"]
+
+
+class BudgetExceeded(Exception):
+    """The work allowed for one invocation ran out (the caller falls back; never an Allow)."""
+
+
+class Budget:
+    """Deterministic units of work (automaton states, steps, ``decide`` calls, candidate patterns).
+
+    One unit is a few microseconds and a few hundred bytes at most, so a cap in units caps time and
+    memory whatever a token carries.
+    """
+
+    __slots__ = ("left",)
+
+    def __init__(self, units: int) -> None:
+        self.left = units
+
+    def spend(self, units: int) -> None:
+        self.left -= units
+        if self.left < 0:
+            raise BudgetExceeded("work budget exhausted")
+
+
+# NFA state per pattern: 2*p = before token p; 2*p+1 = inside MANY at p (one or more segments taken);
+# _FINAL = a routed pattern that accepted and then took the closing empty segment.
+_FINAL = -2
+_DEAD = -3
+
+
+def _closure(pattern: SegmentPattern, states: set[int]) -> frozenset[int]:
+    # Leaving a MANY that has taken at least one segment is free.
+    for state in list(states):
+        if state >= 0 and state % 2:
+            states.add(state + 1)
+    return frozenset(states)
+
+
+def _step(pattern: SegmentPattern, states: frozenset[int], symbol: str) -> frozenset[int]:
+    tokens = pattern.tokens
+    end = 2 * len(tokens)
+    out: set[int] = set()
+    if symbol == "" and pattern.routed:
+        # Routing ignores one trailing slash: a routed pattern that accepted stays accepted, once.
+        return frozenset({_FINAL}) if end in states else frozenset()
+    for state in states:
+        if state < 0:
+            continue
+        position, inside = divmod(state, 2)
+        if inside:
+            out.add(state)
+            continue
+        if position >= len(tokens):
+            continue
+        token = tokens[position]
+        if token is MANY:
+            out.add(state + 1)
+        elif token is PLUS:
+            # Our words hold an empty segment only last, so "non-empty text" is "not a lone ''".
+            if symbol != "":
+                out.add(state + 1)
+        elif token is ONE:
+            if symbol != "":
+                out.add(state + 2)
+        elif token == symbol:
+            out.add(state + 2)
+    return _closure(pattern, out)
+
+
+def _accepts(pattern: SegmentPattern, states: frozenset[int]) -> bool:
+    return 2 * len(pattern.tokens) in states or _FINAL in states
+
+
+def _expects(pattern: SegmentPattern, states: frozenset[int]) -> set[str]:
+    out: set[str] = set()
+    for state in states:
+        if state >= 0 and not state % 2 and state // 2 < len(pattern.tokens):
+            token = pattern.tokens[state // 2]
+            if isinstance(token, str):
+                out.add(token)
+    return out
+
+
+def _need(pattern: SegmentPattern, states: frozenset[int]) -> str | None:
+    """The one literal a single NFA state waits for (any other non-empty segment kills it), else None."""
+    if len(states) != 1:
+        return None
+    state = next(iter(states))
+    if state < 0 or state % 2 or state // 2 >= len(pattern.tokens):
+        return None
+    token = pattern.tokens[state // 2]
+    return token if isinstance(token, str) and token else None
+
+
+@dataclass(frozen=True, slots=True)
+class Representative:
+    """One word standing for its class, and the indexes of the patterns that accept it."""
+
+    word: tuple[str, ...]
+    accepted: frozenset[int]
+
+
+def fresh_segment(taken: frozenset[str]) -> str:
+    """A plain segment equal to none of ``taken``."""
+    fresh = "x0"
+    while fresh in taken:
+        fresh += "0"
+    return fresh
+
+
+def walk_classes(patterns: Sequence[SegmentPattern], budget: Budget) -> list[Representative]:
+    """One representative per reachable set of accepting patterns (see the module docstring).
+
+    A product state lists only the live patterns, as ``(index, NFA states)`` pairs; single-pattern
+    steps are memoized, since the same pattern state recurs in many product states.
+    """
+    literals = frozenset().union(*(p.literals() for p in patterns)) - {""}
+    fresh = fresh_segment(literals)
+    steps: dict[tuple[int, frozenset[int], str], frozenset[int]] = {}
+
+    def step(i: int, states: frozenset[int], symbol: str) -> frozenset[int]:
+        key = (i, states, symbol)
+        found = steps.get(key)
+        if found is None:
+            budget.spend(1)
+            found = steps[key] = _step(patterns[i], states, symbol)
+        return found
+
+    Product = tuple[tuple[int, frozenset[int]], ...]
+    start: Product = tuple((i, _closure(p, {0})) for i, p in enumerate(patterns))
+    budget.spend(len(patterns) + 1)
+    seen: set[Product] = {start}
+    found: dict[frozenset[int], Representative] = {}
+    stack: list[tuple[tuple[str, ...], Product]] = [((), start)]
+    # Per product state: live patterns that wait for one literal (by that literal), and the others. A
+    # pattern waiting for "orders" dies on any other segment, so it is never stepped for one.
+    index: dict[
+        Product, tuple[dict[str, list[tuple[int, frozenset[int]]]], list[tuple[int, frozenset[int]]]]
+    ] = {}
+
+    def split(
+        states: Product,
+    ) -> tuple[dict[str, list[tuple[int, frozenset[int]]]], list[tuple[int, frozenset[int]]]]:
+        found_split = index.get(states)
+        if found_split is None:
+            budget.spend(len(states) // 8 + 1)
+            waiting: dict[str, list[tuple[int, frozenset[int]]]] = {}
+            other: list[tuple[int, frozenset[int]]] = []
+            for i, s in states:
+                need = _need(patterns[i], s)
+                (waiting.setdefault(need, []) if need is not None else other).append((i, s))
+            found_split = index[states] = (waiting, other)
+        return found_split
+
+    def advance(word: tuple[str, ...], states: Product, symbol: str) -> Product:
+        waiting, other = split(states)
+        live = [*other, *waiting.get(symbol, ())] if symbol else list(states)
+        budget.spend(len(live) // 4 + 1)
+        nxt = tuple(sorted((i, t) for i, s in live if (t := step(i, s, symbol))))
+        accepted = frozenset(i for i, t in nxt if _accepts(patterns[i], t))
+        if accepted not in found:
+            found[accepted] = Representative(word, accepted)
+        return nxt
+
+    while stack:
+        word, states = stack.pop()
+        # The closing empty segment: a trailing slash, or the root "/" when the word is empty.
+        advance((*word, ""), states, "")
+        symbols = {fresh}
+        for i, s in states:
+            symbols |= _expects(patterns[i], s)
+        symbols.discard("")
+        for symbol in sorted(symbols):  # sorted: representatives never depend on hash order
+            path = (*word, symbol)
+            nxt = advance(path, states, symbol)
+            if nxt and nxt not in seen:
+                seen.add(nxt)
+                stack.append((path, nxt))
+    return list(found.values())

@@ -1,0 +1,95 @@
+"""One proof for every caller that differs only in template-bound claim values (soundness of the memo).
+
+A new user must not cost a full proof, so a document proved for a stand-in caller is reused for the real
+one. The transfer is exact (step 5 in ``docs/architecture.md``, "Cached authorizer answers are exact"):
+the stand-in carries placeholders ``p_i`` where the caller carries values ``v_i``, and σ, the bijection
+of segment strings that swaps each ``p_i`` with ``v_i`` and fixes every other string, maps the stand-in's
+world onto the caller's:
+
+- σ fixes every literal the policy, the table and the conditions compare with, because no ``p_i`` or
+  ``v_i`` is such a literal (:func:`plan_renaming` refuses otherwise);
+- σ maps the stand-in's compared claim texts to the caller's and fixes all others, because a renamed
+  claim is a single plain string and no other compared claim text equals a ``p_i`` or ``v_i``;
+- so for every word ``w``: ``decide(stand-in, w) == decide(caller, σw)``, ``routable(w) == routable(σw)``
+  and a glob matches ``w`` exactly when its σ-image matches ``σw``, since values and placeholders are
+  whole plain segments (no ``*``, ``?``, ``%``, ``/``: :func:`~cognito_authz.iam.patterns.plain_segment`).
+
+Hence the stand-in's checked document, σ applied to its whole path segments (:func:`render`), is sound
+and exact for the caller exactly when it is for the stand-in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from types import MappingProxyType
+from typing import Any
+
+from cognito_authz.iam.patterns import plain_segment
+from cognito_authz.iam.world import PolicyFacts, claim_texts
+from cognito_authz.principal import Principal
+
+__all__ = ["Renaming", "plan_renaming", "render"]
+
+# Claims whose values decide reads through the principal's own lists, never renamed.
+_LIST_CLAIMS = frozenset({"cognito:groups", "scope"})
+
+
+def placeholder(index: int) -> str:
+    """The ``index``-th placeholder: a plain segment, refused as a value by :func:`plan_renaming`."""
+    return f"~{index}~"
+
+
+@dataclass(frozen=True, slots=True)
+class Renaming:
+    """placeholder -> value, the stand-in caller, and the memo key part it leaves (value-free)."""
+
+    values: Mapping[str, str]
+    stand_in: Principal
+    key: tuple[tuple[str, str], ...]
+
+
+def plan_renaming(facts: PolicyFacts, principal: Principal) -> Renaming | None:
+    """The renaming for ``principal``, or ``None`` when its values do not meet the conditions above."""
+    claims = principal.claims
+    index: dict[str, str] = {}  # value -> placeholder
+    renamed: list[str] = []
+    for name in facts.condition_claims:
+        if name not in facts.templated_claims or name in _LIST_CLAIMS or name in facts.flag_claims:
+            continue
+        value = claims.get(name)
+        if type(value) is not str or not plain_segment(value) or value in facts.literals:
+            continue
+        if value.startswith("~"):
+            return None  # could equal a placeholder: no renaming at all
+        index.setdefault(value, placeholder(len(index)))
+        renamed.append(name)
+    if not index:
+        return None
+    taken = set(index) | set(index.values())
+    for name in facts.condition_claims:
+        if name not in renamed and taken.intersection(claim_texts(principal, name)):
+            return None  # a claim kept as it is shares a value with a renamed one
+    stand_in_claims = dict(claims)
+    for name in renamed:
+        stand_in_claims[name] = index[claims[name]]
+    sub = stand_in_claims["sub"] if "sub" in renamed else principal.sub
+    stand_in = replace(principal, sub=sub, claims=MappingProxyType(stand_in_claims))
+    key = tuple((name, index[claims[name]]) for name in renamed)
+    return Renaming({p: v for v, p in index.items()}, stand_in, key)
+
+
+def render(document: Mapping[str, Any], prefix: str, values: Mapping[str, str]) -> dict[str, Any]:
+    """The document with σ applied to every whole path segment of its Resources under ``prefix``."""
+    swap = {**{v: p for p, v in values.items()}, **values}
+    statements = []
+    for statement in document["Statement"]:
+        resources = []
+        for resource in statement["Resource"]:
+            verb, slash, path = resource[len(prefix) :].partition("/")
+            if resource.startswith(prefix) and slash:
+                path = "/".join(swap.get(part, part) for part in path.split("/"))
+                resource = f"{prefix}{verb}/{path}"
+            resources.append(resource)
+        statements.append({**statement, "Resource": resources})
+    return {"Version": document["Version"], "Statement": statements}

@@ -1,0 +1,157 @@
+"""What ``decide`` and routing depend on, read from the policy's typed public interface (soundness part).
+
+``decide`` depends on a request segment only through its equality with route literals and, for a
+parameter, with the values of the claims a ``"{param}"`` template compares with it (step 1 of the argument
+in ``docs/architecture.md``, "Cached authorizer answers are exact"). :func:`request_patterns` turns that
+into patterns: every table route (what is routable), every policy route, and every policy route with one
+parameter bound to one of the principal's compared values. A route matches a word in one way only (its
+greedy parameter, if any, is last), so which of the single-binding variants accept a word says exactly
+which compared values each parameter equals: no product of bindings is ever built.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from threading import Lock
+
+from cognito_authz.iam.classes import Budget
+from cognito_authz.iam.patterns import SegmentPattern, route_pattern
+from cognito_authz.policy import Policy
+from cognito_authz.policy.conditions import claim_items, claim_text
+from cognito_authz.policy.model import Condition, template_param
+from cognito_authz.policy.routes import LITERAL, Route
+from cognito_authz.principal import Principal
+from cognito_authz.routing import STANDARD_VERBS, request_segments
+
+__all__ = ["PolicyFacts", "claim_texts", "policy_facts", "request_patterns", "value_segments"]
+
+VERBS: tuple[str, ...] = tuple(sorted(STANDARD_VERBS))
+
+
+@dataclass(frozen=True, slots=True)
+class Template:
+    """``claim`` equals parameter ``param`` of ``route`` (in some rule's ``when`` or ``unless``)."""
+
+    route: Route
+    param: str
+    claim: str
+
+
+@dataclass(frozen=True)
+class PolicyFacts:
+    """Computed once per policy: its HTTP routes, templates, the table and every literal they hold."""
+
+    routes: tuple[Route, ...]
+    templates: tuple[Template, ...]
+    table: tuple[Route, ...] | None  # None: no table, every well-formed request is routable
+    websocket_keys: tuple[str, ...]
+    # Every literal a request segment or a claim value is compared with: route and table segments and
+    # literal claim values of conditions. A renaming must fix all of them (see renaming.py).
+    literals: frozenset[str]
+    condition_claims: tuple[str, ...]
+    templated_claims: frozenset[str]
+    # Claims some condition compares with a boolean: "True" and "true" compare alike there, so their
+    # values are never renamed.
+    flag_claims: frozenset[str]
+
+
+def _condition_parts(condition: Condition | None) -> Iterable[tuple[str, object]]:
+    for claim, spec in (condition.claims or {}).items() if condition is not None else ():
+        for value in spec if isinstance(spec, tuple) else (spec,):
+            yield claim, value
+
+
+def _build_facts(policy: Policy) -> PolicyFacts:
+    routes: dict[str, Route] = {}
+    websocket: dict[str, None] = {}
+    templates: dict[Template, None] = {}
+    literals: set[str] = set()
+    claims: set[str] = set()
+    flags: set[str] = set()
+    for rule in policy.rules:
+        for route in rule.routes:
+            if route.method is None:
+                websocket[route.path] = None
+            else:
+                routes.setdefault(route.text, route)
+        for condition in (rule.when, rule.unless):
+            for claim, value in _condition_parts(condition):
+                claims.add(claim)
+                name = template_param(value)
+                if isinstance(value, bool):
+                    flags.add(claim)
+                if name is None:
+                    literals.add(claim_text(value) or "")
+                    continue
+                for route in rule.routes:
+                    if name in route.params:
+                        templates[Template(route, name, claim)] = None
+    api = policy.api
+    table = None if api is None or not api.routes else tuple(r for r in api.routes if r.method is not None)
+    for route in (*routes.values(), *(table or ())):
+        literals.update(text for kind, text in route.pattern if kind == LITERAL)
+    return PolicyFacts(
+        routes=tuple(routes.values()),
+        templates=tuple(templates),
+        table=table,
+        websocket_keys=tuple(websocket),
+        literals=frozenset(literals),
+        condition_claims=tuple(sorted(claims)),
+        templated_claims=frozenset(t.claim for t in templates),
+        flag_claims=frozenset(flags),
+    )
+
+
+_FACTS: dict[int, tuple[Policy, PolicyFacts]] = {}
+_FACTS_LOCK = Lock()
+
+
+def policy_facts(policy: Policy) -> PolicyFacts:
+    """:class:`PolicyFacts` for ``policy``, computed once (the cache entry keeps the policy alive, so its
+    id cannot be reused while the entry exists)."""
+    with _FACTS_LOCK:
+        hit = _FACTS.get(id(policy))
+    if hit is not None and hit[0] is policy:
+        return hit[1]
+    facts = _build_facts(policy)
+    with _FACTS_LOCK:
+        if len(_FACTS) >= 64:
+            _FACTS.pop(next(iter(_FACTS)))
+        _FACTS[id(policy)] = (policy, facts)
+    return facts
+
+
+def claim_texts(principal: Principal, claim: str) -> tuple[str, ...]:
+    """The texts ``decide`` compares ``claim`` as (list claims item by item), in first-seen order."""
+    items = claim_items(principal, claim) or ()
+    return tuple(dict.fromkeys(t for t in (claim_text(item) for item in items) if t is not None))
+
+
+def value_segments(value: str, greedy: bool) -> tuple[str, ...] | None:
+    """The canonical segments a parameter must have to equal ``value``; ``None`` if no request can."""
+    parts = tuple(value.split("/")) if greedy else (value,)
+    return parts if request_segments("/" + value) == parts else None
+
+
+def request_patterns(
+    facts: PolicyFacts, principal: Principal, verb: str, budget: Budget
+) -> tuple[list[SegmentPattern], list[SegmentPattern]]:
+    """(table patterns, policy patterns) that apply to ``verb`` for ``principal`` (see module doc)."""
+    table = [route_pattern(r) for r in facts.table or () if r.method in ("ANY", verb)]
+    policy: dict[SegmentPattern, None] = {}
+    for route in facts.routes:
+        if route.method in ("ANY", verb):
+            policy[route_pattern(route)] = None
+    for template in facts.templates:
+        route = template.route
+        if route.method not in ("ANY", verb):
+            continue
+        greedy = route.greedy and route.params[-1] == template.param
+        for text in claim_texts(principal, template.claim):
+            budget.spend(12)  # a canonical check and a pattern: about 10 us
+            segments = value_segments(text, greedy)
+            if segments is not None:
+                policy[route_pattern(route, {template.param: segments})] = None
+    budget.spend(len(table) + len(policy))
+    return table, list(policy)
