@@ -17,6 +17,7 @@ back into tokens, refusing anything whose wildcards are not whole segments, so t
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Final
 
@@ -55,12 +56,14 @@ Token = str | _Wild
 
 # Characters IAM or ARNs give a meaning to, or that routing decodes: never inside a Resource's literal.
 _SPECIAL = frozenset("*?%$/:\\\"' \t\r\n")
+# The same test as one C-level search: any of _SPECIAL, a control character or space (< 0x21), or DEL.
+_NOT_PLAIN = re.compile("[" + re.escape("".join(sorted(_SPECIAL))) + "\\x00-\\x20\\x7f]")
 
 
 def plain_segment(text: str) -> bool:
     """Whether ``text`` may stand verbatim as a whole segment of a Resource: a canonical request segment
     (it round-trips through the routing model) holding no character IAM or ARNs treat specially."""
-    if not text or len(text) > 256 or any(ch in _SPECIAL or ord(ch) < 0x21 or ord(ch) == 0x7F for ch in text):
+    if not text or len(text) > 256 or _NOT_PLAIN.search(text) is not None:
         return False
     return request_segments("/" + text) == (text,)
 
