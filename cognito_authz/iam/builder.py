@@ -536,13 +536,15 @@ def _finish(
         return _request_result(policy, principal, method_arn, proof.reason, proof.detail, allowed)
     document = proof.document
     statements = [dict(s) for s in document["Statement"]]
-    if not allowed and iam_allows(document, method_arn.arn):
+    covered = iam_allows(document, method_arn.arn)  # one evaluation for both guards below
+    added = False  # whether the current ARN was added (only then can the verdict on it change)
+    if not allowed and covered:
         # Checked sound over routable requests; this one is not (no route of the table takes it), so
         # API Gateway should not have sent it. Never answer it Allow.
         return _request_result(
             policy, principal, method_arn, "not_routable", "outside the route table", allowed
         )
-    if allowed and not iam_allows(document, method_arn.arn):
+    if allowed and not covered:
         if not _nameable(method_arn):
             logger.warning("the current request holds '*', '?' or '$': IAM cannot name it; refused")
         elif "%" in method_arn.path and any(
@@ -558,13 +560,16 @@ def _finish(
                 statements.insert(0, {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": []})
                 allow = statements[0]
             allow["Resource"] = [*allow["Resource"], method_arn.arn]
+            added = True
             statements = [
                 s
                 for s in statements
                 if not (s["Effect"] == "Deny" and s["Resource"] == [method_arn.prefix + "*"])
             ]
     document = {"Version": document["Version"], "Statement": statements}
-    if allowed and _nameable(method_arn) and not iam_allows(document, method_arn.arn):
+    # Unchanged document: it allows the current request exactly when `covered` says so, and an allowed
+    # but uncovered request not added was refused above (unnameable) or returned (escaped path).
+    if allowed and _nameable(method_arn) and added and not iam_allows(document, method_arn.arn):
         # A carve-out Deny covers this allowed request (an inexact document): answer it alone.
         return _request_result(
             policy, principal, method_arn, "carve_out", "a Deny covers this request", allowed

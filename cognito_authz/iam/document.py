@@ -130,6 +130,14 @@ def _arn_match(pattern: str, arn: str) -> bool:
     # IAM compares the six ARN components separately, so a '*' in the region never reaches the path.
     if pattern == "*":
         return True
+    first = _first_wild(pattern)
+    if first < 0:
+        # No wildcard: component-wise equality is string equality of two six-component ARNs.
+        return pattern == arn and arn.count(":") >= 5
+    if not arn.startswith(pattern[:first]):
+        # The text before the first wildcard is whole literal components (equal in both) and the literal
+        # head of the next: a match needs the ARN to start with it. Only ever rejects.
+        return False
     pattern_parts = pattern.split(":", 5)
     arn_parts = arn.split(":", 5)
     if len(pattern_parts) != 6 or len(arn_parts) != 6:
