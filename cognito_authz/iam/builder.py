@@ -358,6 +358,7 @@ def clear_memo() -> None:
     with _MEMO_LOCK:
         _MEMO.clear()
         _FINISHED.clear()
+        _BY_CALLER.clear()
 
 
 def _memo_key(facts: PolicyFacts, principal: Principal, renamed: dict[str, str]) -> tuple[Any, ...]:
@@ -429,6 +430,13 @@ _FINISHED: OrderedDict[tuple[Any, ...], tuple[Policy, PolicyResult]] = OrderedDi
 _FINISHED_SIZE = 1024
 
 
+# The same again, by the caller's identity: a repeated token gets back the very Principal object the
+# verifier cached, so (policy, principal, ARN, verdict, limits) finds its answer with one dictionary
+# lookup, before any renaming or memo key is worked out. Entries hold the policy and principal
+# themselves, so their ids cannot be reused while the entry lives; both are immutable.
+_BY_CALLER: OrderedDict[tuple[Any, ...], tuple[Policy, Principal, PolicyResult]] = OrderedDict()
+
+
 def _copied(result: PolicyResult) -> PolicyResult:
     # Callers own the document they get (an adapter may add to it); the cache keeps its own.
     statements = [{**s, "Resource": list(s["Resource"])} for s in result.document["Statement"]]
@@ -498,6 +506,11 @@ def build_principal_policy(
         return PolicyResult(document, "principal", "", document_size(document), exact=True)
     if allowed is None:
         allowed = policy.decide(principal, method_arn.verb, method_arn.path).allowed
+    caller_key = (id(policy), id(principal), method_arn.arn, allowed, max_bytes, budget)
+    with _MEMO_LOCK:
+        seen = _BY_CALLER.get(caller_key)
+    if seen is not None and seen[0] is policy and seen[1] is principal:
+        return _copied(seen[2])
     key, renaming = _caller_key(policy, principal, method_arn, budget)
     done_key = (
         *key,
@@ -509,6 +522,7 @@ def build_principal_policy(
     with _MEMO_LOCK:
         done = _FINISHED.get(done_key)
     if done is not None and done[0] is policy:
+        _remember(caller_key, policy, principal, done[1])
         return _copied(done[1])
     result = _finish(
         policy,
@@ -522,7 +536,15 @@ def build_principal_policy(
         _FINISHED[done_key] = (policy, result)
         while len(_FINISHED) > _FINISHED_SIZE:
             _FINISHED.popitem(last=False)
+    _remember(caller_key, policy, principal, result)
     return _copied(result)
+
+
+def _remember(key: tuple[Any, ...], policy: Policy, principal: Principal, result: PolicyResult) -> None:
+    with _MEMO_LOCK:
+        _BY_CALLER[key] = (policy, principal, result)
+        while len(_BY_CALLER) > _FINISHED_SIZE:
+            _BY_CALLER.popitem(last=False)
 
 
 def _finish(
