@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import re
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from threading import Lock
 from typing import Any, Literal
@@ -21,9 +21,15 @@ from typing import Any, Literal
 from cognito_authz.iam.arn import MethodArn
 from cognito_authz.iam.check import ESCAPED_PATHS, ODD_PATHS, check_document
 from cognito_authz.iam.classes import Budget, BudgetExceeded, fresh_segment, walk_classes
-from cognito_authz.iam.document import Statement, document_size, iam_allows, policy_document
+from cognito_authz.iam.document import (
+    Statement,
+    document_matcher,
+    document_size,
+    iam_allows,
+    policy_document,
+)
 from cognito_authz.iam.patterns import MANY, PLUS, Token, plain_segment, resource_of_glob
-from cognito_authz.iam.renaming import Renaming, plan_renaming, render
+from cognito_authz.iam.renaming import Renaming, plan_renaming, rename, render, swap_of
 from cognito_authz.iam.world import (
     VERBS,
     PolicyFacts,
@@ -307,6 +313,9 @@ class _Proof:
     reason: str
     detail: str
     rules: tuple[str, ...]
+    # IAM's verdict on one ARN under `document` (iam_allows' semantics), compiled once with the proof;
+    # for a rendered proof, the stand-in's evaluator read through σ (renaming.rename).
+    allows: Callable[[str], bool] | None = None
 
 
 def _prove(policy: Policy, principal: Principal, prefix: str, budget_units: int) -> _Proof:
@@ -345,7 +354,8 @@ def _prove(policy: Policy, principal: Principal, prefix: str, budget_units: int)
         "" if verdict.exact else f"IAM globs cannot say everything decide allows (e.g. {verdict.example})"
     )
     rules = verdict.missed or missed
-    return _Proof(document, verdict.exact, "" if verdict.exact else "inexact", detail, rules)
+    reason = "" if verdict.exact else "inexact"
+    return _Proof(document, verdict.exact, reason, detail, rules, document_matcher(document))
 
 
 _MEMO: OrderedDict[tuple[Any, ...], tuple[Policy, _Proof]] = OrderedDict()
@@ -406,12 +416,20 @@ def _proof_for(
                 _MEMO.popitem(last=False)
     if renaming is None or proof.document is None:
         return proof
+    stand_in_allows, swap, prefix = proof.allows, swap_of(renaming.values), arn.prefix
+
+    def allows(resource_arn: str) -> bool:
+        # σ is its own inverse: the rendered document allows an ARN exactly when the stand-in's allows
+        # its σ-image (docs/architecture.md, step 5).
+        return stand_in_allows is not None and stand_in_allows(rename(resource_arn, prefix, swap))
+
     return _Proof(
-        render(proof.document, arn.prefix, renaming.values),
+        render(proof.document, prefix, renaming.values),
         proof.exact,
         proof.reason,
         proof.detail,
         proof.rules,
+        allows,
     )
 
 
@@ -558,7 +576,8 @@ def _finish(
         return _request_result(policy, principal, method_arn, proof.reason, proof.detail, allowed)
     document = proof.document
     statements = [dict(s) for s in document["Statement"]]
-    covered = iam_allows(document, method_arn.arn)  # one evaluation for both guards below
+    # One evaluation for both guards below, by the evaluator compiled with the proof.
+    covered = (proof.allows or (lambda arn: iam_allows(document, arn)))(method_arn.arn)
     added = False  # whether the current ARN was added (only then can the verdict on it change)
     if not allowed and covered:
         # Checked sound over routable requests; this one is not (no route of the table takes it), so

@@ -29,7 +29,7 @@ from cognito_authz.iam.patterns import plain_segment
 from cognito_authz.iam.world import PolicyFacts, claim_texts
 from cognito_authz.principal import Principal
 
-__all__ = ["Renaming", "plan_renaming", "render"]
+__all__ = ["Renaming", "plan_renaming", "rename", "render", "swap_of"]
 
 # Claims whose values decide reads through the principal's own lists, never renamed.
 _LIST_CLAIMS = frozenset({"cognito:groups", "scope"})
@@ -79,17 +79,30 @@ def plan_renaming(facts: PolicyFacts, principal: Principal) -> Renaming | None:
     return Renaming({p: v for v, p in index.items()}, stand_in, key)
 
 
+def swap_of(values: Mapping[str, str]) -> dict[str, str]:
+    """σ as a table (placeholder -> value and value -> placeholder); every other string is fixed."""
+    return {**{v: p for p, v in values.items()}, **values}
+
+
+def rename(text: str, prefix: str, swap: Mapping[str, str]) -> str:
+    """σ applied to every whole path segment of one Resource, or one request ARN, under ``prefix``.
+
+    σ is its own inverse, so a request ARN ``a`` is allowed by the rendered document exactly when
+    ``rename(a)`` is allowed by the stand-in's one (a glob matches ``w`` exactly when its σ-image matches
+    ``σw``): the builder guards the current request with the stand-in's compiled evaluator that way.
+    """
+    verb, slash, path = text[len(prefix) :].partition("/")
+    if text.startswith(prefix) and slash:
+        path = "/".join(swap.get(part, part) for part in path.split("/"))
+        return f"{prefix}{verb}/{path}"
+    return text
+
+
 def render(document: Mapping[str, Any], prefix: str, values: Mapping[str, str]) -> dict[str, Any]:
     """The document with σ applied to every whole path segment of its Resources under ``prefix``."""
-    swap = {**{v: p for p, v in values.items()}, **values}
-    statements = []
-    for statement in document["Statement"]:
-        resources = []
-        for resource in statement["Resource"]:
-            verb, slash, path = resource[len(prefix) :].partition("/")
-            if resource.startswith(prefix) and slash:
-                path = "/".join(swap.get(part, part) for part in path.split("/"))
-                resource = f"{prefix}{verb}/{path}"
-            resources.append(resource)
-        statements.append({**statement, "Resource": resources})
+    swap = swap_of(values)
+    statements = [
+        {**statement, "Resource": [rename(r, prefix, swap) for r in statement["Resource"]]}
+        for statement in document["Statement"]
+    ]
     return {"Version": document["Version"], "Statement": statements}
