@@ -21,10 +21,10 @@ __all__ = [
     "IAM_POLICY_VERSION",
     "INVOKE_ACTION",
     "Statement",
+    "document_matcher",
     "document_size",
     "glob_match",
     "iam_allows",
-    "document_matcher",
     "iam_evaluator",
     "policy_document",
 ]
