@@ -29,7 +29,7 @@ from cognito_authz.iam.document import (
     policy_document,
 )
 from cognito_authz.iam.patterns import MANY, PLUS, Token, plain_segment, resource_of_glob
-from cognito_authz.iam.renaming import Renaming, plan_renaming, rename, render, swap_of
+from cognito_authz.iam.renaming import Renaming, RenderPlan, plan_renaming, rename, swap_of
 from cognito_authz.iam.world import (
     VERBS,
     PolicyFacts,
@@ -316,6 +316,7 @@ class _Proof:
     # IAM's verdict on one ARN under `document` (iam_allows' semantics), compiled once with the proof;
     # for a rendered proof, the stand-in's evaluator read through σ (renaming.rename).
     allows: Callable[[str], bool] | None = None
+    plan: RenderPlan | None = None  # renaming.render of `document`, prepared once
 
 
 def _prove(policy: Policy, principal: Principal, prefix: str, budget_units: int) -> _Proof:
@@ -355,7 +356,8 @@ def _prove(policy: Policy, principal: Principal, prefix: str, budget_units: int)
     )
     rules = verdict.missed or missed
     reason = "" if verdict.exact else "inexact"
-    return _Proof(document, verdict.exact, reason, detail, rules, document_matcher(document))
+    matcher, plan = document_matcher(document), RenderPlan.of(document, prefix)
+    return _Proof(document, verdict.exact, reason, detail, rules, matcher, plan)
 
 
 _MEMO: OrderedDict[tuple[Any, ...], tuple[Policy, _Proof]] = OrderedDict()
@@ -423,8 +425,9 @@ def _proof_for(
         # its σ-image (docs/architecture.md, step 5).
         return stand_in_allows is not None and stand_in_allows(rename(resource_arn, prefix, swap))
 
+    plan = proof.plan or RenderPlan.of(proof.document, prefix)
     return _Proof(
-        render(proof.document, prefix, renaming.values),
+        plan.render(renaming.values),
         proof.exact,
         proof.reason,
         proof.detail,
@@ -471,20 +474,22 @@ def request_policy(policy: Policy, principal: Principal, method_arn: MethodArn) 
     """A document for the current ARN only: Allow it if ``decide`` allows and IAM can name it exactly,
     else Deny it."""
     decision = policy.decide(principal, method_arn.verb or "GET", method_arn.path)
-    allowed = decision.allowed and _nameable(method_arn)
-    return policy_document([Statement("Allow" if allowed else "Deny", (method_arn.arn,))])
+    arn_text = method_arn.arn
+    allowed = decision.allowed and _nameable(arn_text)
+    return policy_document([Statement("Allow" if allowed else "Deny", (arn_text,))])
 
 
-def _nameable(arn: MethodArn) -> bool:
+def _nameable(arn_text: str) -> bool:
     # An exact ARN is its own Resource only without IAM's wildcards or a policy variable ("${...}").
-    return not any(text in arn.arn for text in ("*", "?", "${"))
+    return not any(text in arn_text for text in ("*", "?", "${"))
 
 
 def _request_result(
     policy: Policy, principal: Principal, arn: MethodArn, reason: str, detail: str, allowed: bool
 ) -> PolicyResult:
-    named = allowed and _nameable(arn)
-    document = policy_document([Statement("Allow" if named else "Deny", (arn.arn,))])
+    arn_text = arn.arn
+    named = allowed and _nameable(arn_text)
+    document = policy_document([Statement("Allow" if named else "Deny", (arn_text,))])
     return PolicyResult(document, "request", reason, document_size(document), detail)
 
 
@@ -524,7 +529,8 @@ def build_principal_policy(
         return PolicyResult(document, "principal", "", document_size(document), exact=True)
     if allowed is None:
         allowed = policy.decide(principal, method_arn.verb, method_arn.path).allowed
-    caller_key = (id(policy), id(principal), method_arn.arn, allowed, max_bytes, budget)
+    arn_text = method_arn.arn  # a property that builds the string: read once
+    caller_key = (id(policy), id(principal), arn_text, allowed, max_bytes, budget)
     with _MEMO_LOCK:
         seen = _BY_CALLER.get(caller_key)
     if seen is not None and seen[0] is policy and seen[1] is principal:
@@ -533,7 +539,7 @@ def build_principal_policy(
     done_key = (
         *key,
         tuple(sorted(renaming.values.items())) if renaming else (),
-        method_arn.arn,
+        arn_text,
         allowed,
         max_bytes,
     )
@@ -577,7 +583,8 @@ def _finish(
     document = proof.document
     statements = [dict(s) for s in document["Statement"]]
     # One evaluation for both guards below, by the evaluator compiled with the proof.
-    covered = (proof.allows or (lambda arn: iam_allows(document, arn)))(method_arn.arn)
+    arn_text = method_arn.arn  # a property that builds the string: read once
+    covered = (proof.allows or (lambda arn: iam_allows(document, arn)))(arn_text)
     added = False  # whether the current ARN was added (only then can the verdict on it change)
     if not allowed and covered:
         # Checked sound over routable requests; this one is not (no route of the table takes it), so
@@ -586,7 +593,7 @@ def _finish(
             policy, principal, method_arn, "not_routable", "outside the route table", allowed
         )
     if allowed and not covered:
-        if not _nameable(method_arn):
+        if not _nameable(arn_text):
             logger.warning("the current request holds '*', '?' or '$': IAM cannot name it; refused")
         elif "%" in method_arn.path and any(
             method_arn.prefix + ESCAPED_PATHS in s["Resource"] for s in statements
@@ -600,7 +607,7 @@ def _finish(
             if allow is None:
                 statements.insert(0, {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": []})
                 allow = statements[0]
-            allow["Resource"] = [*allow["Resource"], method_arn.arn]
+            allow["Resource"] = [*allow["Resource"], arn_text]
             added = True
             statements = [
                 s
@@ -610,7 +617,7 @@ def _finish(
     document = {"Version": document["Version"], "Statement": statements}
     # Unchanged document: it allows the current request exactly when `covered` says so, and an allowed
     # but uncovered request not added was refused above (unnameable) or returned (escaped path).
-    if allowed and _nameable(method_arn) and added and not iam_allows(document, method_arn.arn):
+    if allowed and _nameable(arn_text) and added and not iam_allows(document, arn_text):
         # A carve-out Deny covers this allowed request (an inexact document): answer it alone.
         return _request_result(
             policy, principal, method_arn, "carve_out", "a Deny covers this request", allowed

@@ -29,7 +29,7 @@ from cognito_authz.iam.patterns import plain_segment
 from cognito_authz.iam.world import PolicyFacts, claim_texts
 from cognito_authz.principal import Principal
 
-__all__ = ["Renaming", "plan_renaming", "rename", "render", "swap_of"]
+__all__ = ["Renaming", "RenderPlan", "plan_renaming", "rename", "render", "swap_of"]
 
 # Claims whose values decide reads through the principal's own lists, never renamed.
 _LIST_CLAIMS = frozenset({"cognito:groups", "scope"})
@@ -96,6 +96,46 @@ def rename(text: str, prefix: str, swap: Mapping[str, str]) -> str:
         path = "/".join(swap.get(part, part) for part in path.split("/"))
         return f"{prefix}{verb}/{path}"
     return text
+
+
+@dataclass(frozen=True, slots=True)
+class RenderPlan:
+    """:func:`render` of one document, prepared once: each Resource with the set of its path segments,
+    so rendering for a new caller rewrites only the Resources holding a segment σ moves (the rest are
+    kept as they are, which is what :func:`rename` does with them). Same result as :func:`render`."""
+
+    version: Any
+    prefix: str
+    statements: tuple[tuple[Mapping[str, Any], tuple[tuple[str, frozenset[str]], ...]], ...]
+
+    @classmethod
+    def of(cls, document: Mapping[str, Any], prefix: str) -> RenderPlan:
+        statements = []
+        for statement in document["Statement"]:
+            resources = []
+            for resource in statement["Resource"]:
+                _verb, slash, path = resource[len(prefix) :].partition("/")
+                under = resource.startswith(prefix) and slash
+                resources.append((resource, frozenset(path.split("/")) if under else frozenset()))
+            statements.append((statement, tuple(resources)))
+        return cls(document["Version"], prefix, tuple(statements))
+
+    def render(self, values: Mapping[str, str]) -> dict[str, Any]:
+        swap = swap_of(values)
+        prefix = self.prefix
+        return {
+            "Version": self.version,
+            "Statement": [
+                {
+                    **statement,
+                    "Resource": [
+                        r if segments.isdisjoint(swap) else rename(r, prefix, swap)
+                        for r, segments in resources
+                    ],
+                }
+                for statement, resources in self.statements
+            ],
+        }
 
 
 def render(document: Mapping[str, Any], prefix: str, values: Mapping[str, str]) -> dict[str, Any]:

@@ -10,7 +10,11 @@ already allows (must not be named a second time).
 
 from __future__ import annotations
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from cognito_authz.iam import MethodArn, build_principal_policy, clear_memo, iam_allows
+from cognito_authz.iam.renaming import RenderPlan, render
 from cognito_authz.policy import Policy
 from cognito_authz.principal import Principal
 
@@ -83,3 +87,30 @@ def test_a_repeated_caller_gets_an_equal_answer_it_owns() -> None:
     resources = [r for s in other.document["Statement"] for r in s["Resource"]]
     assert PREFIX + "GET/users/u-4" in resources
     assert PREFIX + "GET/users/u-3" not in resources
+
+
+SEGMENTS = st.sampled_from(["~0~", "~1~", "acme", "u-1", "x", "*", "?*", "", "%"])
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.lists(
+        st.lists(
+            st.one_of(
+                st.lists(SEGMENTS, max_size=4).map(lambda s: PREFIX + "GET/" + "/".join(s)),
+                st.sampled_from(["*", PREFIX + "*", "arn:aws:execute-api:r:1:other/prod/GET/acme"]),
+            ),
+            min_size=1,
+            max_size=5,
+        ),
+        min_size=1,
+        max_size=3,
+    ),
+    st.sampled_from([{"~0~": "acme"}, {"~0~": "u-1", "~1~": "acme"}, {"~1~": "x"}]),
+)
+def test_the_prepared_rendering_equals_render(resources: list[list[str]], values: dict[str, str]) -> None:
+    document = {
+        "Version": "2012-10-17",
+        "Statement": [{"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": r} for r in resources],
+    }
+    assert RenderPlan.of(document, PREFIX).render(values) == render(document, PREFIX, values)
