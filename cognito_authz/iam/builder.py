@@ -15,6 +15,7 @@ import re
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from threading import Lock
 from typing import Any, Literal
 
@@ -194,6 +195,7 @@ def _cover(targets: set[int], options: dict[Glob, set[int]]) -> list[Glob]:
     return chosen
 
 
+@lru_cache(maxsize=4096)  # the same candidate globs recur across rounds, verbs and proofs
 def _glob_regex(tokens: tuple[Token, ...]) -> re.Pattern[str]:
     # The path part of a glob as IAM reads it ('*' any text, '?' one character), for matching the
     # representatives' paths quickly. Only the choice uses it; the check reads the rendered document.

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Final
 
 from cognito_authz.policy.routes import GREEDY, LITERAL, Route
@@ -60,6 +61,7 @@ _SPECIAL = frozenset("*?%$/:\\\"' \t\r\n")
 _NOT_PLAIN = re.compile("[" + re.escape("".join(sorted(_SPECIAL))) + "\\x00-\\x20\\x7f]")
 
 
+@lru_cache(maxsize=8192)  # a pure test of an immutable string; a proof asks it of the same literals often
 def plain_segment(text: str) -> bool:
     """Whether ``text`` may stand verbatim as a whole segment of a Resource: a canonical request segment
     (it round-trips through the routing model) holding no character IAM or ARNs treat specially."""
