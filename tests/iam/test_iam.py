@@ -2,7 +2,8 @@
 
 The cache-safe tests use the design example policy (examples/policies/design_example.yaml) with one
 principal per persona and check each document against ``Policy.decide`` on a grid of concrete requests
-(the exhaustive property lives in ``test_iam_soundness.py``). Document sizes per persona are printed with ``-s``.
+(the exhaustive property lives in ``test_iam_soundness.py``). Document sizes per persona are printed
+with ``-s``.
 """
 
 from __future__ import annotations
