@@ -2,9 +2,9 @@
 
 Nothing here touches keys or the network; everything is rejected as early and as cheaply as possible
 (docs/verifier.md lists each check): a length cap before any decoding, exactly three canonical
-unpadded base64url segments, header and payload that are JSON objects without duplicate keys and without NaN/Infinity,
-``alg`` in the caller's allow-list, ``kid`` a non-empty string, and no header parameter that would make the
-verifier fetch keys from the token itself, reinterpret the payload, or verify something nested.
+unpadded base64url segments, header and payload that are JSON objects without duplicate keys and without
+NaN/Infinity, ``alg`` in the caller's allow-list, ``kid`` a non-empty string, and no header parameter that
+would make the verifier fetch keys from the token itself, reinterpret the payload, or verify something nested.
 """
 
 from __future__ import annotations
