@@ -1,10 +1,10 @@
 """Strict compact-JWS parsing: from an untrusted string to a header, claims and the bytes to verify.
 
 Nothing here touches keys or the network; everything is rejected as early and as cheaply as possible
-(DESIGN.md section 4): a length cap before any decoding, exactly three canonical unpadded base64url
-segments, header and payload that are JSON objects without duplicate keys and without NaN/Infinity,
-``alg`` in the caller's allow-list, ``kid`` a non-empty string, and no header parameter that would make the
-verifier fetch keys from the token itself, reinterpret the payload, or verify something nested.
+(docs/verifier.md lists each check): a length cap before any decoding, exactly three canonical
+unpadded base64url segments, header and payload that are JSON objects without duplicate keys and without
+NaN/Infinity, ``alg`` in the caller's allow-list, ``kid`` a non-empty string, and no header parameter that
+would make the verifier fetch keys from the token itself, reinterpret the payload, or verify something nested.
 """
 
 from __future__ import annotations
@@ -200,7 +200,7 @@ class TokenParser:
         self._headers: dict[bytes, tuple[Mapping[str, Any], str, str]] = {}
 
     def parse(self, token: object) -> ParsedToken:
-        """Parse ``token`` strictly, in the order of DESIGN.md section 4, raising a :class:`TokenError`."""
+        """Parse ``token`` strictly, in the order the module docstring lists; raise a :class:`TokenError`."""
         if not isinstance(token, str):
             _fail(f"token must be a str, not {type(token).__name__}", "non_string_token")
         if not token:
@@ -244,7 +244,7 @@ def parse_token(
     algorithms: Collection[str],
     max_bytes: int = DEFAULT_MAX_TOKEN_BYTES,
 ) -> ParsedToken:
-    """Parse ``token`` strictly, in the order of DESIGN.md section 4, raising a :class:`TokenError`.
+    """Parse ``token`` strictly, in the order the module docstring lists, raising a :class:`TokenError`.
 
     ``algorithms`` is the allow-list for the header ``alg``; ``max_bytes`` caps the token length before
     any decoding happens. A verifier keeps a :class:`TokenParser` instead, which also remembers headers.

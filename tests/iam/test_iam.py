@@ -1,8 +1,9 @@
 """``cognito_authz.iam``: execute-api ARNs, policy documents, the IAM matcher and cache-safe policies.
 
-The cache-safe tests use the DESIGN.md section 6 example policy with one principal per persona and check
-each document against ``Policy.decide`` on a grid of concrete requests (the exhaustive property lives in
-``test_iam_soundness.py``). Document sizes per persona are printed with ``-s``.
+The cache-safe tests use the design example policy (examples/policies/design_example.yaml) with one
+principal per persona and check each document against ``Policy.decide`` on a grid of concrete requests
+(the exhaustive property lives in ``test_iam_soundness.py``). Document sizes per persona are printed
+with ``-s``.
 """
 
 from __future__ import annotations
@@ -251,7 +252,7 @@ def test_iam_allows_rejects_malformed_documents(document: Any) -> None:
     assert info.value.reason == "invalid_iam_document"
 
 
-# --- cache-safe policies: the DESIGN.md example --------------------------------------------------------
+# --- cache-safe policies: the design example ----------------------------------------------------------
 
 DESIGN_POLICY: dict[str, Any] = {
     "version": 1,

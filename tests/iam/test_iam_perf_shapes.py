@@ -96,7 +96,7 @@ def persona(groups: list[str], scopes: str = "", sub: str = "user-0", **claims: 
     return Principal.from_claims({**base, **{k.replace("__", ":"): v for k, v in claims.items()}})
 
 
-# --- the demo and DESIGN.md policies ------------------------------------------------------------------
+# --- the demo and design-example policies ------------------------------------------------------------
 
 DEMO = Policy.from_file(EXAMPLES / "demo.yaml")
 DESIGN = Policy.from_file(EXAMPLES / "design_example.yaml")
