@@ -42,11 +42,23 @@ def placeholder(index: int) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Renaming:
-    """placeholder -> value, the stand-in caller, and the memo key part it leaves (value-free)."""
+    """placeholder -> value, the stand-in caller, and the memo key part it leaves (value-free).
+
+    ``key`` is (claim name, placeholder) for each renamed claim. The stand-in is built only when asked
+    (a proof is needed): a caller whose proof is memoized never pays for it.
+    """
 
     values: Mapping[str, str]
-    stand_in: Principal
+    principal: Principal
     key: tuple[tuple[str, str], ...]
+
+    @property
+    def stand_in(self) -> Principal:
+        """The caller with each renamed claim's value replaced by its placeholder."""
+        claims = dict(self.principal.claims)
+        claims.update(self.key)
+        sub = claims["sub"] if "sub" in dict(self.key) else self.principal.sub
+        return replace(self.principal, sub=sub, claims=MappingProxyType(claims))
 
 
 def plan_renaming(facts: PolicyFacts, principal: Principal) -> Renaming | None:
@@ -70,13 +82,8 @@ def plan_renaming(facts: PolicyFacts, principal: Principal) -> Renaming | None:
     for name in facts.condition_claims:
         if name not in renamed and taken.intersection(claim_texts(principal, name)):
             return None  # a claim kept as it is shares a value with a renamed one
-    stand_in_claims = dict(claims)
-    for name in renamed:
-        stand_in_claims[name] = index[claims[name]]
-    sub = stand_in_claims["sub"] if "sub" in renamed else principal.sub
-    stand_in = replace(principal, sub=sub, claims=MappingProxyType(stand_in_claims))
     key = tuple((name, index[claims[name]]) for name in renamed)
-    return Renaming({p: v for v, p in index.items()}, stand_in, key)
+    return Renaming({p: v for v, p in index.items()}, principal, key)
 
 
 def swap_of(values: Mapping[str, str]) -> dict[str, str]:
