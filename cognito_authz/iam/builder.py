@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import re
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from threading import Lock
@@ -247,7 +247,6 @@ def _choose(
             budget.spend(4)
             decision = policy.decide(principal, verb, path)
             (allowed.append((path, decision.rules)) if decision.allowed else refused.append(path))
-        budget.spend((len(allowed) + len(refused)) * (len(allows) + len(denies)) // 16)
 
         allowed_paths = [path for path, _ in allowed]
         # Paths by first segment: a glob starting with a literal is only tried on paths starting so.
@@ -258,16 +257,26 @@ def _choose(
                 heads.setdefault(path[1:].split("/", 1)[0], []).append(k)
             by_head[which] = heads
 
+        seen: dict[tuple[Glob, bool], set[int]] = {}
+
         def hits(glob: Glob, paths: list[str]) -> set[int]:
+            key = (glob, paths is allowed_paths)  # noqa: B023
+            found = seen.get(key)  # noqa: B023
+            if found is not None:
+                return found
             regex = regexes.get(glob[1])
             if regex is None:
                 regex = regexes[glob[1]] = _glob_regex(glob[1])
             head = glob[1][0]
             if isinstance(head, str) and head:
-                candidates: Iterable[int] = by_head[0 if paths is allowed_paths else 1].get(head, ())  # noqa: B023
+                candidates: Sequence[int] = by_head[0 if paths is allowed_paths else 1].get(head, ())  # noqa: B023
             else:
                 candidates = range(len(paths))
-            return {k for k in candidates if regex.fullmatch(paths[k])}
+            # What is charged is what is done: one unit per four path matches (a match is well under a
+            # microsecond), so a token whose claims multiply the candidates runs out of budget, not time.
+            budget.spend(1 + len(candidates) // 4)
+            found = seen[key] = {k for k in candidates if regex.fullmatch(paths[k])}  # noqa: B023
+            return found
 
         usable = {d: hits(d, refused) for d in denies if not hits(d, allowed_paths)}
         carved = set().union(*usable.values()) if usable else set()
