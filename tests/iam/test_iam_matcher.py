@@ -1,4 +1,5 @@
-"""``document_matcher`` (the builder's compiled guard of the current request) answers as ``iam_allows``.
+"""``document_matcher`` (the builder's compiled guard of the current request) and ``iam_evaluator`` (the
+check's evaluator, grouped by ARN components) answer as ``iam_allows``.
 
 The builder evaluates a memoized proof's document on each new caller's request with ``document_matcher``
 (two alternations of whole-ARN regular expressions); ``iam_allows`` reads the document component by
@@ -15,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cognito_authz.iam import iam_allows
-from cognito_authz.iam.document import document_matcher
+from cognito_authz.iam.document import document_matcher, iam_evaluator
 
 TEXT = st.text(alphabet="ab:*?/%\n", max_size=14)
 # Five to eight short components: colons where IAM splits, and beyond them in the last component.
@@ -58,9 +59,11 @@ def _instances(document: dict[str, Any], fill: list[str]) -> list[str]:
 def test_document_matcher_answers_as_iam_allows(
     document: dict[str, Any], arns: list[str], fill: list[str]
 ) -> None:
-    allows = document_matcher(document)
+    allows, evaluates = document_matcher(document), iam_evaluator(document)
     for arn in [*arns, *_instances(document, fill)]:
-        assert allows(arn) == iam_allows(document, arn), (document, arn)
+        expected = iam_allows(document, arn)
+        assert allows(arn) == expected, (document, arn)
+        assert evaluates(arn) == expected, (document, arn)
 
 
 def test_document_matcher_reads_components_separately() -> None:
