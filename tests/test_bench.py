@@ -119,9 +119,8 @@ def test_callgrind_mode_counts_every_case() -> None:
 
 def test_worst_token_scan_runs_and_reports_the_costliest_shapes() -> None:
     """bench/iam_worst_tokens.py (the note's worst-case figures) runs; its numbers are read, not asserted."""
-    run = subprocess.run(
-        [sys.executable, "-m", "bench.iam_worst_tokens"], capture_output=True, text=True, timeout=600, cwd=ROOT
-    )
+    command = [sys.executable, "-m", "bench.iam_worst_tokens"]
+    run = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=ROOT)
     assert run.returncode == 0, run.stderr
     assert "token shapes; the costliest first" in run.stdout
     assert "largest memory peak:" in run.stdout
