@@ -206,12 +206,11 @@ def _component_matcher(patterns: list[str]) -> Callable[[str], bool]:
     return matches
 
 
-def iam_evaluator(document: Mapping[str, Any]) -> Callable[[str], bool]:
-    """:func:`iam_allows` for many ARNs against one document: the document is read once and its
-    Resources compiled once, per ARN component (same semantics; a malformed document raises at once).
-    Written apart from :func:`document_matcher` (whole-ARN regular expressions, used by the builder's
-    guard), so the check that soundness rests on does not share its evaluator with the builder."""
-    iam_allows(document, "arn:aws:execute-api:r:0:x/y")  # validates the document, raising as iam_allows does
+def _invoke_resources(document: Mapping[str, Any]) -> tuple[list[str], list[str], bool]:
+    """The Allow and Deny Resources of the statements granting ``execute-api:Invoke`` in a document
+    :func:`iam_allows` has validated, and whether a statement it cannot evaluate offline (``Condition``,
+    ``NotAction``, ``NotResource``) is a Deny, which then denies everything (fail closed). The one reading
+    of a document both compiled evaluators share; how each matches a Resource stays its own."""
     statements = document["Statement"]
     allow: list[str] = []
     deny: list[str] = []
@@ -226,7 +225,16 @@ def iam_evaluator(document: Mapping[str, Any]) -> Callable[[str], bool]:
         (deny if statement["Effect"] == "Deny" else allow).extend(
             _as_list(statement.get("Resource"), "Resource")
         )
+    return allow, deny, always_deny
 
+
+def iam_evaluator(document: Mapping[str, Any]) -> Callable[[str], bool]:
+    """:func:`iam_allows` for many ARNs against one document: the document is read once and its
+    Resources compiled once, per ARN component (same semantics; a malformed document raises at once).
+    Written apart from :func:`document_matcher` (whole-ARN regular expressions, used by the builder's
+    guard), so the check that soundness rests on does not share its evaluator with the builder."""
+    iam_allows(document, "arn:aws:execute-api:r:0:x/y")  # validates the document, raising as iam_allows does
+    allow, deny, always_deny = _invoke_resources(document)
     if always_deny:
         return lambda arn: False
     deny_matches, allow_matches = _component_matcher(deny), _component_matcher(allow)
@@ -258,20 +266,9 @@ def document_matcher(document: Mapping[str, Any]) -> Callable[[str], bool]:
     Resources, each one alternation over whole ARNs): for a document evaluated on many ARNs, such as a
     memoized proof guarding each new caller's request. Same answers (a property test compares them)."""
     iam_allows(document, "arn:aws:execute-api:r:0:x/y")  # validates the document, raising as iam_allows does
-    statements = document["Statement"]
-    allow: list[str] = []
-    deny: list[str] = []
-    for statement in [statements] if isinstance(statements, Mapping) else statements:
-        if any(key in statement for key in ("Condition", "NotAction", "NotResource")):
-            if statement["Effect"] == "Deny":
-                return lambda arn: False  # an unevaluable Deny denies everything (fail closed)
-            continue
-        actions = _as_list(statement.get("Action"), "Action")
-        if not any(glob_match(action.lower(), "execute-api:invoke") for action in actions):
-            continue
-        (deny if statement["Effect"] == "Deny" else allow).extend(
-            _as_list(statement.get("Resource"), "Resource")
-        )
+    allow, deny, always_deny = _invoke_resources(document)
+    if always_deny:
+        return lambda arn: False  # an unevaluable Deny denies everything (fail closed)
     if not allow:
         return lambda arn: False
     allow_match = re.compile("|".join(f"(?:{_whole_arn_regex(p)})" for p in allow), re.S).fullmatch
