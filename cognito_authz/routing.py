@@ -234,7 +234,9 @@ def api_relative_path(template: str, path_parameters: Mapping[str, str] | None) 
         except UnicodeEncodeError:  # a lone surrogate: no request on the wire carries one
             return None
     path = "/" + "/".join(parts)
-    return path if split_path(path) is not None else None
+    # A greedy value may end in the request's single trailing slash (``orders/`` for ``/orders/``), which
+    # routes like none (fact 3); anything else that names no route is refused.
+    return path if request_segments(path) is not None else None
 
 
 def strip_base_path(path: str, base_path: str) -> str | None:
