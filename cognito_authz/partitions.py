@@ -24,9 +24,9 @@ Each issuer serves its keys at ``{issuer}/.well-known/jwks.json``.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Literal
 
+from cognito_authz._frozen import Frozen, set_field
 from cognito_authz.errors import ConfigError
 
 __all__ = [
@@ -44,14 +44,26 @@ ISSUER_FORMS: tuple[IssuerForm, ...] = ("original", "updated")
 _HOST_PREFIX: dict[IssuerForm, str] = {"original": "cognito-idp", "updated": "issuer-cognito-idp"}
 
 
-@dataclass(frozen=True, slots=True)
-class Partition:
+class Partition(Frozen):
     """One AWS partition: its id, DNS suffix, region pattern and the regions AWS lists for it."""
 
+    __slots__ = ("dns_suffix", "id", "region_regex", "regions")
     id: str
     dns_suffix: str
     region_regex: re.Pattern[str]
     regions: frozenset[str]
+
+    def __init__(
+        self,
+        id: str,
+        dns_suffix: str,
+        region_regex: re.Pattern[str],
+        regions: frozenset[str],
+    ) -> None:
+        set_field(self, "id", id)
+        set_field(self, "dns_suffix", dns_suffix)
+        set_field(self, "region_regex", region_regex)
+        set_field(self, "regions", regions)
 
     def contains(self, region: str) -> bool:
         return region in self.regions or self.region_regex.fullmatch(region) is not None

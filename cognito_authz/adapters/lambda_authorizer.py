@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Literal
 
+from cognito_authz._frozen import Frozen, set_field
 from cognito_authz.adapters.common import (
     Gate,
     api_path,
@@ -92,12 +92,18 @@ def detect_event_kind(event: Mapping[str, Any]) -> EventKind:
     raise EventError("not an API Gateway authorizer event")
 
 
-@dataclass(frozen=True, slots=True)
-class _Request:
+class _Request(Frozen):
+    __slots__ = ("arn", "kind", "method", "path")
     kind: EventKind
     method: str
     path: str
     arn: MethodArn | None
+
+    def __init__(self, kind: EventKind, method: str, path: str, arn: MethodArn | None) -> None:
+        set_field(self, "kind", kind)
+        set_field(self, "method", method)
+        set_field(self, "path", path)
+        set_field(self, "arn", arn)
 
 
 class LambdaAuthorizer:
