@@ -7,13 +7,13 @@ lives here, so a fix to token extraction or to the verify-then-decide order is m
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Iterable, Mapping, Sequence
 from json.encoder import encode_basestring
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from cognito_authz import routing
 from cognito_authz._frozen import Frozen, set_field
+from cognito_authz._log import get_logger
 from cognito_authz.errors import (
     AccessDenied,
     AuthzError,
@@ -55,7 +55,7 @@ __all__ = [
     "upstream_principal",
 ]
 
-logger = logging.getLogger("cognito_authz")
+logger = get_logger("cognito_authz")
 
 #: API Gateway rejects authorizer context values that are not strings, numbers or booleans, and a REST
 #: authorizer's whole response is capped; long claim values are cut rather than failing the request.

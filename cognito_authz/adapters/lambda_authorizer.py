@@ -17,12 +17,12 @@ calls, so by default the document covers every route of the policy file for the 
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable, Mapping
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Literal
 
 from cognito_authz._frozen import Frozen, set_field
+from cognito_authz._log import get_logger
 from cognito_authz.adapters.common import (
     Gate,
     api_path,
@@ -52,7 +52,7 @@ if TYPE_CHECKING:
 
 __all__ = ["AuthorizerUnavailable", "EventKind", "LambdaAuthorizer", "detect_event_kind"]
 
-logger = logging.getLogger("cognito_authz.authorizer")
+logger = get_logger("cognito_authz.authorizer")
 
 
 class AuthorizerUnavailable(Exception):

@@ -10,7 +10,6 @@ and only a document the check calls sound is ever returned. A wrong choice costs
 
 from __future__ import annotations
 
-import logging
 import re
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -19,6 +18,7 @@ from threading import Lock
 from typing import Any, Literal
 
 from cognito_authz._frozen import Frozen, set_field
+from cognito_authz._log import get_logger
 from cognito_authz.iam.arn import MethodArn
 from cognito_authz.iam.check import ESCAPED_PATHS, ODD_PATHS, check_document
 from cognito_authz.iam.classes import Budget, BudgetExceeded, fresh_segment, walk_classes
@@ -54,7 +54,7 @@ __all__ = [
     "request_policy",
 ]
 
-logger = logging.getLogger("cognito_authz.iam")
+logger = get_logger("cognito_authz.iam")
 
 #: Default ceiling for a document (compact JSON bytes); API Gateway bounds the whole authorizer response.
 DEFAULT_MAX_BYTES = 8192
