@@ -59,12 +59,20 @@ class Frozen:
         super().__init_subclass__(**kwargs)
         own = cls.__dict__
         if "_fields" not in own:
-            slots = own.get("__slots__", ())
-            slots = (slots,) if isinstance(slots, str) else tuple(slots)
-            cls._state = slots
-            # In the order the class body annotates them (``__slots__`` may be sorted), as a dataclass.
-            annotated = own.get("__annotations__", {})
-            cls._fields = tuple(name for name in annotated if name in slots and name not in hidden)
+            # Over the class and its bases, base first (as a dataclass collects inherited fields).
+            slots: list[str] = []
+            annotated: list[str] = []
+            for klass in reversed(cls.__mro__):
+                declared = klass.__dict__.get("__slots__", ())
+                slots.extend((declared,) if isinstance(declared, str) else declared)
+                # Not inspect.get_annotations: importing inspect is part of what this module avoids.
+                annotated.extend(klass.__dict__.get("__annotations__", {}))  # noqa: RUF063
+            hidden = (*hidden, *(name for name in getattr(cls, "_state", ()) if name not in cls._fields))
+            cls._state = tuple(slots)
+            # In the order the class bodies annotate them (``__slots__`` may be sorted), as a dataclass.
+            ordered = [name for name in dict.fromkeys(annotated) if name in slots]
+            ordered += [name for name in slots if name not in ordered]  # an unannotated slot comes last
+            cls._fields = tuple(name for name in ordered if name not in hidden)
         elif "_state" not in own:
             cls._state = cls._fields + hidden
         if cls._fields:  # an intermediate base (no fields of its own) is never instantiated
