@@ -140,3 +140,35 @@ def test_a_cache_safe_authorizer_starts_without_logging(tmp_path: Path) -> None:
     # The bench's own policy has a tenant guard: its start-up warning is a real log record.
     warned = _lambda_init(_LAMBDA_FILE.with_name("policy.json"), then="assert not handler.cache_safety.safe")
     assert "logging" in warned
+
+
+def test_cold_start_never_calls_compile() -> None:
+    """The first ``compile()`` in a process initialises the interpreter's AST types (≈ 9 M instructions,
+    docs/performance.md): a ``typing.NamedTuple`` in class form under ``from __future__ import
+    annotations`` does it for its string annotations, so the start-up path declares none that way."""
+    spied = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import builtins, sys\n"
+            "seen = []\n"
+            "real = builtins.compile\n"
+            "def spy(source, filename, *args, **kwargs):\n"
+            "    caller = sys._getframe(1).f_globals.get('__name__')\n"
+            "    if caller not in ('importlib._bootstrap', '_frozen_importlib'):  # source without bytecode\n"
+            "        seen.append(caller)\n"
+            "    return real(source, filename, *args, **kwargs)\n"
+            "source = open(sys.argv[1]).read()\n"
+            "code = real(source, sys.argv[1], 'exec')\n"
+            "builtins.compile = spy\n"
+            "sys.argv = sys.argv[1:]\n"
+            "exec(code, {'__name__': '__main__', '__file__': sys.argv[0]})\n"
+            "print(seen)\n",
+            str(_LAMBDA_FILE),
+            str(_LAMBDA_FILE.with_name("policy.json")),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    assert spied.strip().splitlines()[-1] == "[]", spied
