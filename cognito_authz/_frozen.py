@@ -59,20 +59,19 @@ class Frozen:
         super().__init_subclass__(**kwargs)
         own = cls.__dict__
         if "_fields" not in own:
-            # Over the class and its bases, base first (as a dataclass collects inherited fields).
-            slots: list[str] = []
-            annotated: list[str] = []
-            for klass in reversed(cls.__mro__):
-                declared = klass.__dict__.get("__slots__", ())
-                slots.extend((declared,) if isinstance(declared, str) else declared)
-                # Not inspect.get_annotations: importing inspect is part of what this module avoids.
-                annotated.extend(klass.__dict__.get("__annotations__", {}))  # noqa: RUF063
-            hidden = (*hidden, *(name for name in getattr(cls, "_state", ()) if name not in cls._fields))
-            cls._state = tuple(slots)
-            # In the order the class bodies annotate them (``__slots__`` may be sorted), as a dataclass.
-            ordered = [name for name in dict.fromkeys(annotated) if name in slots]
-            ordered += [name for name in slots if name not in ordered]  # an unannotated slot comes last
-            cls._fields = tuple(name for name in ordered if name not in hidden)
+            # The parent's fields first (as a dataclass collects inherited ones), read before they are
+            # replaced on this class; its hidden fields stay hidden.
+            inherited_state, inherited_fields = cls._state, cls._fields
+            slots = own.get("__slots__", ())
+            if isinstance(slots, str):
+                slots = (slots,)
+            # In the order the class body annotates them (``__slots__`` may be sorted), as a dataclass;
+            # not inspect.get_annotations: importing inspect is part of what this module avoids.
+            ordered = [name for name in own.get("__annotations__", ()) if name in slots]
+            if len(ordered) != len(slots):  # an unannotated slot comes last
+                ordered += [name for name in slots if name not in ordered]
+            cls._state = inherited_state + tuple(slots)
+            cls._fields = inherited_fields + tuple(name for name in ordered if name not in hidden)
         elif "_state" not in own:
             cls._state = cls._fields + hidden
         if cls._fields:  # an intermediate base (no fields of its own) is never instantiated
