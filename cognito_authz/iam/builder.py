@@ -10,15 +10,15 @@ and only a document the check calls sound is ever returned. A wrong choice costs
 
 from __future__ import annotations
 
-import logging
 import re
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from functools import lru_cache
 from threading import Lock
 from typing import Any, Literal
 
+from cognito_authz._frozen import Frozen, set_field
+from cognito_authz._log import get_logger
 from cognito_authz.iam.arn import MethodArn
 from cognito_authz.iam.check import ESCAPED_PATHS, ODD_PATHS, check_document
 from cognito_authz.iam.classes import Budget, BudgetExceeded, fresh_segment, walk_classes
@@ -54,7 +54,7 @@ __all__ = [
     "request_policy",
 ]
 
-logger = logging.getLogger("cognito_authz.iam")
+logger = get_logger("cognito_authz.iam")
 
 #: Default ceiling for a document (compact JSON bytes); API Gateway bounds the whole authorizer response.
 DEFAULT_MAX_BYTES = 8192
@@ -69,8 +69,7 @@ Scope = Literal["principal", "request"]
 Glob = tuple[str, tuple[Token, ...]]  # (verb, path tokens)
 
 
-@dataclass(frozen=True, slots=True)
-class PolicyResult:
+class PolicyResult(Frozen):
     """A document and how far it may be cached.
 
     ``scope="principal"``: checked sound for every routable request of this token, so safe to cache per
@@ -81,13 +80,32 @@ class PolicyResult:
     ``carve_out``.
     """
 
+    __slots__ = ("detail", "document", "exact", "reason", "rules", "scope", "size")
     document: dict[str, Any]
     scope: Scope
     reason: str
     size: int
-    detail: str = ""
-    rules: tuple[str, ...] = ()
-    exact: bool = False
+    detail: str
+    rules: tuple[str, ...]
+    exact: bool
+
+    def __init__(
+        self,
+        document: dict[str, Any],
+        scope: Scope,
+        reason: str,
+        size: int,
+        detail: str = "",
+        rules: tuple[str, ...] = (),
+        exact: bool = False,
+    ) -> None:
+        set_field(self, "document", document)
+        set_field(self, "scope", scope)
+        set_field(self, "reason", reason)
+        set_field(self, "size", size)
+        set_field(self, "detail", detail)
+        set_field(self, "rules", rules)
+        set_field(self, "exact", exact)
 
 
 # --- candidates -----------------------------------------------------------------------------------------
@@ -317,8 +335,8 @@ def _document(prefix: str, allow: list[Glob], deny: list[Glob]) -> dict[str, Any
 # --- proofs, memo ----------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class _Proof:
+class _Proof(Frozen):
+    __slots__ = ("allows", "detail", "document", "exact", "plan", "reason", "rules")
     document: dict[str, Any] | None  # None: no checked document (reason says why)
     exact: bool
     reason: str
@@ -326,8 +344,26 @@ class _Proof:
     rules: tuple[str, ...]
     # IAM's verdict on one ARN under `document` (iam_allows' semantics), compiled once with the proof;
     # for a rendered proof, the stand-in's evaluator read through σ (renaming.rename).
-    allows: Callable[[str], bool] | None = None
-    plan: RenderPlan | None = None  # renaming.render of `document`, prepared once
+    allows: Callable[[str], bool] | None
+    plan: RenderPlan | None  # renaming.render of `document`, prepared once
+
+    def __init__(
+        self,
+        document: dict[str, Any] | None,
+        exact: bool,
+        reason: str,
+        detail: str,
+        rules: tuple[str, ...],
+        allows: Callable[[str], bool] | None = None,
+        plan: RenderPlan | None = None,
+    ) -> None:
+        set_field(self, "document", document)
+        set_field(self, "exact", exact)
+        set_field(self, "reason", reason)
+        set_field(self, "detail", detail)
+        set_field(self, "rules", rules)
+        set_field(self, "allows", allows)
+        set_field(self, "plan", plan)
 
 
 def _prove(policy: Policy, principal: Principal, prefix: str, budget_units: int) -> _Proof:
