@@ -29,7 +29,7 @@ from cognito_authz.iam.patterns import plain_segment
 from cognito_authz.iam.world import PolicyFacts, claim_texts
 from cognito_authz.principal import Principal
 
-__all__ = ["Renaming", "RenderPlan", "plan_renaming", "rename", "render", "swap_of"]
+__all__ = ["AnswerTemplate", "Renaming", "RenderPlan", "plan_renaming", "rename", "render", "swap_of"]
 
 # Claims whose values decide reads through the principal's own lists, never renamed.
 _LIST_CLAIMS = frozenset({"cognito:groups", "scope"})
@@ -153,3 +153,94 @@ def render(document: Mapping[str, Any], prefix: str, values: Mapping[str, str]) 
         for statement in document["Statement"]
     ]
     return {"Version": document["Version"], "Statement": statements}
+
+
+class AnswerTemplate:
+    """A stand-in's finished document (before the size check) prepared so that a new caller of its shape
+    costs a few string formats: what :func:`render` gives, without walking every Resource per caller.
+
+    Each Resource under ``prefix`` holding a placeholder as a whole path segment becomes a format string
+    with a numbered slot where the placeholder stood; every other Resource is kept as text. Filling the
+    slots with the caller's values is σ applied to the document (:func:`render`) exactly when no other path
+    segment of the document equals one of the values (σ would turn that segment into a placeholder);
+    :meth:`fill` checks that with one set test and renders the plain way otherwise. The size API Gateway
+    counts (:func:`~cognito_authz.iam.document.document_size`) follows by arithmetic: compact JSON writes
+    each string on its own, so replacing a placeholder by a value inside a Resource changes the size by the
+    difference of their encoded lengths; values are plain segments (no ``"``, ``\\`` or control character,
+    which JSON would escape), so a value's encoded length is its UTF-8 length.
+
+    Built from an immutable snapshot: nothing :meth:`fill` returns shares a mutable object with it.
+    """
+
+    __slots__ = (
+        "_constant_longest",
+        "_counts",
+        "_others",
+        "_size",
+        "_statements",
+        "_version",
+        "document",
+        "placeholders",
+    )
+
+    def __init__(self, document: Mapping[str, Any], prefix: str, placeholders: tuple[str, ...], size: int):
+        self.placeholders = placeholders
+        self.document = render(document, prefix, {})  # a private copy (σ with no values is the identity)
+        self._version = document["Version"]
+        self._size = size
+        slot_of = {p: i for i, p in enumerate(placeholders)}
+        counts = [0] * len(placeholders)
+        others: set[str] = set()  # every path segment σ could move other than a placeholder
+        statements = []
+        constant_longest = 0
+        for statement in document["Statement"]:
+            texts: list[str] = []
+            slotted: list[tuple[int, str]] = []  # (position in Resource, format string)
+            for position, resource in enumerate(statement["Resource"]):
+                texts.append(resource)
+                verb, slash, path = resource[len(prefix) :].partition("/")
+                if not (resource.startswith(prefix) and slash):
+                    constant_longest = max(constant_longest, len(resource))
+                    continue  # rename leaves it as it is
+                parts = path.split("/")
+                if not any(part in slot_of for part in parts):
+                    others.update(parts)
+                    constant_longest = max(constant_longest, len(resource))
+                    continue
+                pieces = []
+                for part in parts:
+                    if part in slot_of:
+                        counts[slot_of[part]] += 1
+                        pieces.append(f"{{{slot_of[part]}}}")
+                    else:
+                        others.add(part)
+                        pieces.append(part.replace("{", "{{").replace("}", "}}"))
+                head = f"{prefix}{verb}/".replace("{", "{{").replace("}", "}}")
+                slotted.append((position, head + "/".join(pieces)))
+            # A private copy (its Resource is replaced on every fill, keeping the key's place).
+            statements.append((dict(statement), tuple(texts), tuple(slotted)))
+        self._statements = tuple(statements)
+        self._others = frozenset(others)
+        self._counts = tuple(counts)
+        self._constant_longest = constant_longest
+
+    def fill(self, values: Mapping[str, str]) -> tuple[dict[str, Any], int, int] | None:
+        """The caller's document (σ applied), its compact-JSON size and its longest Resource; ``None``
+        when a segment of the document equals one of the values (then only :func:`render` is σ)."""
+        ordered = [values[p] for p in self.placeholders]
+        if not self._others.isdisjoint(ordered):
+            return None
+        statements = []
+        longest = self._constant_longest
+        for statement, texts, slotted in self._statements:
+            resources = list(texts)
+            for position, template in slotted:
+                filled = resources[position] = template.format(*ordered)
+                longest = max(longest, len(filled))
+            statements.append({**statement, "Resource": resources})
+        size = self._size
+        for placeholder, value, count in zip(self.placeholders, ordered, self._counts, strict=True):
+            if count:
+                encoded = len(value) if value.isascii() else len(value.encode("utf-8"))
+                size += count * (encoded - len(placeholder))
+        return {"Version": self._version, "Statement": statements}, size, longest
