@@ -215,6 +215,10 @@ def strip_stage(path: str, stage: str | None) -> str:
 # holds both to json.dumps.
 _ENCODE_CONTEXT_LIST = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 _STR_ONLY = {str}
+# context_list's texts of tuples of strings seen before; dropped wholesale when full, so a stream of
+# distinct lists costs only the misses. A tuple with a subclass of str in it is never a key here.
+_LIST_TEXTS: dict[tuple[str, ...], str] = {}
+_LIST_TEXTS_MAX = 256
 
 
 def context_list(values: Iterable[str]) -> str:
@@ -224,11 +228,25 @@ def context_list(values: Iterable[str]) -> str:
     hold commas, spaces and brackets, so no separator can join them safely; JSON text reads back exactly
     (:func:`read_context_list`).
     """
+    if type(values) is tuple:
+        # A principal's groups and scopes and a decision's rules are tuples, and many callers share them:
+        # their text is remembered (a tuple of strings is immutable; anything else is not kept).
+        try:
+            known = _LIST_TEXTS.get(values)
+        except TypeError:  # an unhashable item: written below as before
+            known = None
+        if known is not None:
+            return known
     items = list(values)
     if not items:
         return "[]"  # what the encoder writes for an empty list, without its Python-level call chain
     if set(map(type, items)) == _STR_ONLY:
-        return "[" + ",".join(map(encode_basestring, items)) + "]"
+        text = "[" + ",".join(map(encode_basestring, items)) + "]"
+        if type(values) is tuple:
+            if len(_LIST_TEXTS) >= _LIST_TEXTS_MAX:
+                _LIST_TEXTS.clear()
+            _LIST_TEXTS[values] = text
+        return text
     return _ENCODE_CONTEXT_LIST(items)
 
 

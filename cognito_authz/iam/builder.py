@@ -632,7 +632,14 @@ def _renamed_answer(
     matches along (docs/architecture.md, step 5), so each test `_settle` makes on the document and the
     ARN answers alike for the two; only lengths differ, and the size check is made on the caller's."""
     prefix = method_arn.prefix
-    image = rename(arn_text, prefix, swap_of(renaming.values))  # the stand-in's request
+    # The stand-in's request. σ moves only segments that are values or placeholders (which all hold a
+    # '~'); when neither is even a substring of the ARN (the usual request: no user id in it), the ARN
+    # is its own image without a split.
+    values = renaming.values
+    if "~" in arn_text or any(value in arn_text for value in values.values()):
+        image = rename(arn_text, prefix, swap_of(values))
+    else:
+        image = arn_text
     template_key = (*key, image, allowed)
     with _MEMO_LOCK:
         hit = _TEMPLATES.get(template_key)

@@ -61,26 +61,49 @@ class Renaming:
         return replace(self.principal, sub=sub, claims=MappingProxyType(claims))
 
 
+# Per policy: the claims whose values may be renamed (templated, neither a list nor a flag), in the order
+# of ``condition_claims``. Worked out once, not on every new caller; entries keep their facts alive.
+_RENAMABLE: dict[int, tuple[PolicyFacts, tuple[str, ...]]] = {}
+
+
+def _renamable(facts: PolicyFacts) -> tuple[str, ...]:
+    hit = _RENAMABLE.get(id(facts))
+    if hit is not None and hit[0] is facts:
+        return hit[1]
+    names = tuple(
+        name
+        for name in facts.condition_claims
+        if name in facts.templated_claims and name not in _LIST_CLAIMS and name not in facts.flag_claims
+    )
+    if len(_RENAMABLE) >= 64:
+        _RENAMABLE.clear()
+    _RENAMABLE[id(facts)] = (facts, names)
+    return names
+
+
 def plan_renaming(facts: PolicyFacts, principal: Principal) -> Renaming | None:
     """The renaming for ``principal``, or ``None`` when its values do not meet the conditions above."""
     claims = principal.claims
+    literals = facts.literals
     index: dict[str, str] = {}  # value -> placeholder
     renamed: list[str] = []
-    for name in facts.condition_claims:
-        if name not in facts.templated_claims or name in _LIST_CLAIMS or name in facts.flag_claims:
-            continue
+    for name in _renamable(facts):
         value = claims.get(name)
-        if type(value) is not str or not plain_segment(value) or value in facts.literals:
+        if type(value) is not str or value in literals or not plain_segment(value):
             continue
         if value.startswith("~"):
             return None  # could equal a placeholder: no renaming at all
-        index.setdefault(value, placeholder(len(index)))
+        if value not in index:
+            index[value] = placeholder(len(index))
         renamed.append(name)
     if not index:
         return None
-    taken = set(index) | set(index.values())
+    taken = {*index, *index.values()}
     for name in facts.condition_claims:
-        if name not in renamed and taken.intersection(claim_texts(principal, name)):
+        # An absent claim has no texts (list claims are read from the principal's own lists).
+        if name in renamed or (name not in _LIST_CLAIMS and claims.get(name) is None):
+            continue
+        if taken.intersection(claim_texts(principal, name)):
             return None  # a claim kept as it is shares a value with a renamed one
     key = tuple((name, index[claims[name]]) for name in renamed)
     return Renaming({p: v for v, p in index.items()}, principal, key)
