@@ -40,6 +40,9 @@ def placeholder(index: int) -> str:
     return f"~{index}~"
 
 
+_PLACEHOLDERS = tuple(placeholder(index) for index in range(16))
+
+
 @dataclass(frozen=True, slots=True)
 class Renaming:
     """placeholder -> value, the stand-in caller, and the memo key part it leaves (value-free).
@@ -94,7 +97,7 @@ def plan_renaming(facts: PolicyFacts, principal: Principal) -> Renaming | None:
         if value.startswith("~"):
             return None  # could equal a placeholder: no renaming at all
         if value not in index:
-            index[value] = placeholder(len(index))
+            index[value] = _PLACEHOLDERS[len(index)] if len(index) < 16 else placeholder(len(index))
         renamed.append(name)
     if not index:
         return None
@@ -105,8 +108,13 @@ def plan_renaming(facts: PolicyFacts, principal: Principal) -> Renaming | None:
             continue
         if taken.intersection(claim_texts(principal, name)):
             return None  # a claim kept as it is shares a value with a renamed one
-    key = tuple((name, index[claims[name]]) for name in renamed)
-    return Renaming({p: v for v, p in index.items()}, principal, key)
+    key = []  # (name, placeholder) per renamed claim
+    for name in renamed:
+        key.append((name, index[claims[name]]))
+    values = {}  # placeholder -> value
+    for value, name in index.items():
+        values[name] = value
+    return Renaming(values, principal, tuple(key))
 
 
 def swap_of(values: Mapping[str, str]) -> dict[str, str]:
@@ -218,7 +226,9 @@ class AnswerTemplate:
         constant_longest = 0
         for statement in document["Statement"]:
             texts: list[str] = []
-            slotted: list[tuple[int, str]] = []  # (position in Resource, format string)
+            # (position in Resource, text before the slot, slot, text after it), or with slot -1 and a
+            # format string in place of the text before when there are several slots.
+            slotted: list[tuple[int, str, int, str]] = []
             for position, resource in enumerate(statement["Resource"]):
                 texts.append(resource)
                 verb, slash, path = resource[len(prefix) :].partition("/")
@@ -230,16 +240,24 @@ class AnswerTemplate:
                     others.update(parts)
                     constant_longest = max(constant_longest, len(resource))
                     continue
-                pieces = []
-                for part in parts:
-                    if part in slot_of:
-                        counts[slot_of[part]] += 1
-                        pieces.append(f"{{{slot_of[part]}}}")
-                    else:
-                        others.add(part)
-                        pieces.append(part.replace("{", "{{").replace("}", "}}"))
-                head = f"{prefix}{verb}/".replace("{", "{{").replace("}", "}}")
-                slotted.append((position, head + "/".join(pieces)))
+                slots = [slot_of[part] for part in parts if part in slot_of]
+                for slot in slots:
+                    counts[slot] += 1
+                others.update(part for part in parts if part not in slot_of)
+                head = f"{prefix}{verb}/"
+                if len(slots) == 1:
+                    # One slot (the usual case): the text around it, joined with the value.
+                    at = [part in slot_of for part in parts].index(True)
+                    before = head + "".join(part + "/" for part in parts[:at])
+                    after = "".join("/" + part for part in parts[at + 1 :])
+                    slotted.append((position, before, slots[0], after))
+                    continue
+                pieces = [
+                    f"{{{slot_of[part]}}}" if part in slot_of else part.replace("{", "{{").replace("}", "}}")
+                    for part in parts
+                ]
+                escaped_head = head.replace("{", "{{").replace("}", "}}")
+                slotted.append((position, escaped_head + "/".join(pieces), -1, ""))  # a format string
             # A private copy (its Resource is replaced on every fill, keeping the key's place).
             statements.append((dict(statement), tuple(texts), tuple(slotted)))
         self._statements = tuple(statements)
@@ -257,9 +275,11 @@ class AnswerTemplate:
         longest = self._constant_longest
         for statement, texts, slotted in self._statements:
             resources = list(texts)
-            for position, template in slotted:
-                filled = resources[position] = template.format(*ordered)
-                longest = max(longest, len(filled))
+            for position, before, slot, after in slotted:
+                filled = before + ordered[slot] + after if slot >= 0 else before.format(*ordered)
+                resources[position] = filled
+                if len(filled) > longest:
+                    longest = len(filled)
             statements.append({**statement, "Resource": resources})
         size = self._size
         for placeholder, value, count in zip(self.placeholders, ordered, self._counts, strict=True):
