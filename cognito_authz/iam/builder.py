@@ -496,7 +496,11 @@ _FINISHED_SIZE = 1024
 # verifier cached, so (policy, principal, ARN, verdict, limits) finds its answer with one dictionary
 # lookup, before any renaming or memo key is worked out. Entries hold the policy and principal
 # themselves, so their ids cannot be reused while the entry lives; both are immutable.
-_BY_CALLER: OrderedDict[tuple[Any, ...], tuple[Policy, Principal, PolicyResult]] = OrderedDict()
+# A renamed caller's entry is the way to fill its answer again (a new caller's answer is freshly filled,
+# so it is handed out as it is instead of being copied for the cache).
+_BY_CALLER: OrderedDict[
+    tuple[Any, ...], tuple[Policy, Principal, PolicyResult | Callable[[], PolicyResult]]
+] = OrderedDict()
 
 # A new caller of a memoized, renamed shape: the stand-in's answer for the σ-image of the caller's ARN,
 # settled once (every step of `_settle` reads the ARN and the document only up to σ) and kept as an
@@ -583,14 +587,15 @@ def build_principal_policy(
     with _MEMO_LOCK:
         seen = _BY_CALLER.get(caller_key)
     if seen is not None and seen[0] is policy and seen[1] is principal:
-        return _copied(seen[2])
+        answer = seen[2]
+        return _copied(answer) if isinstance(answer, PolicyResult) else answer()
     key, renaming = _caller_key(policy, principal, method_arn, budget)
     if renaming is not None:
-        result = _renamed_answer(
+        again = _renamed_answer(
             policy, principal, method_arn, arn_text, max_bytes, allowed, budget, key, renaming
         )
-        _remember(caller_key, policy, principal, result)
-        return _copied(result)
+        _remember(caller_key, policy, principal, again)
+        return again()
     done_key = (*key, (), arn_text, allowed, max_bytes)
     with _MEMO_LOCK:
         done = _FINISHED.get(done_key)
@@ -613,7 +618,12 @@ def build_principal_policy(
     return _copied(result)
 
 
-def _remember(key: tuple[Any, ...], policy: Policy, principal: Principal, result: PolicyResult) -> None:
+def _remember(
+    key: tuple[Any, ...],
+    policy: Policy,
+    principal: Principal,
+    result: PolicyResult | Callable[[], PolicyResult],
+) -> None:
     with _MEMO_LOCK:
         _BY_CALLER[key] = (policy, principal, result)
         while len(_BY_CALLER) > _FINISHED_SIZE:
@@ -630,13 +640,14 @@ def _renamed_answer(
     budget: int,
     key: tuple[Any, ...],
     renaming: Renaming,
-) -> PolicyResult:
-    """The answer for a caller whose proof is the stand-in's renamed through σ: the stand-in's answer for
+) -> Callable[[], PolicyResult]:
+    """How to answer a caller whose proof is the stand-in's renamed through σ: the stand-in's answer for
     the σ-image of the ARN, settled once per shape, ARN image and verdict, then filled with the caller's
     values (:class:`~cognito_authz.iam.renaming.AnswerTemplate`), which is σ applied to it. Equal to
     ``_finish`` on the rendered proof: σ is its own inverse, fixes every literal and carries each glob's
     matches along (docs/architecture.md, step 5), so each test `_settle` makes on the document and the
-    ARN answers alike for the two; only lengths differ, and the size check is made on the caller's."""
+    ARN answers alike for the two; only lengths differ, and the size check is made on the caller's.
+    Each call of the returned function fills a fresh answer."""
     prefix = method_arn.prefix
     # The stand-in's request. σ moves only segments that are values or placeholders (which all hold a
     # '~'); when neither is even a substring of the ARN (the usual request: no user id in it), the ARN
@@ -659,19 +670,23 @@ def _renamed_answer(
             while len(_TEMPLATES) > _TEMPLATES_SIZE:
                 _TEMPLATES.popitem(last=False)
     _policy, proof, outcome, unnameable = hit
-    if proof.document is None and proof.reason == "analysis_budget":
-        logger.warning("principal-wide IAM document for sub=%s: work budget exhausted", principal.sub)
-    if unnameable:
-        logger.warning(_UNNAMEABLE)
-    if isinstance(outcome, tuple):
-        reason, detail = outcome
-        return _request_result(policy, principal, method_arn, reason, detail, allowed)
-    filled = outcome.fill(renaming.values)
-    if filled is None:  # a segment of the document equals a value: σ the plain way
-        document = render(outcome.document, prefix, renaming.values)
-        filled = document, document_size(document), _longest(document)
-    document, size, longest = filled
-    return _sized(policy, principal, method_arn, max_bytes, allowed, proof, document, size, longest)
+
+    def answer() -> PolicyResult:
+        if proof.document is None and proof.reason == "analysis_budget":
+            logger.warning("principal-wide IAM document for sub=%s: work budget exhausted", principal.sub)
+        if unnameable:
+            logger.warning(_UNNAMEABLE)
+        if isinstance(outcome, tuple):
+            reason, detail = outcome
+            return _request_result(policy, principal, method_arn, reason, detail, allowed)
+        filled = outcome.fill(values)
+        if filled is None:  # a segment of the document equals a value: σ the plain way
+            document = render(outcome.document, prefix, values)
+            filled = document, document_size(document), _longest(document)
+        document, size, longest = filled
+        return _sized(policy, principal, method_arn, max_bytes, allowed, proof, document, size, longest)
+
+    return answer
 
 
 def _outcome(

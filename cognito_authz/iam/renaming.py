@@ -262,13 +262,14 @@ class AnswerTemplate:
             statements.append((dict(statement), tuple(texts), tuple(slotted)))
         self._statements = tuple(statements)
         self._others = frozenset(others)
-        self._counts = tuple(counts)
+        # (slot, occurrences, placeholder length) of each slot the document holds, for the size.
+        self._counts = tuple((i, n, len(placeholders[i])) for i, n in enumerate(counts) if n)
         self._constant_longest = constant_longest
 
     def fill(self, values: Mapping[str, str]) -> tuple[dict[str, Any], int, int] | None:
         """The caller's document (σ applied), its compact-JSON size and its longest Resource; ``None``
         when a segment of the document equals one of the values (then only :func:`render` is σ)."""
-        ordered = [values[p] for p in self.placeholders]
+        ordered = list(map(values.__getitem__, self.placeholders))
         if not self._others.isdisjoint(ordered):
             return None
         statements = []
@@ -282,8 +283,8 @@ class AnswerTemplate:
                     longest = len(filled)
             statements.append({**statement, "Resource": resources})
         size = self._size
-        for placeholder, value, count in zip(self.placeholders, ordered, self._counts, strict=True):
-            if count:
-                encoded = len(value) if value.isascii() else len(value.encode("utf-8"))
-                size += count * (encoded - len(placeholder))
+        for slot, count, placeholder_length in self._counts:
+            value = ordered[slot]
+            encoded = len(value) if value.isascii() else len(value.encode("utf-8"))
+            size += count * (encoded - placeholder_length)
         return {"Version": self._version, "Statement": statements}, size, longest
