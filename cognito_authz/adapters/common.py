@@ -300,13 +300,13 @@ def flatten_context(
         "groups": context_list(principal.groups),
         "scopes": context_list(principal.scopes),
     }
-    for key, value in (
-        ("username", principal.username),
-        ("token_use", principal.token_use),
-        ("client_id", principal.client_id),
-    ):
-        if value:
-            context[key] = value
+    # Written out rather than looped over: every authorizer invocation builds a context.
+    if principal.username:
+        context["username"] = principal.username
+    if principal.token_use:
+        context["token_use"] = principal.token_use
+    if principal.client_id:
+        context["client_id"] = principal.client_id
     if decision is not None:
         context["rules"] = context_list(decision.rules)
     for claim in claims:

@@ -170,7 +170,9 @@ class LambdaAuthorizer:
     # -- entry point -----------------------------------------------------------------------------
 
     def __call__(self, event: Any, context: Any = None) -> dict[str, Any]:
-        raw = getattr(event, "raw_event", event)  # Powertools data classes wrap the dict
+        # Powertools data classes wrap the dict; a plain dict (the usual event) skips the attribute lookup,
+        # whose miss raises and clears an AttributeError inside getattr.
+        raw = event if type(event) is dict else getattr(event, "raw_event", event)
         try:
             # type() first: an ABC isinstance costs several times more, and events are plain dicts.
             if type(raw) is not dict and not isinstance(raw, Mapping):
@@ -184,14 +186,15 @@ class LambdaAuthorizer:
                 decision = self.gate.authorize(principal, request.method, request.path)
             except AccessDenied as denied:
                 decision = denied.decision
-                logger.info(
-                    "deny %s %s sub=%s reason=%s rules=%s",
-                    request.method,
-                    request.path,
-                    principal.sub,
-                    denied.reason,
-                    ",".join(decision.rules) if decision is not None else "",
-                )
+                if logger.isEnabledFor(logging.INFO):  # the arguments are built only when logged
+                    logger.info(
+                        "deny %s %s sub=%s reason=%s rules=%s",
+                        request.method,
+                        request.path,
+                        principal.sub,
+                        denied.reason,
+                        ",".join(decision.rules) if decision is not None else "",
+                    )
                 return self._respond(request, principal, decision, allowed=False)
             return self._respond(request, principal, decision, allowed=True)
         except TokenError as exc:

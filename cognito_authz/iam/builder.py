@@ -13,9 +13,9 @@ from __future__ import annotations
 import logging
 import re
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 from threading import Lock
 from typing import Any, Literal
 
@@ -670,23 +670,37 @@ def _renamed_answer(
             while len(_TEMPLATES) > _TEMPLATES_SIZE:
                 _TEMPLATES.popitem(last=False)
     _policy, proof, outcome, unnameable = hit
+    # A partial, not a closure: one object instead of a cell per captured name, on every new caller.
+    return partial(
+        _filled_answer, policy, principal, method_arn, max_bytes, allowed, values, proof, outcome, unnameable
+    )
 
-    def answer() -> PolicyResult:
-        if proof.document is None and proof.reason == "analysis_budget":
-            logger.warning("principal-wide IAM document for sub=%s: work budget exhausted", principal.sub)
-        if unnameable:
-            logger.warning(_UNNAMEABLE)
-        if isinstance(outcome, tuple):
-            reason, detail = outcome
-            return _request_result(policy, principal, method_arn, reason, detail, allowed)
-        filled = outcome.fill(values)
-        if filled is None:  # a segment of the document equals a value: σ the plain way
-            document = render(outcome.document, prefix, values)
-            filled = document, document_size(document), _longest(document)
-        document, size, longest = filled
-        return _sized(policy, principal, method_arn, max_bytes, allowed, proof, document, size, longest)
 
-    return answer
+def _filled_answer(
+    policy: Policy,
+    principal: Principal,
+    method_arn: MethodArn,
+    max_bytes: int,
+    allowed: bool,
+    values: Mapping[str, str],
+    proof: _Proof,
+    outcome: _Outcome,
+    unnameable: bool,
+) -> PolicyResult:
+    """A fresh answer from a settled outcome (see :func:`_renamed_answer`)."""
+    if proof.document is None and proof.reason == "analysis_budget":
+        logger.warning("principal-wide IAM document for sub=%s: work budget exhausted", principal.sub)
+    if unnameable:
+        logger.warning(_UNNAMEABLE)
+    if isinstance(outcome, tuple):
+        reason, detail = outcome
+        return _request_result(policy, principal, method_arn, reason, detail, allowed)
+    filled = outcome.fill(values)
+    if filled is None:  # a segment of the document equals a value: σ the plain way
+        document = render(outcome.document, method_arn.prefix, values)
+        filled = document, document_size(document), _longest(document)
+    document, size, longest = filled
+    return _sized(policy, principal, method_arn, max_bytes, allowed, proof, document, size, longest)
 
 
 def _outcome(
