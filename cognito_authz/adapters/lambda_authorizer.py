@@ -34,7 +34,7 @@ from cognito_authz.adapters.common import (
     single_token,
     subprotocol_token,
 )
-from cognito_authz.errors import AccessDenied, AuthzError, ConfigError, EventError, JwksError, TokenError
+from cognito_authz.errors import AuthzError, ConfigError, EventError, JwksError, TokenError
 from cognito_authz.iam import (
     DEFAULT_MAX_BYTES,
     CacheSafety,
@@ -182,17 +182,15 @@ class LambdaAuthorizer:
             # test invoke sends stage "*" in methodArn, which no document can name).
             principal = self.gate.authenticate(self._token(kind, raw))
             request = self._route(kind, raw)
-            try:
-                decision = self.gate.authorize(principal, request.method, request.path)
-            except AccessDenied as denied:
-                decision = denied.decision
+            decision, denied = self.gate.verdict(principal, request.method, request.path)
+            if denied is not None:
                 if logger.isEnabledFor(logging.INFO):  # the arguments are built only when logged
                     logger.info(
                         "deny %s %s sub=%s reason=%s rules=%s",
                         request.method,
                         request.path,
                         principal.sub,
-                        denied.reason,
+                        denied,
                         ",".join(decision.rules) if decision is not None else "",
                     )
                 return self._respond(request, principal, decision, allowed=False)
