@@ -653,10 +653,12 @@ def _renamed_answer(
     # '~'); when neither is even a substring of the ARN (the usual request: no user id in it), the ARN
     # is its own image without a split.
     values = renaming.values
-    if "~" in arn_text or any(value in arn_text for value in values.values()):
+    image = arn_text
+    moved = "~" in arn_text
+    for value in values.values():  # a loop: a generator costs more than the one or two values it reads
+        moved = moved or value in arn_text
+    if moved:
         image = rename(arn_text, prefix, swap_of(values))
-    else:
-        image = arn_text
     template_key = (*key, image, allowed)
     with _MEMO_LOCK:
         hit = _TEMPLATES.get(template_key)
