@@ -53,6 +53,8 @@ if TYPE_CHECKING:
 __all__ = ["AuthorizerUnavailable", "EventKind", "LambdaAuthorizer", "detect_event_kind"]
 
 logger = logging.getLogger("cognito_authz.authorizer")
+# logging.INFO by value: the deny path must not need the logging module itself (it may be loaded lazily).
+_INFO = 20
 
 
 class AuthorizerUnavailable(Exception):
@@ -184,7 +186,7 @@ class LambdaAuthorizer:
             request = self._route(kind, raw)
             decision, denied = self.gate.verdict(principal, request.method, request.path)
             if denied is not None:
-                if logger.isEnabledFor(logging.INFO):  # the arguments are built only when logged
+                if logger.isEnabledFor(_INFO):  # the arguments are built only when logged
                     logger.info(
                         "deny %s %s sub=%s reason=%s rules=%s",
                         request.method,
