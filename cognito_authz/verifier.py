@@ -583,7 +583,18 @@ class CognitoVerifier:
                     "max_age is configured and the token has no auth_time", claim="auth_time"
                 )
             self._check_times(exp, nbf, iat, now)
-        self._check_token_use_and_client(claims)
+        client = claims.get("client_id")
+        if not (
+            # The usual Cognito access token, accepted in one expression: the same verdict as
+            # _check_token_use_and_client, which runs (and raises the precise error) for anything else.
+            claims.get("token_use") == "access"
+            and (self.token_use is None or self.token_use == "access")
+            and type(client) is str
+            and (self._client_set is None or client in self._client_set)
+            and self._audience_set is None
+            and "aud" not in claims
+        ):
+            self._check_token_use_and_client(claims)
         _check_claim_types(claims)
         # The claims dict is ours (fresh from the parser) and its types were just checked.
         principal = Principal._of_verified(claims)
