@@ -445,7 +445,8 @@ class JwksCache:
         now = self._clock()
         seen = self._current
         current = seen
-        if current is None or not self._is_fresh(current, now):
+        # _is_fresh written out: this runs on every verify, and a method call costs more than the test.
+        if current is None or (self.jwks_uri is not None and not now - current.fetched_at < self.ttl):
             current = self._refresh_or_stale(current, now)
         jwk = current.keys.get(kid)
         if jwk is not None:

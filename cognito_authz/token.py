@@ -42,15 +42,18 @@ DEFAULT_MAX_TOKEN_BYTES = 8192
 #: change what the signature covers; ``cty`` announces a nested token whose inner claims we never check.
 FORBIDDEN_HEADERS = ("crit", "b64", "zip", "jku", "x5u", "jwk", "x5c", "cty")
 
-# Lexical validation is a few C-level passes over bytes (deleting every allowed byte must leave nothing,
-# which is several times faster than a regex over a kilobyte token); only on failure do we spend time
-# finding out why, so the error can say "bearer_prefix" rather than a generic base64 complaint.
+# Lexical validation on the happy path is split between C-level passes: ``isascii``, three memchr scans
+# refusing '=', '+' and '/', the split on dots, and pybase64's validate=True, which refuses every other
+# byte outside the base64url alphabet (tests/test_token_parsing.py holds the two to the same verdicts
+# for every byte). Only when something is refused do we run the exact pass (deleting every allowed byte
+# must leave nothing) and spend time finding out why, so the error can say "bearer_prefix" rather than a
+# generic base64 complaint, and the reasons come in the same order as if that pass had run first.
 _BASE64URL_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 _LEXICON = _BASE64URL_ALPHABET + b"."
 # pybase64 decodes with SIMD, about three times faster than binascii on a Cognito-sized payload and
-# signature (measured in bench/; see docs/performance.md). It is not the validator: with altchars it also
-# accepts '+' and '/' and non-canonical trailing bits, so the lexical pass and the canonical check here
-# always run first and remain the only judges of what a segment may contain.
+# signature (measured in bench/; see docs/performance.md). With altchars it also accepts '+', '/', '='
+# padding and non-canonical trailing bits: the memchr scans and the canonical check here refuse those
+# first, so what it accepts on top of them is exactly the base64url alphabet.
 _URLSAFE = b"-_"
 _PADDING = {2: b"==", 3: b"="}
 _BEARER = re.compile(r"\s*bearer(\s|$)", re.IGNORECASE)
@@ -119,7 +122,8 @@ def _segment_bytes(segment: bytes, name: str) -> bytes:
         if remainder == 1 or segment[-1] not in _CANONICAL_LAST[remainder]:
             _fail(f"{name} is not canonical base64url", "bad_base64", segment=name)
         segment += _PADDING[remainder]
-    return b64decode(segment, altchars=_URLSAFE, validate=True)
+    # Positional: keyword arguments to a C function cost more than the decode of a short segment.
+    return b64decode(segment, _URLSAFE, True)  # altchars, validate
 
 
 # Not in typeshed, but a documented attribute of every JSONDecoder (json.scanner.make_scanner).
@@ -154,6 +158,21 @@ def _diagnose_lexical(token: str) -> NoReturn:
             f"token has {len(segments)} segments, a compact JWS has 3", "bad_segments", segments=len(segments)
         )
     _fail("token contains characters outside unpadded base64url", "bad_base64")
+
+
+def _lexical_failure(token: str, raw: bytes, exc: MalformedTokenError | ValueError) -> NoReturn:
+    """A segment failed to decode: report it exactly as the full lexical pass would have, first.
+
+    The fast path in :meth:`TokenParser.parse` leaves the alphabet to pybase64; when it refuses, the
+    token is judged by the original pass (deleting every allowed byte must leave nothing), so the error
+    and its order are the same as if that pass had run before any decoding.
+    """
+    if raw.translate(None, _LEXICON):  # something besides base64url characters and dots
+        _diagnose_lexical(token)
+    if isinstance(exc, MalformedTokenError):  # canonical-form failure of a lexically valid segment
+        raise exc
+    # Unreachable for a lexically valid segment of a possible length; refused all the same.
+    raise MalformedTokenError("token is not base64url", reason="bad_base64") from exc
 
 
 def _checked_header(raw: bytes, algorithms: Collection[str]) -> tuple[Mapping[str, Any], str, str]:
@@ -216,19 +235,29 @@ class TokenParser:
             )
         if not token.isascii():
             _diagnose_lexical(token)
+        # The three characters pybase64 would accept besides the base64url alphabet, refused first: str
+        # membership is a memchr (bytes membership and bytes.split are per-byte loops, several times
+        # dearer). pybase64's validate=True refuses everything else, and any refusal is judged again by
+        # the exact lexical pass (_lexical_failure).
+        if "=" in token or "+" in token or "/" in token:
+            _diagnose_lexical(token)
+        first = token.find(".")
+        second = token.find(".", first + 1)
+        if first < 0 or second < 0 or token.find(".", second + 1) >= 0:
+            _diagnose_lexical(token)
         raw = token.encode("ascii")
-        if raw.translate(None, _LEXICON):  # something besides base64url characters and dots
-            _diagnose_lexical(token)
-        segments = raw.split(b".")
-        if len(segments) != 3:
-            _diagnose_lexical(token)
-        header_b64, payload_b64, signature_b64 = segments
+        header_b64 = raw[:first]
+        payload_b64 = raw[first + 1 : second]
+        signature_b64 = raw[second + 1 :]
 
         # Every segment is checked for canonical base64url before any JSON is read.
         known = self._headers.get(header_b64)
-        header_raw = _segment_bytes(header_b64, "header") if known is None else b""
-        payload_raw = _segment_bytes(payload_b64, "payload")
-        signature = _segment_bytes(signature_b64, "signature")
+        try:
+            header_raw = _segment_bytes(header_b64, "header") if known is None else b""
+            payload_raw = _segment_bytes(payload_b64, "payload")
+            signature = _segment_bytes(signature_b64, "signature")
+        except (MalformedTokenError, ValueError) as exc:  # binascii.Error is a ValueError
+            _lexical_failure(token, raw, exc)
         if known is None:
             known = _checked_header(header_raw, self.algorithms)
             if self._header_cache_size:
@@ -238,7 +267,7 @@ class TokenParser:
         header, alg, kid = known
 
         claims = _json_object(payload_raw, "payload")
-        signing_input = raw[: len(header_b64) + 1 + len(payload_b64)]
+        signing_input = raw[:second]
         # tuple.__new__ directly: the NamedTuple's generated __new__ is one more Python call per verify.
         return _new_tuple(ParsedToken, (header, claims, signing_input, signature, alg, kid))
 

@@ -125,6 +125,29 @@ def test_non_base64url_characters(mutate: Any) -> None:
     expect(mutate(token()), MalformedTokenError, "bad_base64")
 
 
+@pytest.mark.parametrize("remembered", [False, True], ids=["fresh-parser", "header-remembered"])
+@pytest.mark.parametrize("segment", [0, 1, 2])
+def test_every_byte_outside_the_alphabet_is_refused_in_every_segment(segment: int, remembered: bool) -> None:
+    # The happy path leaves most of the alphabet check to pybase64 (after refusing '=', '+' and '/'):
+    # every other ASCII byte, at the start, middle and end of each segment, must still be bad_base64,
+    # with a fresh parser and with the header segment already remembered by the verifier's parser.
+    good = token(signature=b"signature-bytes")
+    parts = good.split(".")
+    parser = TokenParser(ALGS)
+    outside = [chr(code) for code in range(128) if chr(code) not in B64URL_ALPHABET + "."]
+    for char in outside:
+        for index in (0, len(parts[segment]) // 2, len(parts[segment]) - 1):
+            mutated = list(parts)
+            mutated[segment] = parts[segment][:index] + char + parts[segment][index + 1 :]
+            text = ".".join(mutated)
+            if remembered:
+                parser.parse(good)
+            with pytest.raises(MalformedTokenError) as info:
+                (parser.parse if remembered else parse)(text)
+            assert info.value.reason == "bad_base64", (char, index)
+            assert "segment" not in info.value.details  # the lexical verdict, not a segment's
+
+
 @pytest.mark.parametrize("segment", [0, 1, 2])
 def test_segment_of_impossible_length(segment: int) -> None:
     parts = token().split(".")
