@@ -62,11 +62,14 @@ DEFAULT_MAX_BYTES = 8192
 MAX_RESOURCE_LENGTH = 512
 #: Work units for one proof (choice and check together): a hard cap on time and memory per invocation.
 WORK_BUDGET = 25_000
+# Tokens matches run by the choice per work unit (see WORK_BUDGET).
+_MATCHES_PER_UNIT = 4
 # Choose-and-check rounds per proof (each failed check adds its counterexample to the next choice).
 _ROUNDS = 4
 
 Scope = Literal["principal", "request"]
-Glob = tuple[str, tuple[Token, ...]]  # (verb, path tokens)
+Tokens = tuple[Token, ...]  # a glob's path tokens
+Glob = tuple[str, Tokens]  # (verb, path tokens)
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,12 +185,12 @@ def _candidates(
 # --- choosing --------------------------------------------------------------------------------------------
 
 
-def _cover(targets: set[int], options: dict[Glob, set[int]]) -> list[Glob]:
+def _cover(targets: set[int], options: dict[Tokens, set[int]]) -> list[Tokens]:
     """Greedy set cover: fewest globs (roughly) whose classes cover ``targets``."""
-    chosen: list[Glob] = []
+    chosen: list[Tokens] = []
     left = set(targets)
     while left:
-        best = max(options, key=lambda g: (len(options[g] & left), -len(g[1])), default=None)
+        best = max(options, key=lambda g: (len(options[g] & left), -len(g)), default=None)
         if best is None or not options[best] & left:
             break
         chosen.append(best)
@@ -197,10 +200,22 @@ def _cover(targets: set[int], options: dict[Glob, set[int]]) -> list[Glob]:
 
 @lru_cache(maxsize=4096)  # the same candidate globs recur across rounds, verbs and proofs
 def _glob_regex(tokens: tuple[Token, ...]) -> re.Pattern[str]:
-    # The path part of a glob as IAM reads it ('*' any text, '?' one character), for matching the
-    # representatives' paths quickly. Only the choice uses it; the check reads the rendered document.
+    """The path part of a glob as IAM reads it ('*' any text, '?' one character), for matching the
+    representatives' paths quickly. Only the choice uses it; the check reads the rendered document.
+
+    Written so that a match costs time linear in the path per piece, never a backtracking search:
+    between two '*' each literal piece is taken at its leftmost occurrence and never reconsidered (the
+    look-ahead plus back-reference idiom is an atomic group on every Python version). That is exact for
+    wildcard patterns: a '*' takes any text, so a piece placed further left leaves the rest of the path
+    every chance a later placement would. A plain '.*' per '*' backtracked over every character: six
+    of them took about 2 us per failing match on a 30-character path.
+    """
     text = "/" + "/".join("*" if t is MANY else "?*" if t is PLUS else str(t) for t in tokens)
-    return re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in text), re.S)
+    pieces = [re.escape(piece).replace("\\?", ".") for piece in text.split("*")]
+    if len(pieces) == 1:
+        return re.compile(pieces[0], re.S)
+    middle = "".join(f"(?=(.*?{piece}))\\{n}" for n, piece in enumerate(pieces[1:-1], start=1))
+    return re.compile(f"{pieces[0]}{middle}.*{pieces[-1]}", re.S)
 
 
 def _choose(
@@ -217,82 +232,113 @@ def _choose(
     then walks the classes the chosen globs make and has the last word.
     """
     allow_pool, deny_pool = _candidates(policy, facts, principal, budget)
-    api = policy.api
     allow: list[Glob] = []
     deny: list[Glob] = []
     missed: dict[str, None] = {}
-    regexes: dict[tuple[Token, ...], re.Pattern[str]] = {}
+    done: dict[tuple[Any, ...], tuple[list[Tokens], list[Tokens], tuple[str, ...]]] = {}
     for verb in VERBS:
-        allows = [g for g in allow_pool if g[0] == verb]
+        allows = [tokens for v, tokens in allow_pool if v == verb]
         if not allows:
             continue
-        denies = [g for g in deny_pool if g[0] == verb]
-        table, routes = request_patterns(facts, principal, verb, budget)
-        allowed: list[tuple[str, tuple[str, ...]]] = []
-        refused: list[str] = []
-        words: dict[tuple[str, ...], None] = {}
-        fresh = fresh_segment(frozenset().union(*(p.literals() for p in (*table, *routes))))
-        for rep in walk_classes([*table, *routes], budget):
-            # Routes cannot tell a trailing slash from none; globs can, so judge both forms.
-            base = rep.word[:-1] if rep.word[-1:] == ("",) else rep.word
-            words.update(dict.fromkeys([base, (*base, "")] if base else [("",)]))
-            # Deeper words no route takes are one class for routes, not for globs: probe two of them.
-            for deeper in ((*base, fresh), (*base, fresh, fresh)):
-                words.update(dict.fromkeys([deeper, (*deeper, "")]))
-        paths = dict.fromkeys("/" + "/".join(word) for word in words)
-        paths.update(dict.fromkeys(sorted((extra or {}).get(verb, ()))))
-        for path in paths:
-            if request_segments(path) is None or (api is not None and not api.routable(verb, path)):
-                continue
-            budget.spend(4)
-            decision = policy.decide(principal, verb, path)
-            (allowed.append((path, decision.rules)) if decision.allowed else refused.append(path))
-
-        allowed_paths = [path for path, _ in allowed]
-        # Paths by first segment: a glob starting with a literal is only tried on paths starting so.
-        by_head: dict[int, dict[str, list[int]]] = {}
-        for which, paths_of in ((0, allowed_paths), (1, refused)):
-            heads: dict[str, list[int]] = {}
-            for k, path in enumerate(paths_of):
-                heads.setdefault(path[1:].split("/", 1)[0], []).append(k)
-            by_head[which] = heads
-
-        seen: dict[tuple[Glob, bool], set[int]] = {}
-
-        def hits(glob: Glob, paths: list[str]) -> set[int]:
-            key = (glob, paths is allowed_paths)  # noqa: B023
-            found = seen.get(key)  # noqa: B023
-            if found is not None:
-                return found
-            regex = regexes.get(glob[1])
-            if regex is None:
-                regex = regexes[glob[1]] = _glob_regex(glob[1])
-            head = glob[1][0]
-            if isinstance(head, str) and head:
-                candidates: Sequence[int] = by_head[0 if paths is allowed_paths else 1].get(head, ())  # noqa: B023
-            else:
-                candidates = range(len(paths))
-            # What is charged is what is done: one unit per four path matches (a match is well under a
-            # microsecond), so a token whose claims multiply the candidates runs out of budget, not time.
-            budget.spend(1 + len(candidates) // 4)
-            found = seen[key] = {k for k in candidates if regex.fullmatch(paths[k])}  # noqa: B023
-            return found
-
-        usable = {d: hits(d, refused) for d in denies if not hits(d, allowed_paths)}
-        carved = set().union(*usable.values()) if usable else set()
-        options = {}
-        for glob in allows:
-            if hits(glob, refused) <= carved:
-                options[glob] = hits(glob, allowed_paths)
-        chosen = _cover(set(range(len(allowed))), options)
-        allow += chosen
-        reached = set().union(*(hits(g, refused) for g in chosen)) if chosen else set()
-        deny += _cover(reached, usable)
-        covered = set().union(*(options[g] for g in chosen)) if chosen else set()
-        for k, (_, rules) in enumerate(allowed):
-            if k not in covered:
-                missed.update(dict.fromkeys(rules))
+        denies = [tokens for v, tokens in deny_pool if v == verb]
+        extra_paths = tuple(sorted((extra or {}).get(verb, ())))
+        # Verbs that the same routes reach (ANY routes only) with the same candidates have the same
+        # classes and the same decisions (decide reads the verb only to pick routes): one choice serves
+        # them all, so a table of ANY routes costs one verb's work, not seven.
+        signature = (
+            tuple(r.text for r in facts.table or () if r.method in ("ANY", verb)),
+            tuple(r.text for r in facts.routes if r.method in ("ANY", verb)),
+            tuple(allows),
+            tuple(denies),
+            extra_paths,
+        )
+        choice = done.get(signature)
+        if choice is None:
+            choice = done[signature] = _choose_verb(
+                policy, facts, principal, verb, allows, denies, extra_paths, budget
+            )
+        allow += [(verb, tokens) for tokens in choice[0]]
+        deny += [(verb, tokens) for tokens in choice[1]]
+        missed.update(dict.fromkeys(choice[2]))
     return allow, deny, tuple(missed)
+
+
+def _choose_verb(
+    policy: Policy,
+    facts: PolicyFacts,
+    principal: Principal,
+    verb: str,
+    allows: list[Tokens],
+    denies: list[Tokens],
+    extra_paths: tuple[str, ...],
+    budget: Budget,
+) -> tuple[list[Tokens], list[Tokens], tuple[str, ...]]:
+    """:func:`_choose` for one verb: (Allow paths, Deny paths, rules of allowed classes left out)."""
+    api = policy.api
+    table, routes = request_patterns(facts, principal, verb, budget)
+    allowed: list[tuple[str, tuple[str, ...]]] = []
+    refused: list[str] = []
+    words: dict[tuple[str, ...], None] = {}
+    fresh = fresh_segment(frozenset().union(*(p.literals() for p in (*table, *routes))))
+    for rep in walk_classes([*table, *routes], budget):
+        # Routes cannot tell a trailing slash from none; globs can, so judge both forms.
+        base = rep.word[:-1] if rep.word[-1:] == ("",) else rep.word
+        words.update(dict.fromkeys([base, (*base, "")] if base else [("",)]))
+        # Deeper words no route takes are one class for routes, not for globs: probe two of them.
+        for deeper in ((*base, fresh), (*base, fresh, fresh)):
+            words.update(dict.fromkeys([deeper, (*deeper, "")]))
+    paths = dict.fromkeys("/" + "/".join(word) for word in words)
+    paths.update(dict.fromkeys(extra_paths))
+    for path in paths:
+        if request_segments(path) is None or (api is not None and not api.routable(verb, path)):
+            continue
+        budget.spend(4)
+        decision = policy.decide(principal, verb, path)
+        (allowed.append((path, decision.rules)) if decision.allowed else refused.append(path))
+
+    allowed_paths = [path for path, _ in allowed]
+    # Paths by first segment: a glob starting with a literal is only tried on paths starting so.
+    by_head: dict[bool, dict[str, list[int]]] = {}
+    for is_allowed, paths_of in ((True, allowed_paths), (False, refused)):
+        heads: dict[str, list[int]] = {}
+        for k, path in enumerate(paths_of):
+            heads.setdefault(path[1:].split("/", 1)[0], []).append(k)
+        by_head[is_allowed] = heads
+
+    seen: dict[tuple[Tokens, bool], set[int]] = {}
+
+    def hits(glob: Tokens, on_allowed: bool) -> set[int]:
+        found = seen.get((glob, on_allowed))
+        if found is not None:
+            return found
+        paths = allowed_paths if on_allowed else refused
+        head = glob[0]
+        candidates: Sequence[int]
+        if isinstance(head, str) and head:
+            candidates = by_head[on_allowed].get(head, ())
+        else:
+            candidates = range(len(paths))
+        # What is charged is what is done: a unit per match run (see WORK_BUDGET).
+        budget.spend(1 + len(candidates) // _MATCHES_PER_UNIT)
+        fullmatch = _glob_regex(glob).fullmatch
+        found = seen[(glob, on_allowed)] = {k for k in candidates if fullmatch(paths[k])}
+        return found
+
+    usable = {d: hits(d, False) for d in denies if not hits(d, True)}
+    carved = set().union(*usable.values()) if usable else set()
+    options = {}
+    for glob in allows:
+        if hits(glob, False) <= carved:
+            options[glob] = hits(glob, True)
+    chosen = _cover(set(range(len(allowed))), options)
+    reached = set().union(*(hits(g, False) for g in chosen)) if chosen else set()
+    chosen_denies = _cover(reached, usable)
+    covered = set().union(*(options[g] for g in chosen)) if chosen else set()
+    missed: dict[str, None] = {}
+    for k, (_, rules) in enumerate(allowed):
+        if k not in covered:
+            missed.update(dict.fromkeys(rules))
+    return chosen, chosen_denies, tuple(missed)
 
 
 def _document(prefix: str, allow: list[Glob], deny: list[Glob]) -> dict[str, Any]:
