@@ -10,6 +10,7 @@ and only a document the check calls sound is ever returned. A wrong choice costs
 
 from __future__ import annotations
 
+import heapq
 import logging
 import re
 from collections import OrderedDict
@@ -35,6 +36,7 @@ from cognito_authz.iam.world import (
     VERBS,
     PolicyFacts,
     claim_texts,
+    decide_cost,
     policy_facts,
     request_patterns,
     value_segments,
@@ -62,8 +64,18 @@ DEFAULT_MAX_BYTES = 8192
 MAX_RESOURCE_LENGTH = 512
 #: Work units for one proof (choice and check together): a hard cap on time and memory per invocation.
 WORK_BUDGET = 25_000
-# Tokens matches run by the choice per work unit (see WORK_BUDGET).
+# What each step of a proof is charged, in units of about a microsecond each on the machine the bench
+# runs on (measured per site by attributing the time between charges to the earlier one; the scan in
+# bench/iam_worst_tokens.py then checks the total per unit over the hostile token shapes and the
+# examples). A charge is taken before its work is done, so running out stops the work, not the answer.
+# Glob-over-path matches run by the choice per unit: a fullmatch of a (linear-time) glob regex.
 _MATCHES_PER_UNIT = 4
+# A candidate glob for one bound value: a canonical check of its segments and up to 14 dictionary entries.
+_CANDIDATE = 6
+# Per claim text bound to a template: Policy.allowed_routes enumerates the bindings (about 20 us each).
+_BINDING = 20
+# Bytes of a rendered document per unit for compiling its Resources (the check's evaluators, the matcher).
+_BYTES_PER_UNIT = 2
 # Choose-and-check rounds per proof (each failed check adds its counterexample to the next choice).
 _ROUNDS = 4
 
@@ -154,7 +166,7 @@ def _candidates(
             if param in bound:
                 continue
             for value in sorted(values):
-                budget.spend(40)  # a candidate glob: a canonical check per segment, ~50 us
+                budget.spend(_CANDIDATE)
                 _add(allow, route.method, _tokens(route, {**bound, param: value}))
     denied = [(by_text.get(g.route), dict(g.bound_params)) for g in granted.denied]
     denied += [(route, {}) for route in facts.table or ()]
@@ -164,8 +176,9 @@ def _candidates(
         _add(deny, route.method, _tokens(route, bound))
         for param in route.params:
             for value in sorted(values):  # carve-outs for the caller's own values (tenant acme's admin)
-                budget.spend(40)  # a candidate glob: a canonical check per segment, ~50 us
+                budget.spend(_CANDIDATE)
                 _add(deny, route.method, _tokens(route, {**bound, param: value}))
+    budget.spend(sum(len(tokens) for _verb, tokens in allow) // 2 + 1)  # the carve-outs below
     for verb, tokens in list(allow):
         # Carve-outs for what an Allow's '*' spans beyond its route: deeper paths, and a mid '*' taking
         # more than one segment.
@@ -178,23 +191,39 @@ def _candidates(
                     deny[(verb, (*tokens[:i], MANY, PLUS))] = None
     for verb in VERBS:
         deny[(verb, ("",))] = None  # the root
-    budget.spend(len(allow) + len(deny))
+    budget.spend((len(allow) + len(deny)) // 2 + 1)
     return list(allow), list(deny)
 
 
 # --- choosing --------------------------------------------------------------------------------------------
 
 
-def _cover(targets: set[int], options: dict[Tokens, set[int]]) -> list[Tokens]:
-    """Greedy set cover: fewest globs (roughly) whose classes cover ``targets``."""
+def _cover(targets: set[int], options: dict[Tokens, set[int]], budget: Budget) -> list[Tokens]:
+    """Greedy set cover: fewest globs (roughly) whose classes cover ``targets``.
+
+    Lazy greedy: a glob's gain only shrinks as classes get covered, so the heap holds each glob's gain
+    when last computed and only the top is recomputed. Order (gain, then fewer tokens, then first
+    offered) is total, so the result is the eager greedy's, without a pass over every option per pick
+    (with a thousand candidates that pass was the costliest step of a proof, and went uncharged).
+    """
     chosen: list[Tokens] = []
     left = set(targets)
-    while left:
-        best = max(options, key=lambda g: (len(options[g] & left), -len(g)), default=None)
-        if best is None or not options[best] & left:
-            break
-        chosen.append(best)
-        left -= options[best]
+    globs = list(options)
+    budget.spend(len(globs) // 2 + sum(map(len, options.values())) // 16 + 1)
+    heap = [(-len(options[g] & left), len(g), k) for k, g in enumerate(globs)]
+    heapq.heapify(heap)
+    while left and heap:
+        _stale, size, k = heapq.heappop(heap)
+        covers = options[globs[k]]
+        budget.spend(1 + len(covers) // 16)
+        gain = len(covers & left)
+        if not gain:
+            continue
+        if heap and (-gain, size, k) > heap[0]:
+            heapq.heappush(heap, (-gain, size, k))  # another glob may now gain more: look again
+            continue
+        chosen.append(globs[k])
+        left -= covers
     return chosen
 
 
@@ -276,6 +305,7 @@ def _choose_verb(
     """:func:`_choose` for one verb: (Allow paths, Deny paths, rules of allowed classes left out)."""
     api = policy.api
     table, routes = request_patterns(facts, principal, verb, budget)
+    per_decide = decide_cost(facts, principal)
     allowed: list[tuple[str, tuple[str, ...]]] = []
     refused: list[str] = []
     words: dict[tuple[str, ...], None] = {}
@@ -292,7 +322,7 @@ def _choose_verb(
     for path in paths:
         if request_segments(path) is None or (api is not None and not api.routable(verb, path)):
             continue
-        budget.spend(4)
+        budget.spend(per_decide)
         decision = policy.decide(principal, verb, path)
         (allowed.append((path, decision.rules)) if decision.allowed else refused.append(path))
 
@@ -330,9 +360,9 @@ def _choose_verb(
     for glob in allows:
         if hits(glob, False) <= carved:
             options[glob] = hits(glob, True)
-    chosen = _cover(set(range(len(allowed))), options)
+    chosen = _cover(set(range(len(allowed))), options, budget)
     reached = set().union(*(hits(g, False) for g in chosen)) if chosen else set()
-    chosen_denies = _cover(reached, usable)
+    chosen_denies = _cover(reached, usable, budget)
     covered = set().union(*(options[g] for g in chosen)) if chosen else set()
     missed: dict[str, None] = {}
     for k, (_, rules) in enumerate(allowed):
@@ -385,10 +415,12 @@ def _prove(policy: Policy, principal: Principal, prefix: str, budget_units: int)
     try:
         # Charged up front, before Policy.allowed_routes enumerates bindings: a token of long list
         # claims bound to many parameters runs out here, in microseconds.
-        budget.spend(12 * sum(len(claim_texts(principal, t.claim)) for t in facts.templates))
+        budget.spend(_BINDING * sum(len(claim_texts(principal, t.claim)) for t in facts.templates))
         for _round in range(_ROUNDS):
             allow, deny, missed = _choose(policy, facts, principal, budget, extra)
             document = _document(prefix, allow, deny)
+            # The check compiles the document's Resources (twice); its size is known before.
+            budget.spend(document_size(document) // _BYTES_PER_UNIT)
             verdict = check_document(policy, principal, document, prefix, budget)
             if verdict.sound and verdict.exact:
                 break
@@ -400,6 +432,9 @@ def _prove(policy: Policy, principal: Principal, prefix: str, budget_units: int)
                     learned = True
             if not learned:
                 break
+        if verdict.sound:
+            # document_matcher below compiles the proof's Resources into whole-ARN regular expressions.
+            budget.spend(document_size(document) // _BYTES_PER_UNIT)
     except BudgetExceeded:
         detail = "the policy and token need more work than one invocation may spend"
         return _Proof(None, False, "analysis_budget", detail, ())
