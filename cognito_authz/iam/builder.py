@@ -10,6 +10,7 @@ and only a document the check calls sound is ever returned. A wrong choice costs
 
 from __future__ import annotations
 
+import gc
 import heapq
 import logging
 import re
@@ -70,10 +71,8 @@ WORK_BUDGET = 25_000
 # examples). A charge is taken before its work is done, so running out stops the work, not the answer.
 # Glob-over-path matches run by the choice per unit: a fullmatch of a (linear-time) glob regex.
 _MATCHES_PER_UNIT = 4
-# A candidate glob for one bound value: a canonical check of its segments and up to 14 dictionary entries.
-_CANDIDATE = 6
 # Per claim text bound to a template: Policy.allowed_routes enumerates the bindings (about 20 us each).
-_BINDING = 20
+_BINDING = 30
 # Bytes of a rendered document per unit for compiling its Resources (the check's evaluators, the matcher).
 _BYTES_PER_UNIT = 2
 # Choose-and-check rounds per proof (each failed check adds its counterexample to the next choice).
@@ -137,6 +136,12 @@ def _add(pool: dict[Glob, None], method: str | None, tokens: tuple[Token, ...] |
             pool[(verb, (*tokens, ""))] = None  # the trailing-slash form routes alike
 
 
+def _candidate_cost(route: Route) -> int:
+    # A candidate glob for one bound value: a canonical check of its segments, then two pool entries per
+    # verb the route takes (seven for ANY).
+    return 2 + (7 if route.method == "ANY" else 1)
+
+
 def _candidates(
     policy: Policy, facts: PolicyFacts, principal: Principal, budget: Budget
 ) -> tuple[list[Glob], list[Glob]]:
@@ -158,6 +163,7 @@ def _candidates(
             _add(deny, route.method, _tokens(route, {**bound, **exception}))
         allowed.append((route, bound))
     values.update(v for g in granted.denied for e in g.except_params for v in e.values())
+    ordered = sorted(values)
     # Table routes name exactly what is routable: the shapes an exact document is made of. Grants and
     # table routes also come with one free parameter bound to one of the caller's own values.
     for route, bound in [*allowed, *((route, {}) for route in facts.table or ())]:
@@ -165,8 +171,8 @@ def _candidates(
         for param in route.params:
             if param in bound:
                 continue
-            for value in sorted(values):
-                budget.spend(_CANDIDATE)
+            for value in ordered:
+                budget.spend(_candidate_cost(route))
                 _add(allow, route.method, _tokens(route, {**bound, param: value}))
     denied = [(by_text.get(g.route), dict(g.bound_params)) for g in granted.denied]
     denied += [(route, {}) for route in facts.table or ()]
@@ -175,8 +181,8 @@ def _candidates(
             continue
         _add(deny, route.method, _tokens(route, bound))
         for param in route.params:
-            for value in sorted(values):  # carve-outs for the caller's own values (tenant acme's admin)
-                budget.spend(_CANDIDATE)
+            for value in ordered:  # carve-outs for the caller's own values (tenant acme's admin)
+                budget.spend(_candidate_cost(route))
                 _add(deny, route.method, _tokens(route, {**bound, param: value}))
     budget.spend(sum(len(tokens) for _verb, tokens in allow) // 2 + 1)  # the carve-outs below
     for verb, tokens in list(allow):
@@ -407,6 +413,25 @@ class _Proof:
 
 
 def _prove(policy: Policy, principal: Principal, prefix: str, budget_units: int) -> _Proof:
+    """:func:`_prove_within` with the cyclic garbage collector paused.
+
+    A proof allocates many small tuples, sets and dicts that live until it returns; the collector's
+    passes over them (and over everything else the process holds) cost up to half again the proof's own
+    time, and when they run depends on the rest of the process, so a work unit would not mean a bounded
+    time. Nothing a proof allocates is a reference cycle, so reference counting frees it all; memory
+    stays bounded by the work budget. The collector is resumed only if it was running.
+    """
+    paused = gc.isenabled()
+    if paused:
+        gc.disable()
+    try:
+        return _prove_within(policy, principal, prefix, budget_units)
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _prove_within(policy: Policy, principal: Principal, prefix: str, budget_units: int) -> _Proof:
     """Choose, render, check; a request the check finds wrongly allowed is fed back to the choice
     (a few rounds), so the check's counterexamples teach the guess what the classes it saw missed."""
     facts = policy_facts(policy)

@@ -181,7 +181,7 @@ def walk_classes(patterns: Sequence[SegmentPattern], budget: Budget) -> list[Rep
     def advance(word: tuple[str, ...], states: Product, symbol: str) -> Product:
         waiting, other = split(states)
         live = [*other, *waiting.get(symbol, ())] if symbol else list(states)
-        budget.spend(len(live) // 4 + 1)
+        budget.spend(len(live) // 2 + 1)
         nxt = tuple(sorted((i, t) for i, s in live if (t := step(i, s, symbol))))
         accepted = frozenset(i for i, t in nxt if _accepts(patterns[i], t))
         if accepted not in found:
@@ -190,6 +190,7 @@ def walk_classes(patterns: Sequence[SegmentPattern], budget: Budget) -> list[Rep
 
     while stack:
         word, states = stack.pop()
+        budget.spend(len(states) // 4 + 1)  # the symbols below: each live pattern's next literals
         # The closing empty segment: a trailing slash, or the root "/" when the word is empty.
         advance((*word, ""), states, "")
         symbols = {fresh}
