@@ -410,6 +410,7 @@ class _Proof:
     # for a rendered proof, the stand-in's evaluator read through σ (renaming.rename).
     allows: Callable[[str], bool] | None = None
     plan: RenderPlan | None = None  # renaming.render of `document`, prepared once
+    units: int = 0  # work units the proof spent (all of them when it ran out); read by bench/
 
 
 def _prove(policy: Policy, principal: Principal, prefix: str, budget_units: int) -> _Proof:
@@ -462,19 +463,20 @@ def _prove_within(policy: Policy, principal: Principal, prefix: str, budget_unit
             budget.spend(document_size(document) // _BYTES_PER_UNIT)
     except BudgetExceeded:
         detail = "the policy and token need more work than one invocation may spend"
-        return _Proof(None, False, "analysis_budget", detail, ())
+        return _Proof(None, False, "analysis_budget", detail, (), units=budget_units)
     if not verdict.sound:
         logger.error(
             "IAM document check failed on %s; answering for the current request only", verdict.example
         )
-        return _Proof(None, False, "self_check_failed", f"the document would allow {verdict.example}", ())
+        detail = f"the document would allow {verdict.example}"
+        return _Proof(None, False, "self_check_failed", detail, (), units=budget_units - budget.left)
     detail = (
         "" if verdict.exact else f"IAM globs cannot say everything decide allows (e.g. {verdict.example})"
     )
     rules = verdict.missed or missed
     reason = "" if verdict.exact else "inexact"
     matcher, plan = document_matcher(document), RenderPlan.of(document, prefix)
-    return _Proof(document, verdict.exact, reason, detail, rules, matcher, plan)
+    return _Proof(document, verdict.exact, reason, detail, rules, matcher, plan, budget_units - budget.left)
 
 
 _MEMO: OrderedDict[tuple[Any, ...], tuple[Policy, _Proof]] = OrderedDict()
@@ -550,6 +552,7 @@ def _proof_for(
         proof.detail,
         proof.rules,
         allows,
+        units=proof.units,
     )
 
 
