@@ -14,7 +14,7 @@ each charged before the work it stands for); this scan searches the token shapes
   tenant claim and a list-valued project claim.
 
 Each shape is a fresh principal (a first proof, never a memo hit). Time is the process's CPU time of one
-``build_principal_policy`` call, the best of three; memory is tracemalloc's peak in a separate, traced call
+``build_principal_policy`` call, the best of two; memory is tracemalloc's peak in a separate, traced call
 (tracing slows the call, so the two are measured apart). Printed: the costliest shapes, with the units
 each spent and the time per unit, and the same for the examples' principals, whose most demanding one
 sets how low the budget can go: the bound is the budget times the costliest time per unit.
@@ -136,16 +136,15 @@ def example_shapes() -> Iterator[Shape]:
 
 
 def measure(shape: Shape) -> tuple[float, int, int, str]:
-    """(best CPU seconds of three first proofs, units the proof spent, tracemalloc peak bytes, answer)."""
+    """(best CPU seconds of two first proofs, units the proof spent, tracemalloc peak bytes, answer)."""
     _name, policy, principal, arn = shape
     best = float("inf")
-    for _ in range(3):
+    for _ in range(2):
         clear_memo()
         started = time.process_time()
         result = build_principal_policy(policy, principal, arn)
         best = min(best, time.process_time() - started)
-    clear_memo()
-    units = principal_proof(policy, principal, arn).units  # the same proof again, for its count
+    units = principal_proof(policy, principal, arn).units  # the proof just made, from the memo
     clear_memo()
     tracemalloc.start()
     build_principal_policy(policy, principal, arn)
@@ -167,7 +166,7 @@ def main() -> None:
     logging.getLogger("cognito_authz").setLevel(logging.CRITICAL)  # fallbacks are expected here
     hostile = sorted(((*measure(shape), shape[0]) for shape in shapes()), reverse=True)
     examples = sorted(((*measure(shape), shape[0]) for shape in example_shapes()), reverse=True)
-    print(f"{len(hostile)} token shapes, budget {WORK_BUDGET:,} units; the costliest first:")
+    print(f"{len(hostile)} token shapes; the costliest first (budget {WORK_BUDGET:,} units):")
     for elapsed, units, peak, answer, name in hostile[:10]:
         print(_row(elapsed, units, f"{peak / 2**20:4.1f} MiB  {name}: {answer}"))
     print(f"largest memory peak: {max(row[2] for row in hostile) / 2**20:.1f} MiB")

@@ -36,7 +36,7 @@ from cognito_authz.iam.renaming import Renaming, RenderPlan, plan_renaming, rena
 from cognito_authz.iam.world import (
     VERBS,
     PolicyFacts,
-    claim_texts,
+    binding_count,
     decide_cost,
     policy_facts,
     request_patterns,
@@ -71,7 +71,7 @@ WORK_BUDGET = 25_000
 # examples). A charge is taken before its work is done, so running out stops the work, not the answer.
 # Glob-over-path matches run by the choice per unit: a fullmatch of a (linear-time) glob regex.
 _MATCHES_PER_UNIT = 4
-# Per claim text bound to a template: Policy.allowed_routes enumerates the bindings (about 20 us each).
+# Per parameter binding Policy.allowed_routes enumerates (world.binding_count): about 20 us each.
 _BINDING = 30
 # Bytes of a rendered document per unit for compiling its Resources (the check's evaluators, the matcher).
 _BYTES_PER_UNIT = 2
@@ -441,7 +441,7 @@ def _prove_within(policy: Policy, principal: Principal, prefix: str, budget_unit
     try:
         # Charged up front, before Policy.allowed_routes enumerates bindings: a token of long list
         # claims bound to many parameters runs out here, in microseconds.
-        budget.spend(_BINDING * sum(len(claim_texts(principal, t.claim)) for t in facts.templates))
+        budget.spend(_BINDING * binding_count(policy, principal))
         for _round in range(_ROUNDS):
             allow, deny, missed = _choose(policy, facts, principal, budget, extra)
             document = _document(prefix, allow, deny)

@@ -18,7 +18,7 @@ from threading import Lock
 from cognito_authz.iam.classes import Budget
 from cognito_authz.iam.patterns import SegmentPattern, route_pattern
 from cognito_authz.policy import Policy
-from cognito_authz.policy.conditions import claim_items, claim_text
+from cognito_authz.policy.conditions import MAX_ALTERNATIVES, claim_items, claim_text
 from cognito_authz.policy.model import Condition, template_param
 from cognito_authz.policy.routes import LITERAL, Route
 from cognito_authz.principal import Principal
@@ -26,6 +26,7 @@ from cognito_authz.routing import STANDARD_VERBS, request_segments
 
 __all__ = [
     "PolicyFacts",
+    "binding_count",
     "claim_texts",
     "decide_cost",
     "policy_facts",
@@ -133,6 +134,27 @@ def claim_texts(principal: Principal, claim: str) -> tuple[str, ...]:
     """The texts ``decide`` compares ``claim`` as (list claims item by item), in first-seen order."""
     items = claim_items(principal, claim) or ()
     return tuple(dict.fromkeys(t for t in (claim_text(item) for item in items) if t is not None))
+
+
+def binding_count(policy: Policy, principal: Principal) -> int:
+    """At most how many parameter bindings ``Policy.allowed_routes`` enumerates for ``principal``: per rule
+    condition and route, the product over its claim-bound parameters of the claim's values (a list claim
+    binds once per value), each capped just above ``MAX_ALTERNATIVES``, where the enumeration gives up.
+    Known before any of them is built, so a token whose lists multiply runs out of budget at once."""
+    total = 0
+    for rule in policy.rules:
+        for condition in (rule.when, rule.unless):
+            bound: dict[str, int] = {}
+            for claim, value in _condition_parts(condition):
+                name = template_param(value)
+                if name is not None:
+                    bound[name] = bound.get(name, 0) + len(claim_texts(principal, claim))
+            for route in rule.routes if bound else ():
+                product = 1
+                for param in route.params:
+                    product = min(product * bound.get(param, 1), MAX_ALTERNATIVES + 1)
+                total += product
+    return total
 
 
 def decide_cost(facts: PolicyFacts, principal: Principal) -> int:
