@@ -325,12 +325,22 @@ def _choose_verb(
             words.update(dict.fromkeys([deeper, (*deeper, "")]))
     paths = dict.fromkeys("/" + "/".join(word) for word in words)
     paths.update(dict.fromkeys(extra_paths))
+    # A single trailing slash routes and decides like none (the routing model), so the slashed form of a
+    # path takes the bare form's answer: half the decides. Only the choice relies on it; the check runs
+    # decide on its own representatives.
+    answers: dict[str, tuple[bool, tuple[str, ...]] | None] = {}
     for path in paths:
-        if request_segments(path) is None or (api is not None and not api.routable(verb, path)):
-            continue
-        budget.spend(per_decide)
-        decision = policy.decide(principal, verb, path)
-        (allowed.append((path, decision.rules)) if decision.allowed else refused.append(path))
+        bare = path[:-1] if len(path) > 1 and path[-1] == "/" else path
+        if bare not in answers:
+            if request_segments(bare) is None or (api is not None and not api.routable(verb, bare)):
+                answers[bare] = None
+            else:
+                budget.spend(per_decide)
+                decision = policy.decide(principal, verb, bare)
+                answers[bare] = (decision.allowed, decision.rules)
+        answer = answers[bare]
+        if answer is not None and request_segments(path) is not None:
+            (allowed.append((path, answer[1])) if answer[0] else refused.append(path))
 
     allowed_paths = [path for path, _ in allowed]
     # Paths by first segment: a glob starting with a literal is only tried on paths starting so.
