@@ -73,8 +73,9 @@ WORK_BUDGET = 25_000
 _MATCHES_PER_UNIT = 4
 # Per parameter binding Policy.allowed_routes enumerates (world.binding_count): about 20 us each.
 _BINDING = 30
-# Bytes of a rendered document per unit for compiling its Resources (the check's evaluators, the matcher).
-_BYTES_PER_UNIT = 2
+# Per byte of a rendered document: the check compiles its Resources into two evaluators (about 0.5 us
+# a byte each, the parse of long alternations).
+_UNITS_PER_BYTE = 1
 # Choose-and-check rounds per proof (each failed check adds its counterexample to the next choice).
 _ROUNDS = 4
 
@@ -455,8 +456,8 @@ def _prove_within(policy: Policy, principal: Principal, prefix: str, budget_unit
         for _round in range(_ROUNDS):
             allow, deny, missed = _choose(policy, facts, principal, budget, extra)
             document = _document(prefix, allow, deny)
-            # The check compiles the document's Resources (twice); its size is known before.
-            budget.spend(document_size(document) // _BYTES_PER_UNIT)
+            # The check compiles the document's Resources (two evaluators); its size is known before.
+            budget.spend(document_size(document) * _UNITS_PER_BYTE)
             verdict = check_document(policy, principal, document, prefix, budget)
             if verdict.sound and verdict.exact:
                 break
@@ -468,9 +469,6 @@ def _prove_within(policy: Policy, principal: Principal, prefix: str, budget_unit
                     learned = True
             if not learned:
                 break
-        if verdict.sound:
-            # document_matcher below compiles the proof's Resources into whole-ARN regular expressions.
-            budget.spend(document_size(document) // _BYTES_PER_UNIT)
     except BudgetExceeded:
         detail = "the policy and token need more work than one invocation may spend"
         return _Proof(None, False, "analysis_budget", detail, (), units=budget_units)
@@ -485,8 +483,29 @@ def _prove_within(policy: Policy, principal: Principal, prefix: str, budget_unit
     )
     rules = verdict.missed or missed
     reason = "" if verdict.exact else "inexact"
-    matcher, plan = document_matcher(document), RenderPlan.of(document, prefix)
+    matcher, plan = _later_compiled(document), RenderPlan.of(document, prefix)
     return _Proof(document, verdict.exact, reason, detail, rules, matcher, plan, budget_units - budget.left)
+
+
+def _later_compiled(document: dict[str, Any]) -> Callable[[str], bool]:
+    """:func:`iam_allows` on ``document``, compiled (:func:`document_matcher`) from its second use on.
+
+    The caller the proof is made for asks once (its own request, in ``_finish``), and compiling costs
+    about as much as the check's own evaluators; the memo's later callers, each asking once, share the
+    compiled form. So a first proof never pays for it, and a later caller pays for it at most once per
+    shape, bounded by the document's size (a few milliseconds for 8 KiB)."""
+    uses: list[Callable[[str], bool] | None] = []  # [] never asked, [None] asked once, else compiled
+
+    def allows(arn: str) -> bool:
+        if not uses:
+            uses.append(None)
+            return iam_allows(document, arn)
+        matcher = uses[0]
+        if matcher is None:
+            matcher = uses[0] = document_matcher(document)
+        return matcher(arn)
+
+    return allows
 
 
 _MEMO: OrderedDict[tuple[Any, ...], tuple[Policy, _Proof]] = OrderedDict()
