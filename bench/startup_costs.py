@@ -12,6 +12,11 @@ Two counterfactuals, each a whole process under callgrind with cached bytecode (
 - *classes*: the cold start itself, once plainly and once with ``dataclasses._process_class`` run a
   second time on a copy of every class it processes. The difference is what creating the start-up
   path's dataclasses costs (and what plain classes with ``__slots__`` would mostly save).
+
+It found 32 dataclasses costing ≈ 124 M instructions and ``dataclasses`` plus ``logging`` ≈ 60 M; the
+start-up path now defines its classes on ``cognito_authz._frozen.Frozen`` and imports ``logging`` only
+when something is logged, so on the current code *classes* reads 0 and the *imports* rows differ only
+by ``logging``, which the bench policy's start-up warning (not cache-safe) still loads.
 """
 
 from __future__ import annotations

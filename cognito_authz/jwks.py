@@ -30,11 +30,11 @@ import re
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey, RSAPublicNumbers
 
+from cognito_authz._frozen import Frozen, set_field
 from cognito_authz.errors import ConfigError, InvalidKeyError, JwksError, UnknownKeyError
 
 if TYPE_CHECKING:
@@ -60,18 +60,34 @@ _B64URL = re.compile(r"[A-Za-z0-9_-]+={0,2}")
 _RSA_SIGNATURE_ALGS = frozenset({"RS256", "RS384", "RS512", "PS256", "PS384", "PS512"})
 
 
-@dataclass(frozen=True, slots=True)
-class Jwk:
+class Jwk(Frozen):
     """One entry of a key set. ``key`` is the parsed RSA public key, or ``None`` with ``problem`` set
     when the entry cannot verify anything (kept so the verifier can say *why* rather than "unknown kid").
     """
 
+    __slots__ = ("alg", "key", "kid", "kty", "problem", "use")
     kid: str
     kty: str | None
     alg: str | None
     use: str | None
     key: RSAPublicKey | None
-    problem: str | None = None
+    problem: str | None
+
+    def __init__(
+        self,
+        kid: str,
+        kty: str | None,
+        alg: str | None,
+        use: str | None,
+        key: RSAPublicKey | None,
+        problem: str | None = None,
+    ) -> None:
+        set_field(self, "kid", kid)
+        set_field(self, "kty", kty)
+        set_field(self, "alg", alg)
+        set_field(self, "use", use)
+        set_field(self, "key", key)
+        set_field(self, "problem", problem)
 
     def key_for(self, alg: str) -> RSAPublicKey:
         """Return the public key if this JWK may verify a token signed with ``alg``."""
@@ -349,14 +365,19 @@ class HttpFetcher:
             return bytes(body)
 
 
-@dataclass(frozen=True, slots=True)
-class _KeySet:
+class _KeySet(Frozen):
     """An immutable snapshot: readers take it with one attribute read, so keys, age and generation
     always belong together (no torn read of old keys with a new timestamp)."""
 
+    __slots__ = ("fetched_at", "generation", "keys")
     keys: dict[str, Jwk]
     fetched_at: float
     generation: int
+
+    def __init__(self, keys: dict[str, Jwk], fetched_at: float, generation: int) -> None:
+        set_field(self, "keys", keys)
+        set_field(self, "fetched_at", fetched_at)
+        set_field(self, "generation", generation)
 
 
 class JwksCache:

@@ -8,14 +8,17 @@ already verified the token and forwards the claims to a handler (``"[admin suppo
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
+
+from cognito_authz._frozen import Frozen
 
 __all__ = ["Principal", "normalize_bool", "normalize_string_list"]
 
 
 _STR_ONLY = {str}
+#: The claims of a principal built without any (read-only, so one instance serves them all).
+_NO_CLAIMS: Mapping[str, Any] = MappingProxyType({})
 
 
 def normalize_string_list(value: Any, *, separators: str = ",") -> tuple[str, ...]:
@@ -70,8 +73,7 @@ def normalize_bool(value: Any) -> Any:
 _BOOLEAN_CLAIMS = ("email_verified", "phone_number_verified")
 
 
-@dataclass(frozen=True, slots=True)
-class Principal:
+class Principal(Frozen):
     """The verified caller.
 
     ``groups`` and ``scopes`` are always tuples (possibly empty); ``claims`` is a read-only mapping of every
@@ -83,14 +85,36 @@ class Principal:
     id, with no ``username`` and no groups: :attr:`is_machine` says so.
     """
 
+    __slots__ = ("claims", "client_id", "groups", "issuer", "scopes", "sub", "token_use", "username")
     sub: str
-    username: str | None = None
-    groups: tuple[str, ...] = ()
-    scopes: tuple[str, ...] = ()
-    token_use: str | None = None
-    client_id: str | None = None
-    issuer: str | None = None
-    claims: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    username: str | None
+    groups: tuple[str, ...]
+    scopes: tuple[str, ...]
+    token_use: str | None
+    client_id: str | None
+    issuer: str | None
+    claims: Mapping[str, Any]
+
+    def __init__(
+        self,
+        sub: str,
+        username: str | None = None,
+        groups: tuple[str, ...] = (),
+        scopes: tuple[str, ...] = (),
+        token_use: str | None = None,
+        client_id: str | None = None,
+        issuer: str | None = None,
+        claims: Mapping[str, Any] = _NO_CLAIMS,
+    ) -> None:
+        # Through the slot descriptors (below the class), which bypass the frozen __setattr__.
+        _set_sub(self, sub)
+        _set_username(self, username)
+        _set_groups(self, groups)
+        _set_scopes(self, scopes)
+        _set_token_use(self, token_use)
+        _set_client_id(self, client_id)
+        _set_issuer(self, issuer)
+        _set_claims(self, claims)
 
     @classmethod
     def from_claims(cls, claims: Mapping[str, Any]) -> Principal:
@@ -178,7 +202,7 @@ class Principal:
 
 
 _new_object = object.__new__
-# The member descriptors of the slotted dataclass; their __set__ bypasses the frozen __setattr__.
+# The member descriptors of the slotted class; their __set__ bypasses the frozen __setattr__.
 _set_sub = Principal.__dict__["sub"].__set__
 _set_username = Principal.__dict__["username"].__set__
 _set_groups = Principal.__dict__["groups"].__set__

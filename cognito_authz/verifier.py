@@ -17,13 +17,13 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple, NoReturn
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 
+from cognito_authz._frozen import Frozen, set_field
 from cognito_authz.errors import (
     ConfigError,
     ExpiredTokenError,
@@ -114,27 +114,37 @@ def cognito_issuers(
     return tuple(dict.fromkeys(issuers))
 
 
-@dataclass(frozen=True, slots=True)
-class _Pool:
+class _Pool(Frozen):
     """One accepted issuer: the pool it belongs to and the key cache of its JWKS."""
 
+    __slots__ = ("issuer", "jwks", "pool_id")
     pool_id: str
     issuer: str
     jwks: JwksCache
 
+    def __init__(self, pool_id: str, issuer: str, jwks: JwksCache) -> None:
+        set_field(self, "pool_id", pool_id)
+        set_field(self, "issuer", issuer)
+        set_field(self, "jwks", jwks)
 
-class _Verified(NamedTuple):
-    """What a token-cache hit needs to re-check without redoing the signature (a NamedTuple: cheap to
-    build on every fresh verify)."""
 
-    principal: Principal
-    exp: float
-    nbf: float | None
-    iat: float
-    auth_time: float | None
-    jwks: JwksCache
-    kid: str
-    jwk: Jwk
+#: What a token-cache hit needs to re-check without redoing the signature (a NamedTuple: cheap to build
+#: on every fresh verify). The functional form with real types, not the class form: under ``from
+#: __future__ import annotations`` the class form's string annotations become ``typing.ForwardRef``s,
+#: whose ``compile()`` initialises the interpreter's AST types (≈ 9 M instructions at cold start).
+_Verified = NamedTuple(  # noqa: UP014 - the class form compiles at import (above)
+    "_Verified",
+    [
+        ("principal", Principal),
+        ("exp", float),
+        ("nbf", float | None),
+        ("iat", float),
+        ("auth_time", float | None),
+        ("jwks", JwksCache),
+        ("kid", str),
+        ("jwk", Jwk),
+    ],
+)
 
 
 def _names(value: str | Sequence[str] | None, what: str) -> tuple[str, ...] | None:

@@ -80,3 +80,95 @@ def test_lambda_cold_start_imports_only_what_a_request_needs() -> None:
         & modules
     )
     assert not {"yaml", "pydantic", "requests", "jwt"} & top_level(modules)
+
+
+#: What ``dataclasses`` brings with it (``tokenize`` too, but ``logging`` shares that one through
+#: ``linecache``); none of it may come back onto the start-up path (each class would cost ≈ 3.9 M
+#: instructions to create, docs/performance.md "Cold start").
+_DATACLASS_MODULES = {"dataclasses", "inspect", "ast", "dis"}
+_LAMBDA_FILE = Path(__file__).resolve().parents[1] / "bench" / "data" / "lambda_function.py"
+
+
+def _lambda_init(policy_file: Path, then: str = "pass") -> set[str]:
+    """Modules loaded by the bench's Lambda init (import, keys, policy, authorizer), then by ``then``
+    (a statement that may use the init's ``handler``)."""
+    return loaded_after(
+        f"sys.argv = [{str(_LAMBDA_FILE)!r}, {str(policy_file)!r}]; "
+        f"init = {{'__name__': '__main__', '__file__': {str(_LAMBDA_FILE)!r}}}; "
+        f"exec(compile(open({str(_LAMBDA_FILE)!r}).read(), {str(_LAMBDA_FILE)!r}, 'exec'), init); "
+        f"handler = init['handler']; {then}"
+    )
+
+
+@pytest.mark.parametrize("policy_name", ["policy.json", "policy.yaml"])
+def test_cold_start_imports_no_dataclasses(policy_name: str) -> None:
+    """Every class the authorizer's start-up defines is a plain slotted class (cognito_authz._frozen)."""
+    modules = _lambda_init(_LAMBDA_FILE.with_name(policy_name))
+    assert "cognito_authz.adapters.lambda_authorizer" in modules  # the init did run
+    assert "cognito_authz.iam.builder" in modules
+    assert not _DATACLASS_MODULES & modules
+
+
+def test_refusing_an_assignment_is_what_loads_dataclasses() -> None:
+    # The check above sees dataclasses when it is loaded: misuse of a frozen class loads it (for the
+    # error frozen dataclasses raise), and the same subprocess then reports it.
+    modules = _lambda_init(
+        _LAMBDA_FILE.with_name("policy.json"),
+        then="assert 'dataclasses' not in sys.modules; "
+        "exec('try:\\n handler.policy.rules[0].id = 1\\nexcept AttributeError:\\n pass')",
+    )
+    assert "dataclasses" in modules
+
+
+_CACHE_SAFE = {
+    "version": 1,
+    "rules": [
+        {"id": "admins", "routes": ["ANY /{proxy+}"], "when": {"groups": ["admin"]}},
+        {"id": "readers", "routes": ["GET /orders/{orderId}"], "when": {"scopes": ["orders/read"]}},
+    ],
+}
+
+
+def test_a_cache_safe_authorizer_starts_without_logging(tmp_path: Path) -> None:
+    """Nothing is logged while a cache-safe policy's authorizer starts, so ``logging`` stays unloaded
+    until something is (cognito_authz._log); a policy that is not cache-safe warns, and loads it."""
+    policy_file = tmp_path / "policy.json"
+    policy_file.write_text(json.dumps(_CACHE_SAFE))
+    quiet = _lambda_init(policy_file, then="assert handler.cache_safety.safe")
+    assert "cognito_authz.adapters.lambda_authorizer" in quiet
+    assert not {"logging", "traceback", "tokenize", *_DATACLASS_MODULES} & quiet
+    # The bench's own policy has a tenant guard: its start-up warning is a real log record.
+    warned = _lambda_init(_LAMBDA_FILE.with_name("policy.json"), then="assert not handler.cache_safety.safe")
+    assert "logging" in warned
+
+
+def test_cold_start_never_calls_compile() -> None:
+    """The first ``compile()`` in a process initialises the interpreter's AST types (≈ 9 M instructions,
+    docs/performance.md): a ``typing.NamedTuple`` in class form under ``from __future__ import
+    annotations`` does it for its string annotations, so the start-up path declares none that way."""
+    spied = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import builtins, sys\n"
+            "seen = []\n"
+            "real = builtins.compile\n"
+            "def spy(source, filename, *args, **kwargs):\n"
+            "    caller = sys._getframe(1).f_globals.get('__name__')\n"
+            "    if caller not in ('importlib._bootstrap', '_frozen_importlib'):  # source without bytecode\n"
+            "        seen.append(caller)\n"
+            "    return real(source, filename, *args, **kwargs)\n"
+            "source = open(sys.argv[1]).read()\n"
+            "code = real(source, sys.argv[1], 'exec')\n"
+            "builtins.compile = spy\n"
+            "sys.argv = sys.argv[1:]\n"
+            "exec(code, {'__name__': '__main__', '__file__': sys.argv[0]})\n"
+            "print(seen)\n",
+            str(_LAMBDA_FILE),
+            str(_LAMBDA_FILE.with_name("policy.json")),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    assert spied.strip().splitlines()[-1] == "[]", spied

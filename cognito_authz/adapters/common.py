@@ -7,13 +7,13 @@ lives here, so a fix to token extraction or to the verify-then-decide order is m
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from json.encoder import encode_basestring
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from cognito_authz import routing
+from cognito_authz._frozen import Frozen, set_field
+from cognito_authz._log import get_logger
 from cognito_authz.errors import (
     AccessDenied,
     AuthzError,
@@ -55,7 +55,7 @@ __all__ = [
     "upstream_principal",
 ]
 
-logger = logging.getLogger("cognito_authz")
+logger = get_logger("cognito_authz")
 
 #: API Gateway rejects authorizer context values that are not strings, numbers or booleans, and a REST
 #: authorizer's whole response is capped; long claim values are cut rather than failing the request.
@@ -299,14 +299,26 @@ def flatten_context(
     return context
 
 
-@dataclass(frozen=True, slots=True)
-class Requirement:
+class Requirement(Frozen):
     """A per-handler requirement checked in addition to (or instead of) a policy file."""
 
-    groups: tuple[str, ...] = ()
-    all_groups: tuple[str, ...] = ()
-    scopes: tuple[str, ...] = ()
-    all_scopes: tuple[str, ...] = ()
+    __slots__ = ("all_groups", "all_scopes", "groups", "scopes")
+    groups: tuple[str, ...]
+    all_groups: tuple[str, ...]
+    scopes: tuple[str, ...]
+    all_scopes: tuple[str, ...]
+
+    def __init__(
+        self,
+        groups: tuple[str, ...] = (),
+        all_groups: tuple[str, ...] = (),
+        scopes: tuple[str, ...] = (),
+        all_scopes: tuple[str, ...] = (),
+    ) -> None:
+        set_field(self, "groups", groups)
+        set_field(self, "all_groups", all_groups)
+        set_field(self, "scopes", scopes)
+        set_field(self, "all_scopes", all_scopes)
 
     @classmethod
     def of(
@@ -409,8 +421,7 @@ class Gate:
 ProxyKind = Literal["rest_v1", "http_v1", "http_v2", "alb"]
 
 
-@dataclass(frozen=True, slots=True)
-class ProxyRequest:
+class ProxyRequest(Frozen):
     """What a Lambda proxy event says about the request, enough to authenticate, decide and answer.
 
     ``path`` is the API-relative path API Gateway routed (no stage, no custom-domain mapping; see
@@ -418,11 +429,26 @@ class ProxyRequest:
     whose responses must use ``multiValueHeaders``.
     """
 
+    __slots__ = ("authorization", "kind", "method", "multi_value", "path")
     kind: ProxyKind
     method: str
     path: str
     authorization: str | None
-    multi_value: bool = False
+    multi_value: bool
+
+    def __init__(
+        self,
+        kind: ProxyKind,
+        method: str,
+        path: str,
+        authorization: str | None,
+        multi_value: bool = False,
+    ) -> None:
+        set_field(self, "kind", kind)
+        set_field(self, "method", method)
+        set_field(self, "path", path)
+        set_field(self, "authorization", authorization)
+        set_field(self, "multi_value", multi_value)
 
 
 def raw_event(event: Any) -> Any:
@@ -659,14 +685,20 @@ class PathExclusions:
 # --- rejections: one mapping from error to HTTP answer for every HTTP-shaped adapter ---------------
 
 
-@dataclass(frozen=True, slots=True)
-class Rejection:
+class Rejection(Frozen):
     """A generic HTTP answer for a failed check: never the exception text, never the token."""
 
+    __slots__ = ("headers", "message", "reason", "status")
     status: int
     message: str
     headers: Mapping[str, str]
     reason: str
+
+    def __init__(self, status: int, message: str, headers: Mapping[str, str], reason: str) -> None:
+        set_field(self, "status", status)
+        set_field(self, "message", message)
+        set_field(self, "headers", headers)
+        set_field(self, "reason", reason)
 
     def body(self) -> str:
         return json.dumps({"message": self.message})

@@ -17,12 +17,12 @@ calls, so by default the document covers every route of the policy file for the 
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Literal
 
+from cognito_authz._frozen import Frozen, set_field
+from cognito_authz._log import get_logger
 from cognito_authz.adapters.common import (
     Gate,
     api_path,
@@ -52,7 +52,7 @@ if TYPE_CHECKING:
 
 __all__ = ["AuthorizerUnavailable", "EventKind", "LambdaAuthorizer", "detect_event_kind"]
 
-logger = logging.getLogger("cognito_authz.authorizer")
+logger = get_logger("cognito_authz.authorizer")
 
 
 class AuthorizerUnavailable(Exception):
@@ -92,12 +92,18 @@ def detect_event_kind(event: Mapping[str, Any]) -> EventKind:
     raise EventError("not an API Gateway authorizer event")
 
 
-@dataclass(frozen=True, slots=True)
-class _Request:
+class _Request(Frozen):
+    __slots__ = ("arn", "kind", "method", "path")
     kind: EventKind
     method: str
     path: str
     arn: MethodArn | None
+
+    def __init__(self, kind: EventKind, method: str, path: str, arn: MethodArn | None) -> None:
+        set_field(self, "kind", kind)
+        set_field(self, "method", method)
+        set_field(self, "path", path)
+        set_field(self, "arn", arn)
 
 
 class LambdaAuthorizer:

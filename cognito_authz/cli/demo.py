@@ -152,6 +152,8 @@ class DemoReport:
     elapsed: float = 0.0
     #: Claims the pre token generation trigger (built from the policy) copies into access tokens.
     trigger_copies: tuple[str, ...] = ()
+    #: Per persona, what its principal-wide IAM document promises (see :class:`CachedAnswer`).
+    cached_answers: dict[str, CachedAnswer] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -163,6 +165,53 @@ class DemoReport:
             if row.flavour in _IAM_FLAVOURS and row.outcome.decision == ALLOW and row.outcome.document:
                 return row, row.outcome.document
         return None
+
+
+@dataclass(frozen=True)
+class CachedAnswer:
+    """What API Gateway may reuse for one persona's token: the authorizer's principal-wide document.
+
+    ``exact``: the document allows every routable request ``decide`` allows and nothing it denies, checked
+    after rendering on one request of every route class; otherwise ``reason`` and ``rules`` say what IAM
+    globs could not express (docs/architecture.md, "Cached authorizer answers are exact").
+    """
+
+    scope: str
+    exact: bool
+    reason: str
+    rules: tuple[str, ...]
+    routes: int
+
+    def describe(self) -> str:
+        where = f"every one of the {self.routes} routes" if self.routes else "every path"
+        if self.scope == "principal" and self.exact:
+            return f"exact: principal-wide, {where} answered as decide answers it"
+        named = f" (rules: {', '.join(self.rules)})" if self.rules else ""
+        if self.scope == "principal":
+            return (
+                f"sound, not exact: IAM globs cannot say everything decide allows{named}; with caching "
+                "on, a left-out request is refused until the TTL ends"
+            )
+        return f"this request only ({self.reason}){named}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "scope": self.scope,
+            "exact": self.exact,
+            "reason": self.reason,
+            "rules": list(self.rules),
+        }
+
+
+def _cached_answer(policy: Policy, principal: Any, method: str, path: str) -> CachedAnswer:
+    """The principal-wide document the authorizer builds for this caller, and what it promises."""
+    from cognito_authz.cli import demo_events as events
+    from cognito_authz.iam import MethodArn, build_principal_policy
+
+    arn = MethodArn.parse(events.method_arn(events.REST_API_ID, events.REST_STAGE, method, path))
+    result = build_principal_policy(policy, principal, arn)
+    routes = len(policy.api.routes) if policy.api is not None else 0
+    return CachedAnswer(result.scope, result.exact, result.reason, result.rules, routes)
 
 
 # --- the scenario -------------------------------------------------------------------------------------
@@ -190,7 +239,9 @@ def _load_sources(args: argparse.Namespace) -> tuple[Policy, str, DecisionTable,
 
 def _persona_summary(claims: Mapping[str, Any]) -> str:
     groups = claims.get("cognito:groups") or []
-    parts = [f"groups: {', '.join(groups)}" if groups else "no groups"]
+    # API Gateway may forward groups as one string ("[admin support]"): show it as it came.
+    shown = groups if isinstance(groups, str) else ", ".join(str(group) for group in groups)
+    parts = [f"groups: {shown}" if groups else "no groups"]
     if claims.get("scope"):
         parts.append(f"scopes: {claims['scope']}")
     parts.extend(f"{name}={value}" for name, value in claims.items() if name.startswith("custom:"))
@@ -397,6 +448,7 @@ def _scenario(
         report.trigger_copies = trigger.copy_attributes
         tokens: dict[str, str] = {}
         firsts: dict[str, tuple[DecisionCase, str, str]] = {}
+        answered: set[str] = set()
         for index, case in enumerate(table.cases):
             claims = case.claims()
             persona = str(claims.get("sub") or f"case {index}")
@@ -406,6 +458,17 @@ def _scenario(
                 tokens[key] = _mint(issuer, claims)
             if not case.path.startswith("$"):
                 firsts.setdefault(case.expect, (case, persona, tokens[key]))
+                if key not in answered:
+                    # One entry per distinct token: a persona with two claim sets gets two lines.
+                    label = (
+                        persona
+                        if persona not in report.cached_answers
+                        else (f"{persona} ({_persona_summary(claims)})")
+                    )
+                    answered.add(key)
+                    report.cached_answers[label] = _cached_answer(
+                        policy, verifier.verify(tokens[key]), case.method or "GET", case.path
+                    )
             for flavour in _flavours_for(case, index, every_flavour):
                 outcome, ms = api.send(flavour, tokens[key], case.method or "", case.path)
                 report.rows.append(
@@ -534,6 +597,7 @@ def _print_report(report: DemoReport) -> None:
         else f"{len(mismatches)} not as the decision table expects"
     )
     print(f"adapters: {len(report.rows)} requests through {', '.join(flavours)}: {verdict}")
+    _print_cached_answers(report)
     sample = report.sample_document()
     if sample is not None:
         row, document = sample
@@ -550,6 +614,20 @@ def _print_report(report: DemoReport) -> None:
             )
     print()
     print(f"{'OK' if report.ok else 'FAILED'}: finished in {report.elapsed:.2f} s")
+
+
+def _print_cached_answers(report: DemoReport) -> None:
+    if not report.cached_answers:
+        return
+    answers = report.cached_answers
+    exact = sum(answer.exact and answer.scope == "principal" for answer in answers.values())
+    print(
+        f"cached answers: {exact} of {len(answers)} personas get an exact principal-wide IAM document "
+        "(checked after rendering against decide on every route class):"
+    )
+    width = max(len(name) for name in answers)
+    for name, answer in answers.items():
+        print(f"  {name.ljust(width)}  {answer.describe()}")
 
 
 #: What the ``call ms`` column measures, printed under the table.
@@ -641,6 +719,7 @@ def run_demo(args: argparse.Namespace) -> int:
                 "jwks_uri": report.jwks_uri,
                 "personas": report.personas,
                 "trigger_copies": list(report.trigger_copies),
+                "cached_answers": {name: answer.to_json() for name, answer in report.cached_answers.items()},
                 "engine": {"summary": report.engine_summary, "failures": report.engine_failures},
                 "rows": [row.to_json() for row in report.rows],
                 "iam_policy": None

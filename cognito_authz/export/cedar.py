@@ -43,13 +43,13 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 from cognito_authz.errors import PolicyError
 from cognito_authz.policy.conditions import Claimant, claim_items, claim_text, view
 from cognito_authz.policy.engine import Policy
-from cognito_authz.policy.model import Condition, Rule, template_param
+from cognito_authz.policy.model import CONDITION_FIELDS, Condition, Rule, template_param
 from cognito_authz.policy.routes import GREEDY, LITERAL, Route
 from cognito_authz.principal import Principal, normalize_bool
 from cognito_authz.routing import STANDARD_VERBS, request_method, request_segments
@@ -166,9 +166,9 @@ EXPORTED_CONDITIONS = frozenset(
 def _condition_tests(condition: Condition, where: Mapping[str, str]) -> list[str]:
     """One Cedar test per condition, in the order the policy file names them."""
     unknown = [
-        item.name
-        for item in fields(condition)
-        if item.name not in EXPORTED_CONDITIONS and getattr(condition, item.name) is not None
+        name
+        for name in CONDITION_FIELDS
+        if name not in EXPORTED_CONDITIONS and getattr(condition, name) is not None
     ]
     if unknown:
         raise PolicyError(f"no Cedar form for condition(s) {', '.join(unknown)}", reason=_REFUSED)

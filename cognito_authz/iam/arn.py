@@ -15,8 +15,8 @@ reason ``invalid_method_arn`` so the authorizer answers without ever allowing.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
+from cognito_authz._frozen import Frozen, set_field
 from cognito_authz.errors import ConfigError, EventError
 
 __all__ = ["HTTP_VERBS", "MAX_METHOD_ARN_LENGTH", "PARTITIONS", "MethodArn"]
@@ -53,14 +53,14 @@ _KNOWN_HEADS: dict[str, tuple[str, str, str, str, str]] = {}
 _KNOWN_HEADS_MAX = 64
 
 
-@dataclass(frozen=True, slots=True)
-class MethodArn:
+class MethodArn(Frozen):
     """A parsed execute-api method ARN (REST/HTTP) or route ARN (WebSocket).
 
     ``verb`` is ``None`` for WebSocket route ARNs, whose ``path`` is the route key (``$connect``). For
     REST/HTTP ARNs ``path`` always starts with ``/`` (``/`` for the root resource).
     """
 
+    __slots__ = ("account", "api_id", "partition", "path", "region", "stage", "verb")
     partition: str
     region: str
     account: str
@@ -68,6 +68,24 @@ class MethodArn:
     stage: str
     verb: str | None
     path: str
+
+    def __init__(
+        self,
+        partition: str,
+        region: str,
+        account: str,
+        api_id: str,
+        stage: str,
+        verb: str | None,
+        path: str,
+    ) -> None:
+        set_field(self, "partition", partition)
+        set_field(self, "region", region)
+        set_field(self, "account", account)
+        set_field(self, "api_id", api_id)
+        set_field(self, "stage", stage)
+        set_field(self, "verb", verb)
+        set_field(self, "path", path)
 
     @classmethod
     def parse(cls, arn: object) -> MethodArn:

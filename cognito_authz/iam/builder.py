@@ -11,16 +11,15 @@ and only a document the check calls sound is ever returned. A wrong choice costs
 from __future__ import annotations
 
 import gc
-import heapq
-import logging
 import re
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from functools import lru_cache
 from threading import Lock
 from typing import Any, Literal
 
+from cognito_authz._frozen import Frozen, set_field
+from cognito_authz._log import get_logger
 from cognito_authz.iam.arn import MethodArn
 from cognito_authz.iam.check import ESCAPED_PATHS, ODD_PATHS, check_document
 from cognito_authz.iam.classes import Budget, BudgetExceeded, fresh_segment, walk_classes
@@ -57,7 +56,7 @@ __all__ = [
     "request_policy",
 ]
 
-logger = logging.getLogger("cognito_authz.iam")
+logger = get_logger("cognito_authz.iam")
 
 #: Default ceiling for a document (compact JSON bytes); API Gateway bounds the whole authorizer response.
 DEFAULT_MAX_BYTES = 8192
@@ -84,8 +83,7 @@ Tokens = tuple[Token, ...]  # a glob's path tokens
 Glob = tuple[str, Tokens]  # (verb, path tokens)
 
 
-@dataclass(frozen=True, slots=True)
-class PolicyResult:
+class PolicyResult(Frozen):
     """A document and how far it may be cached.
 
     ``scope="principal"``: checked sound for every routable request of this token, so safe to cache per
@@ -96,13 +94,32 @@ class PolicyResult:
     ``carve_out``.
     """
 
+    __slots__ = ("detail", "document", "exact", "reason", "rules", "scope", "size")
     document: dict[str, Any]
     scope: Scope
     reason: str
     size: int
-    detail: str = ""
-    rules: tuple[str, ...] = ()
-    exact: bool = False
+    detail: str
+    rules: tuple[str, ...]
+    exact: bool
+
+    def __init__(
+        self,
+        document: dict[str, Any],
+        scope: Scope,
+        reason: str,
+        size: int,
+        detail: str = "",
+        rules: tuple[str, ...] = (),
+        exact: bool = False,
+    ) -> None:
+        set_field(self, "document", document)
+        set_field(self, "scope", scope)
+        set_field(self, "reason", reason)
+        set_field(self, "size", size)
+        set_field(self, "detail", detail)
+        set_field(self, "rules", rules)
+        set_field(self, "exact", exact)
 
 
 # --- candidates -----------------------------------------------------------------------------------------
@@ -213,6 +230,8 @@ def _cover(targets: set[int], options: dict[Tokens, set[int]], budget: Budget) -
     offered) is total, so the result is the eager greedy's, without a pass over every option per pick
     (with a thousand candidates that pass was the costliest step of a proof, and went uncharged).
     """
+    import heapq  # here, not at import: a cold start that proves nothing never needs it
+
     chosen: list[Tokens] = []
     left = set(targets)
     globs = list(options)
@@ -410,8 +429,8 @@ def _document(prefix: str, allow: list[Glob], deny: list[Glob]) -> dict[str, Any
 # --- proofs, memo ----------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class _Proof:
+class _Proof(Frozen):
+    __slots__ = ("allows", "detail", "document", "exact", "plan", "reason", "rules", "units")
     document: dict[str, Any] | None  # None: no checked document (reason says why)
     exact: bool
     reason: str
@@ -419,9 +438,29 @@ class _Proof:
     rules: tuple[str, ...]
     # IAM's verdict on one ARN under `document` (iam_allows' semantics), compiled once with the proof;
     # for a rendered proof, the stand-in's evaluator read through σ (renaming.rename).
-    allows: Callable[[str], bool] | None = None
-    plan: RenderPlan | None = None  # renaming.render of `document`, prepared once
-    units: int = 0  # work units the proof spent (all of them when it ran out); read by bench/
+    allows: Callable[[str], bool] | None
+    plan: RenderPlan | None  # renaming.render of `document`, prepared once
+    units: int  # work units the proof spent (all of them when it ran out); read by bench/
+
+    def __init__(
+        self,
+        document: dict[str, Any] | None,
+        exact: bool,
+        reason: str,
+        detail: str,
+        rules: tuple[str, ...],
+        allows: Callable[[str], bool] | None = None,
+        plan: RenderPlan | None = None,
+        units: int = 0,
+    ) -> None:
+        set_field(self, "document", document)
+        set_field(self, "exact", exact)
+        set_field(self, "reason", reason)
+        set_field(self, "detail", detail)
+        set_field(self, "rules", rules)
+        set_field(self, "allows", allows)
+        set_field(self, "plan", plan)
+        set_field(self, "units", units)
 
 
 def _prove(policy: Policy, principal: Principal, prefix: str, budget_units: int) -> _Proof:

@@ -11,9 +11,9 @@ reason about, builds the classes of requests from the API's table, the policy's 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
+from cognito_authz._frozen import Frozen, set_field
 from cognito_authz.iam.classes import Budget, Representative, walk_classes
 from cognito_authz.iam.document import iam_evaluator
 from cognito_authz.iam.patterns import SegmentPattern, glob_of_resource
@@ -31,21 +31,39 @@ ESCAPED_PATHS = "*%*"
 ODD_PATHS = ("*//*", "*/./*", "*/.", "*/../*", "*/..")
 
 
-@dataclass(frozen=True, slots=True)
-class Verdict:
+class Verdict(Frozen):
     """``sound``: no routable request the document allows is denied by ``decide``. ``exact``: also every
     routable request ``decide`` allows is allowed. ``example`` is a request breaking the first that
     fails; ``missed`` the rules allowing requests the document leaves out (when not exact)."""
 
+    __slots__ = ("classes", "exact", "example", "lost", "missed", "sound", "wrong")
     sound: bool
     exact: bool
-    example: str = ""
-    missed: tuple[str, ...] = ()
-    classes: int = 0
+    example: str
+    missed: tuple[str, ...]
+    classes: int
     #: When unsound: one wrongly allowed request per verb that has one (the first is ``example``).
-    wrong: tuple[str, ...] = ()
+    wrong: tuple[str, ...]
     #: When not exact: one request ``decide`` allows but the document refuses, per verb.
-    lost: tuple[str, ...] = ()
+    lost: tuple[str, ...]
+
+    def __init__(
+        self,
+        sound: bool,
+        exact: bool,
+        example: str = "",
+        missed: tuple[str, ...] = (),
+        classes: int = 0,
+        wrong: tuple[str, ...] = (),
+        lost: tuple[str, ...] = (),
+    ) -> None:
+        set_field(self, "sound", sound)
+        set_field(self, "exact", exact)
+        set_field(self, "example", example)
+        set_field(self, "missed", missed)
+        set_field(self, "classes", classes)
+        set_field(self, "wrong", wrong)
+        set_field(self, "lost", lost)
 
 
 def _globs(

@@ -16,8 +16,8 @@ matcher on the representatives.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
+from cognito_authz._frozen import Frozen, set_field
 from cognito_authz.iam.patterns import MANY, ONE, PLUS, SegmentPattern
 
 __all__ = ["Budget", "BudgetExceeded", "walk_classes"]
@@ -115,12 +115,16 @@ def _need(pattern: SegmentPattern, states: frozenset[int]) -> str | None:
     return token if isinstance(token, str) and token else None
 
 
-@dataclass(frozen=True, slots=True)
-class Representative:
+class Representative(Frozen):
     """One word standing for its class, and the indexes of the patterns that accept it."""
 
+    __slots__ = ("accepted", "word")
     word: tuple[str, ...]
     accepted: frozenset[int]
+
+    def __init__(self, word: tuple[str, ...], accepted: frozenset[int]) -> None:
+        set_field(self, "word", word)
+        set_field(self, "accepted", accepted)
 
 
 def fresh_segment(taken: frozenset[str]) -> str:

@@ -11,10 +11,10 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Literal
 
+from cognito_authz._frozen import Frozen, set_field
 from cognito_authz.errors import ConfigError, PolicyError
 
 __all__ = [
@@ -35,12 +35,17 @@ INVOKE_ACTION = "execute-api:Invoke"
 Effect = Literal["Allow", "Deny"]
 
 
-@dataclass(frozen=True, slots=True)
-class Statement:
+class Statement(Frozen):
     """One ``execute-api:Invoke`` statement: an effect and the resource patterns it covers."""
 
+    __slots__ = ("effect", "resources")
     effect: Effect
     resources: tuple[str, ...]
+
+    def __init__(self, effect: Effect, resources: tuple[str, ...]) -> None:
+        set_field(self, "effect", effect)
+        set_field(self, "resources", resources)
+        self.__post_init__()
 
     def __post_init__(self) -> None:
         if self.effect not in ("Allow", "Deny"):

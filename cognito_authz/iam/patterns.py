@@ -18,10 +18,10 @@ back into tokens, refusing anything whose wildcards are not whole segments, so t
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import Final
 
+from cognito_authz._frozen import Frozen, set_field
 from cognito_authz.policy.routes import GREEDY, LITERAL, Route
 from cognito_authz.routing import STANDARD_VERBS, request_segments
 
@@ -70,13 +70,17 @@ def plain_segment(text: str) -> bool:
     return request_segments("/" + text) == (text,)
 
 
-@dataclass(frozen=True, slots=True)
-class SegmentPattern:
+class SegmentPattern(Frozen):
     """Tokens plus how they are matched: ``routed`` (a route: a final empty segment is ignored, wildcards
     never take an empty segment) or raw (an IAM glob: ``MANY`` takes any text)."""
 
+    __slots__ = ("routed", "tokens")
     tokens: tuple[Token, ...]
     routed: bool
+
+    def __init__(self, tokens: tuple[Token, ...], routed: bool) -> None:
+        set_field(self, "tokens", tokens)
+        set_field(self, "routed", routed)
 
     def literals(self) -> frozenset[str]:
         return frozenset(t for t in self.tokens if isinstance(t, str))

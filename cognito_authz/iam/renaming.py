@@ -21,10 +21,10 @@ and exact for the caller exactly when it is for the stand-in.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import Any
 
+from cognito_authz._frozen import Frozen, set_field
 from cognito_authz.iam.patterns import plain_segment
 from cognito_authz.iam.world import PolicyFacts, claim_texts
 from cognito_authz.principal import Principal
@@ -40,17 +40,27 @@ def placeholder(index: int) -> str:
     return f"~{index}~"
 
 
-@dataclass(frozen=True, slots=True)
-class Renaming:
+class Renaming(Frozen):
     """placeholder -> value, the stand-in caller, and the memo key part it leaves (value-free).
 
     ``key`` is (claim name, placeholder) for each renamed claim. The stand-in is built only when asked
     (a proof is needed): a caller whose proof is memoized never pays for it.
     """
 
+    __slots__ = ("key", "principal", "values")
     values: Mapping[str, str]
     principal: Principal
     key: tuple[tuple[str, str], ...]
+
+    def __init__(
+        self,
+        values: Mapping[str, str],
+        principal: Principal,
+        key: tuple[tuple[str, str], ...],
+    ) -> None:
+        set_field(self, "values", values)
+        set_field(self, "principal", principal)
+        set_field(self, "key", key)
 
     @property
     def stand_in(self) -> Principal:
@@ -58,7 +68,17 @@ class Renaming:
         claims = dict(self.principal.claims)
         claims.update(self.key)
         sub = claims["sub"] if "sub" in dict(self.key) else self.principal.sub
-        return replace(self.principal, sub=sub, claims=MappingProxyType(claims))
+        caller = self.principal
+        return Principal(
+            sub,
+            caller.username,
+            caller.groups,
+            caller.scopes,
+            caller.token_use,
+            caller.client_id,
+            caller.issuer,
+            MappingProxyType(claims),
+        )
 
 
 def plan_renaming(facts: PolicyFacts, principal: Principal) -> Renaming | None:
@@ -105,15 +125,25 @@ def rename(text: str, prefix: str, swap: Mapping[str, str]) -> str:
     return text
 
 
-@dataclass(frozen=True, slots=True)
-class RenderPlan:
+class RenderPlan(Frozen):
     """:func:`render` of one document, prepared once: each Resource with the set of its path segments,
     so rendering for a new caller rewrites only the Resources holding a segment σ moves (the rest are
     kept as they are, which is what :func:`rename` does with them). Same result as :func:`render`."""
 
+    __slots__ = ("prefix", "statements", "version")
     version: Any
     prefix: str
     statements: tuple[tuple[Mapping[str, Any], tuple[tuple[str, frozenset[str]], ...]], ...]
+
+    def __init__(
+        self,
+        version: Any,
+        prefix: str,
+        statements: tuple[tuple[Mapping[str, Any], tuple[tuple[str, frozenset[str]], ...]], ...],
+    ) -> None:
+        set_field(self, "version", version)
+        set_field(self, "prefix", prefix)
+        set_field(self, "statements", statements)
 
     @classmethod
     def of(cls, document: Mapping[str, Any], prefix: str) -> RenderPlan:

@@ -8,8 +8,7 @@ say: a deny sparing only the caller's own value where another rule allows other 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from cognito_authz._frozen import Frozen, set_field
 from cognito_authz.iam.arn import MethodArn
 from cognito_authz.iam.builder import principal_proof
 from cognito_authz.policy import Policy
@@ -29,14 +28,26 @@ ADVICE = (
 SAFE_ADVICE = "Every principal gets an exact principal-wide document; authorizer caching per token is safe."
 
 
-@dataclass(frozen=True, slots=True)
-class CacheSafety:
+class CacheSafety(Frozen):
     """The verdict: ``blocking_rules`` are rules some principal's document could not express."""
 
+    __slots__ = ("advice", "blocking_rules", "findings", "safe")
     safe: bool
     blocking_rules: tuple[str, ...]
     advice: str
-    findings: tuple[str, ...] = ()
+    findings: tuple[str, ...]
+
+    def __init__(
+        self,
+        safe: bool,
+        blocking_rules: tuple[str, ...],
+        advice: str,
+        findings: tuple[str, ...] = (),
+    ) -> None:
+        set_field(self, "safe", safe)
+        set_field(self, "blocking_rules", blocking_rules)
+        set_field(self, "advice", advice)
+        set_field(self, "findings", findings)
 
 
 def _templates(condition: Condition | None) -> dict[str, str]:

@@ -12,9 +12,9 @@ which compared values each parameter equals: no product of bindings is ever buil
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from threading import Lock
 
+from cognito_authz._frozen import Frozen, set_field
 from cognito_authz.iam.classes import Budget
 from cognito_authz.iam.patterns import SegmentPattern, route_pattern
 from cognito_authz.policy import Policy
@@ -37,19 +37,33 @@ __all__ = [
 VERBS: tuple[str, ...] = tuple(sorted(STANDARD_VERBS))
 
 
-@dataclass(frozen=True, slots=True)
-class Template:
+class Template(Frozen):
     """``claim`` equals parameter ``param`` of ``route`` (in some rule's ``when`` or ``unless``)."""
 
+    __slots__ = ("claim", "param", "route")
     route: Route
     param: str
     claim: str
 
+    def __init__(self, route: Route, param: str, claim: str) -> None:
+        set_field(self, "route", route)
+        set_field(self, "param", param)
+        set_field(self, "claim", claim)
 
-@dataclass(frozen=True)
-class PolicyFacts:
+
+class PolicyFacts(Frozen):
     """Computed once per policy: its HTTP routes, templates, the table and every literal they hold."""
 
+    __slots__ = (
+        "condition_claims",
+        "flag_claims",
+        "literals",
+        "routes",
+        "table",
+        "templated_claims",
+        "templates",
+        "websocket_keys",
+    )
     routes: tuple[Route, ...]
     templates: tuple[Template, ...]
     table: tuple[Route, ...] | None  # None: no table, every well-formed request is routable
@@ -62,6 +76,26 @@ class PolicyFacts:
     # Claims some condition compares with a boolean: "True" and "true" compare alike there, so their
     # values are never renamed.
     flag_claims: frozenset[str]
+
+    def __init__(
+        self,
+        routes: tuple[Route, ...],
+        templates: tuple[Template, ...],
+        table: tuple[Route, ...] | None,
+        websocket_keys: tuple[str, ...],
+        literals: frozenset[str],
+        condition_claims: tuple[str, ...],
+        templated_claims: frozenset[str],
+        flag_claims: frozenset[str],
+    ) -> None:
+        set_field(self, "routes", routes)
+        set_field(self, "templates", templates)
+        set_field(self, "table", table)
+        set_field(self, "websocket_keys", websocket_keys)
+        set_field(self, "literals", literals)
+        set_field(self, "condition_claims", condition_claims)
+        set_field(self, "templated_claims", templated_claims)
+        set_field(self, "flag_claims", flag_claims)
 
 
 def _condition_parts(condition: Condition | None) -> Iterable[tuple[str, object]]:

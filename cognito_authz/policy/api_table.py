@@ -14,8 +14,8 @@ lint finding (:mod:`cognito_authz.policy.lint`), never a load error.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 
+from cognito_authz._frozen import Frozen, set_field
 from cognito_authz.errors import PolicyError
 from cognito_authz.policy.routes import GREEDY, LITERAL, Route
 from cognito_authz.routing import request_method, request_segments
@@ -69,27 +69,28 @@ class _Node:
         return found
 
 
-@dataclass(frozen=True, slots=True)
-class ApiTable:
+class ApiTable(Frozen, hidden=("_index",)):
     """The routes of one API (REST or HTTP), in route syntax; immutable.
 
     ``routes`` keeps the given order with duplicates removed; ``source`` names where the table came from
     (a policy file, a SAM template...) for messages.
     """
 
+    __slots__ = ("_index", "routes", "source")
     routes: tuple[Route, ...]
-    source: str = "<api>"
+    source: str
     #: the HTTP routes in a segment trie, each with its rank in the gateway's priority order
-    _index: _Node = field(default_factory=_Node, init=False, repr=False, compare=False)
+    _index: _Node
 
-    def __post_init__(self) -> None:
-        unique = tuple(dict.fromkeys(self.routes))
-        object.__setattr__(self, "routes", unique)
+    def __init__(self, routes: tuple[Route, ...], source: str = "<api>") -> None:
+        unique = tuple(dict.fromkeys(routes))
+        set_field(self, "routes", unique)
+        set_field(self, "source", source)
         ordered = sorted((route for route in unique if route.method is not None), key=Route.specificity)
         root = _Node()
         for rank, route in enumerate(ordered):
             root.insert(route, rank)
-        object.__setattr__(self, "_index", root)
+        set_field(self, "_index", root)
 
     @classmethod
     def parse(cls, routes: Iterable[str], source: str = "<api>") -> ApiTable:

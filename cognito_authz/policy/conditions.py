@@ -15,10 +15,10 @@ for one principal (:meth:`CompiledCondition.alternatives`); ``allowed_routes`` i
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
+from cognito_authz._frozen import Frozen, set_field
 from cognito_authz.policy.model import ClaimSpec, Condition, template_param
 from cognito_authz.policy.routes import Route, could_be_param
 from cognito_authz.principal import Principal, normalize_bool, normalize_string_list
@@ -143,18 +143,32 @@ _LIST_CLAIMS = frozenset({"cognito:groups", "scope"})
 Test = Callable[[Claimant, Mapping[str, str]], bool]
 
 
-@dataclass(frozen=True, slots=True)
-class ClaimTest:
+class ClaimTest(Frozen):
     """One ``claims`` entry: literal values (equals / one of), parameter templates, or presence.
 
     Literal strings and integers live in ``texts`` (their claim text), boolean literals in ``flags``.
     """
 
+    __slots__ = ("claim", "flags", "params", "present", "texts")
     claim: str
     texts: frozenset[str]
     flags: frozenset[bool]
     params: tuple[str, ...]
     present: bool
+
+    def __init__(
+        self,
+        claim: str,
+        texts: frozenset[str],
+        flags: frozenset[bool],
+        params: tuple[str, ...],
+        present: bool,
+    ) -> None:
+        set_field(self, "claim", claim)
+        set_field(self, "texts", texts)
+        set_field(self, "flags", flags)
+        set_field(self, "params", params)
+        set_field(self, "present", present)
 
     @classmethod
     def compile(cls, claim: str, spec: ClaimSpec) -> ClaimTest:
@@ -231,17 +245,29 @@ class ClaimTest:
         return out
 
 
-@dataclass(frozen=True, slots=True)
-class CompiledCondition:
+class CompiledCondition(Frozen):
     """A ``when`` or ``unless`` block: every static check and every claim test must hold.
 
     ``tests`` holds both kinds as plain callables so a decision runs one flat loop.
     """
 
+    __slots__ = ("checks", "claim_tests", "source", "tests")
     source: Condition
     checks: tuple[Test, ...]
     claim_tests: tuple[ClaimTest, ...]
     tests: tuple[Test, ...]
+
+    def __init__(
+        self,
+        source: Condition,
+        checks: tuple[Test, ...],
+        claim_tests: tuple[ClaimTest, ...],
+        tests: tuple[Test, ...],
+    ) -> None:
+        set_field(self, "source", source)
+        set_field(self, "checks", checks)
+        set_field(self, "claim_tests", claim_tests)
+        set_field(self, "tests", tests)
 
     @classmethod
     def compile(cls, condition: Condition) -> CompiledCondition:

@@ -12,11 +12,11 @@ else allow if any matching allow rule; else deny. Order never matters.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from operator import attrgetter
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal
 
+from cognito_authz._frozen import Frozen, set_field
 from cognito_authz.policy.api_table import ApiTable
 from cognito_authz.policy.conditions import Binding, Claimant, CompiledCondition, Test, view
 from cognito_authz.policy.model import PolicyDocument, Rule
@@ -54,8 +54,7 @@ NO_MATCHING_RULE = "no_matching_rule"
 EVALUATION_ERROR = "evaluation_error"
 
 
-@dataclass(frozen=True)
-class Decision:
+class Decision(Frozen, hidden=("_outcome",)):
     """The answer to one request.
 
     ``reason`` is ``"allowed"``, ``"explicit_deny"`` or ``"no_matching_rule"``; ``rules`` names the
@@ -73,7 +72,31 @@ class Decision:
     method: str
     path: str
     #: (statements that did not apply, deny and allow statements that did), for ``considered``
-    _outcome: tuple[Any, Any, Any] | None = field(default=None, repr=False, compare=False)
+    _outcome: tuple[Any, Any, Any] | None
+
+    # No __slots__: the engine builds a decision on every request by setting its instance dict in one
+    # go (_decision, below), which is cheaper than a store per slot.
+    _fields = ("allowed", "reason", "rules", "path_params", "route", "method", "path")
+
+    def __init__(
+        self,
+        allowed: bool,
+        reason: str,
+        rules: tuple[str, ...],
+        path_params: Mapping[str, str],
+        route: str | None,
+        method: str,
+        path: str,
+        _outcome: tuple[Any, Any, Any] | None = None,
+    ) -> None:
+        set_field(self, "allowed", allowed)
+        set_field(self, "reason", reason)
+        set_field(self, "rules", rules)
+        set_field(self, "path_params", path_params)
+        set_field(self, "route", route)
+        set_field(self, "method", method)
+        set_field(self, "path", path)
+        set_field(self, "_outcome", _outcome)
 
     @property
     def considered(self) -> tuple[str, ...]:
@@ -122,8 +145,7 @@ class Decision:
         return f"{request} is denied by default: no rule of the policy has a route matching it."
 
 
-@dataclass(frozen=True, slots=True)
-class RouteGrant:
+class RouteGrant(Frozen, hidden=("pattern",)):
     """A route a principal may call (or is denied), as the policy states it for that principal.
 
     ``path`` is the route template with claim-bound parameters replaced by the principal's values;
@@ -132,13 +154,32 @@ class RouteGrant:
     ``route`` is the policy route text the grant comes from.
     """
 
+    __slots__ = ("bound_params", "except_params", "method", "path", "pattern", "route", "rule_ids")
     method: str | None
     path: str
     rule_ids: tuple[str, ...]
-    route: str = ""
-    bound_params: Mapping[str, str] = field(default_factory=lambda: _EMPTY)
-    except_params: tuple[Mapping[str, str], ...] = ()
-    pattern: Pattern = field(default=(), repr=False, compare=False)
+    route: str
+    bound_params: Mapping[str, str]
+    except_params: tuple[Mapping[str, str], ...]
+    pattern: Pattern
+
+    def __init__(
+        self,
+        method: str | None,
+        path: str,
+        rule_ids: tuple[str, ...],
+        route: str = "",
+        bound_params: Mapping[str, str] = _EMPTY,
+        except_params: tuple[Mapping[str, str], ...] = (),
+        pattern: Pattern = (),
+    ) -> None:
+        set_field(self, "method", method)
+        set_field(self, "path", path)
+        set_field(self, "rule_ids", rule_ids)
+        set_field(self, "route", route)
+        set_field(self, "bound_params", bound_params)
+        set_field(self, "except_params", except_params)
+        set_field(self, "pattern", pattern)
 
     def matches(self, method: str, path: str) -> bool:
         """Whether the concrete request falls under this grant (exceptions included)."""
@@ -159,8 +200,7 @@ class RouteGrant:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class AllowedRoutes:
+class AllowedRoutes(Frozen):
     """What one principal may call: allow grants and the explicit deny grants that cut into them.
 
     A request is permitted exactly when some ``allowed`` grant matches and no ``denied`` grant does
@@ -170,9 +210,20 @@ class AllowedRoutes:
     Allow grants that a deny grant without exceptions fully covers are left out.
     """
 
+    __slots__ = ("allowed", "denied", "exact")
     allowed: tuple[RouteGrant, ...]
     denied: tuple[RouteGrant, ...]
-    exact: bool = True
+    exact: bool
+
+    def __init__(
+        self,
+        allowed: tuple[RouteGrant, ...],
+        denied: tuple[RouteGrant, ...],
+        exact: bool = True,
+    ) -> None:
+        set_field(self, "allowed", allowed)
+        set_field(self, "denied", denied)
+        set_field(self, "exact", exact)
 
     def permits(self, method: str, path: str) -> bool:
         """Whether the grants permit this concrete request."""
@@ -181,17 +232,35 @@ class AllowedRoutes:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class _Statement:
+class _Statement(Frozen, hidden=("applies",)):
     """One rule on one of its routes; ``applies`` is its ``when``/``unless`` compiled into one call."""
 
+    __slots__ = ("applies", "deny", "route", "rule_id", "rule_index", "unless", "when")
     rule_index: int
     rule_id: str
     deny: bool
     route: Route
     when: CompiledCondition | None
     unless: CompiledCondition | None
-    applies: Test = field(repr=False, compare=False)
+    applies: Test
+
+    def __init__(
+        self,
+        rule_index: int,
+        rule_id: str,
+        deny: bool,
+        route: Route,
+        when: CompiledCondition | None,
+        unless: CompiledCondition | None,
+        applies: Test,
+    ) -> None:
+        set_field(self, "rule_index", rule_index)
+        set_field(self, "rule_id", rule_id)
+        set_field(self, "deny", deny)
+        set_field(self, "route", route)
+        set_field(self, "when", when)
+        set_field(self, "unless", unless)
+        set_field(self, "applies", applies)
 
     @classmethod
     def build(
@@ -664,7 +733,7 @@ def _decision(
     path: str,
     outcome: tuple[list[_Statement], list[_Statement], list[_Statement]] | None,
 ) -> Decision:
-    """``Decision(...)`` without the frozen dataclass's ``object.__setattr__`` per field: the instance
+    """``Decision(...)`` without ``object.__setattr__`` per field: the instance
     dict is set in one go (a decision is built on every request; this is a third of the cost)."""
     decision: Decision = _new_object(Decision)
     _set_attribute(

@@ -1,5 +1,6 @@
-"""The policy document model: what a policy file means once loaded, as frozen dataclasses (the typed,
-public view other layers read a policy through).
+"""The policy document model: what a policy file means once loaded, as frozen value classes (the typed,
+public view other layers read a policy through; plain slotted classes, not dataclasses, to keep the
+cold start short: see :mod:`cognito_authz._frozen`).
 
 Loading and validation live in :mod:`cognito_authz.policy.parse` (the fast hand-written path) and
 :mod:`cognito_authz.policy._schema` (pydantic, the authority); both build these classes, and this module
@@ -9,12 +10,15 @@ imports neither, so the dependency runs one way.
 from __future__ import annotations
 
 import re
-from dataclasses import FrozenInstanceError, dataclass, fields
-from typing import Any, Literal
+from typing import Literal, NoReturn
 
+from cognito_authz._frozen import Frozen, set_field
 from cognito_authz.policy.routes import Route
 
 __all__ = [
+    "CONDITION_FIELDS",
+    "DOCUMENT_FIELDS",
+    "RULE_FIELDS",
     "ClaimScalar",
     "ClaimSpec",
     "Condition",
@@ -32,33 +36,66 @@ ClaimSpec = ClaimScalar | tuple[ClaimScalar, ...]
 _TEMPLATE = re.compile(r"\{([A-Za-z0-9_][A-Za-z0-9_-]*)\}")
 
 
-def _refuse_assignment(self: object, name: str, value: object = None) -> None:
+class _Model(Frozen):
+    """Refuses assignment with a message that says *why*: policies are shared by threads and compiled
+    once, so they never change after loading."""
+
+    __slots__ = ()
+
+    def __setattr__(self, name: str, value: object) -> NoReturn:
+        _refuse_assignment(self, name)
+
+    def __delattr__(self, name: str) -> NoReturn:
+        _refuse_assignment(self, name)
+
+
+def _refuse_assignment(self: object, name: str) -> NoReturn:
+    # The error a frozen dataclass raises, imported on misuse only (never at start-up).
+    from dataclasses import FrozenInstanceError
+
     raise FrozenInstanceError(f"{type(self).__name__} is frozen: cannot assign to field {name!r}")
 
 
-def _frozen_message(cls: type[Any]) -> type[Any]:
-    # The dataclass default says only "cannot assign to field"; say *why* (policies are shared by
-    # threads and compiled once, so they never change after loading).
-    setattr(cls, "__setattr__", _refuse_assignment)  # noqa: B010 - dataclass forbids defining it inline
-    setattr(cls, "__delattr__", _refuse_assignment)  # noqa: B010
-    return cls
+#: The fields of each model class, in order: what the parser accepts as keys and what exports read.
+CONDITION_FIELDS = ("groups", "all_groups", "scopes", "all_scopes", "token_use", "client_id", "claims")
+RULE_FIELDS = ("id", "effect", "routes", "when", "unless", "description")
+DOCUMENT_FIELDS = ("version", "description", "groups", "token_use", "rules", "api")
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Condition:
+class Condition(_Model):
     """A set of conditions that must all hold. Lists of names are any-of unless the key says ``all_``.
 
     ``claims`` maps a claim name to a scalar (equals), a list (one of), ``"{param}"`` (equals that path
     parameter) or ``"*"`` (present and non-empty).
     """
 
-    groups: tuple[str, ...] | None = None
-    all_groups: tuple[str, ...] | None = None
-    scopes: tuple[str, ...] | None = None
-    all_scopes: tuple[str, ...] | None = None
-    token_use: tuple[Literal["id", "access"], ...] | None = None
-    client_id: tuple[str, ...] | None = None
-    claims: dict[str, ClaimSpec] | None = None
+    __slots__ = CONDITION_FIELDS
+    groups: tuple[str, ...] | None
+    all_groups: tuple[str, ...] | None
+    scopes: tuple[str, ...] | None
+    all_scopes: tuple[str, ...] | None
+    token_use: tuple[Literal["id", "access"], ...] | None
+    client_id: tuple[str, ...] | None
+    claims: dict[str, ClaimSpec] | None
+
+    def __init__(
+        self,
+        *,
+        groups: tuple[str, ...] | None = None,
+        all_groups: tuple[str, ...] | None = None,
+        scopes: tuple[str, ...] | None = None,
+        all_scopes: tuple[str, ...] | None = None,
+        token_use: tuple[Literal["id", "access"], ...] | None = None,
+        client_id: tuple[str, ...] | None = None,
+        claims: dict[str, ClaimSpec] | None = None,
+    ) -> None:
+        set_field(self, "groups", groups)
+        set_field(self, "all_groups", all_groups)
+        set_field(self, "scopes", scopes)
+        set_field(self, "all_scopes", all_scopes)
+        set_field(self, "token_use", token_use)
+        set_field(self, "client_id", client_id)
+        set_field(self, "claims", claims)
 
     def is_empty(self) -> bool:
         """True when no condition is named at all."""
@@ -73,36 +110,67 @@ class Condition:
         return tuple(dict.fromkeys(names))
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Rule:
+class Rule(_Model):
     """One rule: ``effect`` on ``routes`` when every ``when`` condition holds, skipped when every
     ``unless`` condition holds."""
 
+    __slots__ = RULE_FIELDS
     id: str
-    effect: Literal["allow", "deny"] = "allow"
+    effect: Literal["allow", "deny"]
     routes: tuple[Route, ...]
-    when: Condition | None = None
-    unless: Condition | None = None
-    description: str | None = None
+    when: Condition | None
+    unless: Condition | None
+    description: str | None
+
+    def __init__(
+        self,
+        *,
+        id: str,
+        effect: Literal["allow", "deny"] = "allow",
+        routes: tuple[Route, ...],
+        when: Condition | None = None,
+        unless: Condition | None = None,
+        description: str | None = None,
+    ) -> None:
+        set_field(self, "id", id)
+        set_field(self, "effect", effect)
+        set_field(self, "routes", routes)
+        set_field(self, "when", when)
+        set_field(self, "unless", unless)
+        set_field(self, "description", description)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PolicyDocument:
+class PolicyDocument(_Model):
     """A whole policy file. ``api`` is the API's route table (``None`` when the file has no ``api:``)."""
 
+    __slots__ = DOCUMENT_FIELDS
     version: Literal[1]
-    description: str | None = None
-    groups: tuple[str, ...] | None = None
+    description: str | None
+    groups: tuple[str, ...] | None
     #: The tokens the policy is written for ("id" or "access"); lint then knows which claims exist.
-    token_use: Literal["id", "access"] | None = None
+    token_use: Literal["id", "access"] | None
     rules: tuple[Rule, ...]
-    api: tuple[Route, ...] | None = None
+    api: tuple[Route, ...] | None
+
+    def __init__(
+        self,
+        *,
+        version: Literal[1],
+        description: str | None = None,
+        groups: tuple[str, ...] | None = None,
+        token_use: Literal["id", "access"] | None = None,
+        rules: tuple[Rule, ...],
+        api: tuple[Route, ...] | None = None,
+    ) -> None:
+        set_field(self, "version", version)
+        set_field(self, "description", description)
+        set_field(self, "groups", groups)
+        set_field(self, "token_use", token_use)
+        set_field(self, "rules", rules)
+        set_field(self, "api", api)
 
 
-for _cls in (Condition, Rule, PolicyDocument):
-    _frozen_message(_cls)
-
-_CONDITION_KEYS = tuple(field.name for field in fields(Condition))
+_CONDITION_KEYS = CONDITION_FIELDS
 
 
 def template_param(value: object) -> str | None:

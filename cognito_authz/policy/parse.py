@@ -18,11 +18,13 @@ classes; neither ``model`` nor ``_schema`` imports this module.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import fields
 from typing import Any
 
 from cognito_authz.errors import PolicyError
 from cognito_authz.policy.model import (
+    CONDITION_FIELDS,
+    DOCUMENT_FIELDS,
+    RULE_FIELDS,
     ClaimSpec,
     Condition,
     PolicyDocument,
@@ -34,9 +36,9 @@ from cognito_authz.policy.routes import Route
 
 __all__ = ["Unsure", "fast_document", "parse_document"]
 
-_CONDITION_KEY_SET = frozenset(field.name for field in fields(Condition))
-_RULE_KEYS = frozenset(field.name for field in fields(Rule))
-_DOCUMENT_KEYS = frozenset(field.name for field in fields(PolicyDocument))
+_CONDITION_KEY_SET = frozenset(CONDITION_FIELDS)
+_RULE_KEYS = frozenset(RULE_FIELDS)
+_DOCUMENT_KEYS = frozenset(DOCUMENT_FIELDS)
 _NAME_LISTS = ("groups", "all_groups", "scopes", "all_scopes", "client_id")
 
 

@@ -10,8 +10,8 @@ re-exported here for existing callers). Literal route segments are compared with
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 
+from cognito_authz._frozen import Frozen, set_field
 from cognito_authz.errors import PolicyError
 from cognito_authz.routing import (
     MAX_PATH,
@@ -63,8 +63,7 @@ def _route_error(text: object, message: str, *, reason: str = "invalid_route") -
     return PolicyError(f"route {text!r}: {message}", reason=reason, route=text)
 
 
-@dataclass(frozen=True, slots=True)
-class Route:
+class Route(Frozen, hidden=("pattern",)):
     """One route key of a policy.
 
     ``method`` is an upper-case verb or ``"ANY"`` (``None`` for WebSocket route keys); ``path`` is the
@@ -72,12 +71,29 @@ class Route:
     ``pattern`` is the parsed template: ``(kind, text)`` per segment, kind 0 literal, 1 param, 2 greedy.
     """
 
+    __slots__ = ("greedy", "method", "params", "path", "pattern", "text")
     method: str | None
     path: str
     text: str
     params: tuple[str, ...]
     greedy: bool
-    pattern: Pattern = field(default=(), repr=False, compare=False)
+    pattern: Pattern
+
+    def __init__(
+        self,
+        method: str | None,
+        path: str,
+        text: str,
+        params: tuple[str, ...],
+        greedy: bool,
+        pattern: Pattern = (),
+    ) -> None:
+        set_field(self, "method", method)
+        set_field(self, "path", path)
+        set_field(self, "text", text)
+        set_field(self, "params", params)
+        set_field(self, "greedy", greedy)
+        set_field(self, "pattern", pattern)
 
     @classmethod
     def parse(cls, text: str) -> Route:
