@@ -235,7 +235,7 @@ def _cover(targets: set[int], options: dict[Tokens, set[int]], budget: Budget) -
     chosen: list[Tokens] = []
     left = set(targets)
     globs = list(options)
-    budget.spend(len(globs) // 2 + sum(map(len, options.values())) // 16 + 1)
+    budget.spend(len(globs) + sum(map(len, options.values())) // 8 + 1)
     heap = [(-len(options[g] & left), len(g), k) for k, g in enumerate(globs)]
     heapq.heapify(heap)
     while left and heap:
@@ -291,11 +291,17 @@ def _choose(
     deny: list[Glob] = []
     missed: dict[str, None] = {}
     done: dict[tuple[Any, ...], tuple[list[Tokens], list[Tokens], tuple[str, ...]]] = {}
+    # The pools by verb, in one pass each (a pass per verb over a large table's pools was uncharged work).
+    allows_of: dict[str, list[Tokens]] = {}
+    denies_of: dict[str, list[Tokens]] = {}
+    for pool, by_verb in ((allow_pool, allows_of), (deny_pool, denies_of)):
+        for v, tokens in pool:
+            by_verb.setdefault(v, []).append(tokens)
     for verb in VERBS:
-        allows = [tokens for v, tokens in allow_pool if v == verb]
+        allows = allows_of.get(verb, [])
         if not allows:
             continue
-        denies = [tokens for v, tokens in deny_pool if v == verb]
+        denies = denies_of.get(verb, [])
         extra_paths = tuple(sorted((extra or {}).get(verb, ())))
         # Verbs that the same routes reach (ANY routes only) with the same candidates have the same
         # classes and the same decisions (decide reads the verb only to pick routes): one choice serves

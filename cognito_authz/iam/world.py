@@ -208,6 +208,7 @@ def request_patterns(
     facts: PolicyFacts, principal: Principal, verb: str, budget: Budget
 ) -> tuple[list[SegmentPattern], list[SegmentPattern]]:
     """(table patterns, policy patterns) that apply to ``verb`` for ``principal`` (see module doc)."""
+    budget.spend(len(facts.table or ()) + len(facts.routes) + 1)  # the two passes below, before them
     table = [route_pattern(r) for r in facts.table or () if r.method in ("ANY", verb)]
     policy: dict[SegmentPattern, None] = {}
     for route in facts.routes:
@@ -223,5 +224,5 @@ def request_patterns(
             segments = value_segments(text, greedy)
             if segments is not None:
                 policy[route_pattern(route, {template.param: segments})] = None
-    budget.spend(2 * (len(table) + len(policy)))
+    budget.spend(len(table) + len(policy))  # what the walk is handed
     return table, list(policy)
