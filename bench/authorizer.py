@@ -5,9 +5,15 @@ verifier is warm (keys installed with ``load_jwks``, no network) and every invoc
 has not seen: with API Gateway's authorizer cache on, a token the gateway has already seen never reaches
 the authorizer, so fresh tokens are what an authorizer actually serves. The tokens belong to distinct
 users (distinct ``sub``) across three personas of ``bench/data/policy.yaml``: a reader allowed
-``GET /orders/{id}``, an admin (whose permissions are not expressible principal-wide because of the
-tenant guard: a request-scoped document) and a support user who is denied. Rows with a repeated token
-show the cost of everything but the signature.
+``GET /orders/{id}``, an admin (allowed everything but other tenants, a principal-wide document with the
+tenant guard's carve-outs) and a support user who is denied (a document naming their own profile).
+
+Every fresh-token invocation is a new user's first call as far as the IAM builder can tell: the verifier
+hands out a new ``Principal`` (its cache holds half the tokens), and an answer for a caller whose ``sub``
+is renamed is keyed by the caller's identity only, never by its values, so a returning ``sub`` with a new
+token costs what a first-time user costs (the shape's memoized proof and settled answer are reused, as
+they are for every user of the shape after the first). Rows with a repeated token show the cost of
+everything but the signature.
 """
 
 from __future__ import annotations

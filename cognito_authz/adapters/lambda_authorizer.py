@@ -34,7 +34,7 @@ from cognito_authz.adapters.common import (
     single_token,
     subprotocol_token,
 )
-from cognito_authz.errors import AccessDenied, AuthzError, ConfigError, EventError, JwksError, TokenError
+from cognito_authz.errors import AuthzError, ConfigError, EventError, JwksError, TokenError
 from cognito_authz.iam import (
     DEFAULT_MAX_BYTES,
     CacheSafety,
@@ -53,6 +53,8 @@ if TYPE_CHECKING:
 __all__ = ["AuthorizerUnavailable", "EventKind", "LambdaAuthorizer", "detect_event_kind"]
 
 logger = get_logger("cognito_authz.authorizer")
+# logging.INFO by value: the deny path must not need the logging module itself (it may be loaded lazily).
+_INFO = 20
 
 
 class AuthorizerUnavailable(Exception):
@@ -176,7 +178,9 @@ class LambdaAuthorizer:
     # -- entry point -----------------------------------------------------------------------------
 
     def __call__(self, event: Any, context: Any = None) -> dict[str, Any]:
-        raw = getattr(event, "raw_event", event)  # Powertools data classes wrap the dict
+        # Powertools data classes wrap the dict; a plain dict (the usual event) skips the attribute lookup,
+        # whose miss raises and clears an AttributeError inside getattr.
+        raw = event if type(event) is dict else getattr(event, "raw_event", event)
         try:
             # type() first: an ABC isinstance costs several times more, and events are plain dicts.
             if type(raw) is not dict and not isinstance(raw, Mapping):
@@ -186,18 +190,17 @@ class LambdaAuthorizer:
             # test invoke sends stage "*" in methodArn, which no document can name).
             principal = self.gate.authenticate(self._token(kind, raw))
             request = self._route(kind, raw)
-            try:
-                decision = self.gate.authorize(principal, request.method, request.path)
-            except AccessDenied as denied:
-                decision = denied.decision
-                logger.info(
-                    "deny %s %s sub=%s reason=%s rules=%s",
-                    request.method,
-                    request.path,
-                    principal.sub,
-                    denied.reason,
-                    ",".join(decision.rules) if decision is not None else "",
-                )
+            decision, denied = self.gate.verdict(principal, request.method, request.path)
+            if denied is not None:
+                if logger.isEnabledFor(_INFO):  # the arguments are built only when logged
+                    logger.info(
+                        "deny %s %s sub=%s reason=%s rules=%s",
+                        request.method,
+                        request.path,
+                        principal.sub,
+                        denied,
+                        ",".join(decision.rules) if decision is not None else "",
+                    )
                 return self._respond(request, principal, decision, allowed=False)
             return self._respond(request, principal, decision, allowed=True)
         except TokenError as exc:

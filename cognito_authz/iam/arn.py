@@ -51,6 +51,9 @@ def _bad(message: str) -> EventError:
 # is dropped wholesale when full, so a stream of distinct heads costs only the misses.
 _KNOWN_HEADS: dict[str, tuple[str, str, str, str, str]] = {}
 _KNOWN_HEADS_MAX = 64
+# The same heads the other way round, components -> ``prefix`` text: ``arn`` and ``prefix`` of a parsed
+# ARN (read several times per authorizer invocation) are then a lookup and a join, with no re-validation.
+_PREFIX_OF: dict[tuple[str, str, str, str, str], str] = {}
 
 
 class MethodArn(Frozen):
@@ -125,7 +128,9 @@ class MethodArn(Frozen):
         parsed = cls._with_rest(head, arn[cut + 1 :])
         if len(_KNOWN_HEADS) >= _KNOWN_HEADS_MAX:
             _KNOWN_HEADS.clear()
+            _PREFIX_OF.clear()
         _KNOWN_HEADS[arn[: cut + 1]] = head
+        _PREFIX_OF[head] = arn[: cut + 1]
         return parsed
 
     @classmethod
@@ -149,12 +154,25 @@ class MethodArn(Frozen):
     @property
     def prefix(self) -> str:
         """``arn:{partition}:execute-api:{region}:{account}:{api_id}/{stage}/``: all before the verb."""
+        known = _PREFIX_OF.get((self.partition, self.region, self.account, self.api_id, self.stage))
+        if known is not None:
+            return known
         return f"arn:{self.partition}:execute-api:{self.region}:{self.account}:{self.api_id}/{self.stage}/"
 
     @property
     def arn(self) -> str:
         """The ARN this object was parsed from (canonical form)."""
-        return self.with_resource(self.verb, self.path)
+        verb, path = self.verb, self.path
+        prefix = _PREFIX_OF.get((self.partition, self.region, self.account, self.api_id, self.stage))
+        # Components validated by parse: only the verb and path are checked here, as build checks them
+        # (anything else takes build's way, which raises ConfigError as before).
+        if prefix is not None and type(path) is str:
+            if verb is None:
+                if path and "/" not in path:
+                    return prefix + path
+            elif type(verb) is str and path[:1] == "/" and (verb == "*" or _VERB.fullmatch(verb)):
+                return f"{prefix}{verb}{path}"
+        return self.with_resource(verb, path)
 
     def __str__(self) -> str:
         return self.arn

@@ -13,8 +13,8 @@ from __future__ import annotations
 import gc
 import re
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
-from functools import lru_cache
+from collections.abc import Callable, Mapping, Sequence
+from functools import lru_cache, partial
 from threading import Lock
 from typing import Any, Literal
 
@@ -31,7 +31,15 @@ from cognito_authz.iam.document import (
     policy_document,
 )
 from cognito_authz.iam.patterns import MANY, PLUS, Token, plain_segment, resource_of_glob
-from cognito_authz.iam.renaming import Renaming, RenderPlan, plan_renaming, rename, swap_of
+from cognito_authz.iam.renaming import (
+    AnswerTemplate,
+    Renaming,
+    RenderPlan,
+    plan_renaming,
+    rename,
+    render,
+    swap_of,
+)
 from cognito_authz.iam.world import (
     VERBS,
     PolicyFacts,
@@ -442,8 +450,8 @@ class _Proof(Frozen):
     reason: str
     detail: str
     rules: tuple[str, ...]
-    # IAM's verdict on one ARN under `document` (iam_allows' semantics), compiled once with the proof;
-    # for a rendered proof, the stand-in's evaluator read through σ (renaming.rename).
+    # IAM's verdict on one ARN under `document` (iam_allows' semantics; compiled on its second use, see
+    # _later_compiled); for a rendered proof, the stand-in's evaluator read through σ (renaming.rename).
     allows: Callable[[str], bool] | None
     plan: RenderPlan | None  # renaming.render of `document`, prepared once
     units: int  # work units the proof spent (all of them when it ran out); read by bench/
@@ -564,18 +572,25 @@ def clear_memo() -> None:
         _MEMO.clear()
         _FINISHED.clear()
         _BY_CALLER.clear()
+        _TEMPLATES.clear()
 
 
-def _memo_key(facts: PolicyFacts, principal: Principal, renamed: dict[str, str]) -> tuple[Any, ...]:
+def _memo_key(
+    facts: PolicyFacts, principal: Principal, renamed: tuple[tuple[str, str], ...]
+) -> tuple[Any, ...]:
     # Everything decide reads from a principal: its lists, token use, client, and each claim a condition
-    # names (a renamed claim by its placeholder only, so equal-shaped callers share one proof).
-    claims = tuple((n, renamed.get(n) or repr(principal.claims.get(n))) for n in facts.condition_claims)
+    # names (a renamed claim by its placeholder only, so equal-shaped callers share one proof). A plain
+    # loop: for the two or three names a policy has, cheaper than a generator or maps.
+    get, placeholders = principal.claims.get, dict(renamed)
+    claims = []
+    for name in facts.condition_claims:
+        claims.append((name, placeholders.get(name) or repr(get(name))))
     return (
         tuple(principal.groups),
         tuple(principal.scopes),
         principal.token_use,
         principal.client_id,
-        claims,
+        tuple(claims),
     )
 
 
@@ -585,7 +600,7 @@ def _caller_key(
     """The memo key of the caller's proof (value-free when renamed), and the renaming if any."""
     facts = policy_facts(policy)
     renaming = plan_renaming(facts, principal)
-    renamed = dict(renaming.key) if renaming else {}
+    renamed = renaming.key if renaming is not None else ()
     return (id(policy), arn.prefix, budget, *_memo_key(facts, principal, renamed)), renaming
 
 
@@ -597,18 +612,8 @@ def _proof_for(
     key: tuple[Any, ...],
     renaming: Renaming | None,
 ) -> _Proof:
-    subject = renaming.stand_in if renaming is not None else principal
-    with _MEMO_LOCK:
-        hit = _MEMO.get(key)
-        if hit is not None and hit[0] is policy:
-            _MEMO.move_to_end(key)
-    proof = hit[1] if hit is not None and hit[0] is policy else None
-    if proof is None:
-        proof = _prove(policy, subject, arn.prefix, budget)
-        with _MEMO_LOCK:
-            _MEMO[key] = (policy, proof)
-            while len(_MEMO) > _MEMO_SIZE:
-                _MEMO.popitem(last=False)
+    """The caller's proof: the memoized one, rendered for the caller when it is a stand-in's."""
+    proof = _memoized_proof(policy, principal, arn, budget, key, renaming)
     if renaming is None or proof.document is None:
         return proof
     stand_in_allows, swap, prefix = proof.allows, swap_of(renaming.values), arn.prefix
@@ -630,6 +635,31 @@ def _proof_for(
     )
 
 
+def _memoized_proof(
+    policy: Policy,
+    principal: Principal,
+    arn: MethodArn,
+    budget: int,
+    key: tuple[Any, ...],
+    renaming: Renaming | None,
+) -> _Proof:
+    """The memoized proof under ``key`` (the stand-in's when renamed), proved on a miss."""
+    with _MEMO_LOCK:
+        hit = _MEMO.get(key)
+        if hit is not None and hit[0] is policy:
+            _MEMO.move_to_end(key)
+    proof = hit[1] if hit is not None and hit[0] is policy else None
+    if proof is None:
+        # The stand-in only when a proof is needed: building it copies the claims.
+        subject = renaming.stand_in if renaming is not None else principal
+        proof = _prove(policy, subject, arn.prefix, budget)
+        with _MEMO_LOCK:
+            _MEMO[key] = (policy, proof)
+            while len(_MEMO) > _MEMO_SIZE:
+                _MEMO.popitem(last=False)
+    return proof
+
+
 def principal_proof(
     policy: Policy, principal: Principal, arn: MethodArn, budget: int = WORK_BUDGET
 ) -> _Proof:
@@ -649,7 +679,19 @@ _FINISHED_SIZE = 1024
 # verifier cached, so (policy, principal, ARN, verdict, limits) finds its answer with one dictionary
 # lookup, before any renaming or memo key is worked out. Entries hold the policy and principal
 # themselves, so their ids cannot be reused while the entry lives; both are immutable.
-_BY_CALLER: OrderedDict[tuple[Any, ...], tuple[Policy, Principal, PolicyResult]] = OrderedDict()
+# A renamed caller's entry is the way to fill its answer again (a new caller's answer is freshly filled,
+# so it is handed out as it is instead of being copied for the cache).
+_BY_CALLER: OrderedDict[
+    tuple[Any, ...], tuple[Policy, Principal, PolicyResult | Callable[[], PolicyResult]]
+] = OrderedDict()
+
+# A new caller of a memoized, renamed shape: the stand-in's answer for the σ-image of the caller's ARN,
+# settled once (every step of `_settle` reads the ARN and the document only up to σ) and kept as an
+# AnswerTemplate, or as the reason and detail of a request-scoped answer. Keyed by the memo key, the
+# σ-image of the ARN and the verdict; the size check is the caller's own (lengths are not σ-invariant).
+_Outcome = AnswerTemplate | tuple[str, str]
+_TEMPLATES: OrderedDict[tuple[Any, ...], tuple[Policy, _Proof, _Outcome, bool]] = OrderedDict()
+_TEMPLATES_SIZE = 1024
 
 
 def _copied(result: PolicyResult) -> PolicyResult:
@@ -728,15 +770,16 @@ def build_principal_policy(
     with _MEMO_LOCK:
         seen = _BY_CALLER.get(caller_key)
     if seen is not None and seen[0] is policy and seen[1] is principal:
-        return _copied(seen[2])
+        answer = seen[2]
+        return _copied(answer) if isinstance(answer, PolicyResult) else answer()
     key, renaming = _caller_key(policy, principal, method_arn, budget)
-    done_key = (
-        *key,
-        tuple(sorted(renaming.values.items())) if renaming else (),
-        arn_text,
-        allowed,
-        max_bytes,
-    )
+    if renaming is not None:
+        again = _renamed_answer(
+            policy, principal, method_arn, arn_text, max_bytes, allowed, budget, key, renaming
+        )
+        _remember(caller_key, policy, principal, again)
+        return again()
+    done_key = (*key, (), arn_text, allowed, max_bytes)
     with _MEMO_LOCK:
         done = _FINISHED.get(done_key)
     if done is not None and done[0] is policy:
@@ -758,11 +801,115 @@ def build_principal_policy(
     return _copied(result)
 
 
-def _remember(key: tuple[Any, ...], policy: Policy, principal: Principal, result: PolicyResult) -> None:
+def _remember(
+    key: tuple[Any, ...],
+    policy: Policy,
+    principal: Principal,
+    result: PolicyResult | Callable[[], PolicyResult],
+) -> None:
     with _MEMO_LOCK:
         _BY_CALLER[key] = (policy, principal, result)
         while len(_BY_CALLER) > _FINISHED_SIZE:
             _BY_CALLER.popitem(last=False)
+
+
+def _renamed_answer(
+    policy: Policy,
+    principal: Principal,
+    method_arn: MethodArn,
+    arn_text: str,
+    max_bytes: int,
+    allowed: bool,
+    budget: int,
+    key: tuple[Any, ...],
+    renaming: Renaming,
+) -> Callable[[], PolicyResult]:
+    """How to answer a caller whose proof is the stand-in's renamed through σ: the stand-in's answer for
+    the σ-image of the ARN, settled once per shape, ARN image and verdict, then filled with the caller's
+    values (:class:`~cognito_authz.iam.renaming.AnswerTemplate`), which is σ applied to it. Equal to
+    ``_finish`` on the rendered proof: σ is its own inverse, fixes every literal and carries each glob's
+    matches along (docs/architecture.md, step 5), so each test `_settle` makes on the document and the
+    ARN answers alike for the two; only lengths differ, and the size check is made on the caller's.
+    Each call of the returned function fills a fresh answer."""
+    prefix = method_arn.prefix
+    # The stand-in's request. σ moves only segments that are values or placeholders (which all hold a
+    # '~'); when neither is even a substring of the ARN (the usual request: no user id in it), the ARN
+    # is its own image without a split.
+    values = renaming.values
+    image = arn_text
+    moved = "~" in arn_text
+    for value in values.values():  # a loop: a generator costs more than the one or two values it reads
+        moved = moved or value in arn_text
+    if moved:
+        image = rename(arn_text, prefix, swap_of(values))
+    template_key = (*key, image, allowed)
+    with _MEMO_LOCK:
+        hit = _TEMPLATES.get(template_key)
+        if hit is not None and hit[0] is policy:
+            _TEMPLATES.move_to_end(template_key)
+    if hit is None or hit[0] is not policy:
+        proof = _memoized_proof(policy, principal, method_arn, budget, key, renaming)
+        hit = (policy, proof, *_outcome(policy, renaming, _image_arn(method_arn, image), allowed, proof))
+        with _MEMO_LOCK:
+            _TEMPLATES[template_key] = hit
+            while len(_TEMPLATES) > _TEMPLATES_SIZE:
+                _TEMPLATES.popitem(last=False)
+    _policy, proof, outcome, unnameable = hit
+    # A partial, not a closure: one object instead of a cell per captured name, on every new caller.
+    return partial(
+        _filled_answer, policy, principal, method_arn, max_bytes, allowed, values, proof, outcome, unnameable
+    )
+
+
+def _filled_answer(
+    policy: Policy,
+    principal: Principal,
+    method_arn: MethodArn,
+    max_bytes: int,
+    allowed: bool,
+    values: Mapping[str, str],
+    proof: _Proof,
+    outcome: _Outcome,
+    unnameable: bool,
+) -> PolicyResult:
+    """A fresh answer from a settled outcome (see :func:`_renamed_answer`)."""
+    if proof.document is None and proof.reason == "analysis_budget":
+        logger.warning("principal-wide IAM document for sub=%s: work budget exhausted", principal.sub)
+    if unnameable:
+        logger.warning(_UNNAMEABLE)
+    if isinstance(outcome, tuple):
+        reason, detail = outcome
+        return _request_result(policy, principal, method_arn, reason, detail, allowed)
+    filled = outcome.fill(values)
+    if filled is None:  # a segment of the document equals a value: σ the plain way
+        document = render(outcome.document, method_arn.prefix, values)
+        filled = document, document_size(document), _longest(document)
+    document, size, longest = filled
+    return _sized(policy, principal, method_arn, max_bytes, allowed, proof, document, size, longest)
+
+
+def _outcome(
+    policy: Policy, renaming: Renaming, image: MethodArn, allowed: bool, proof: _Proof
+) -> tuple[_Outcome, bool]:
+    """The stand-in's settled answer for the ARN image ``image``, prepared for filling (a request-scoped
+    answer as its reason and detail: the caller's own ARN is then named, not the image), and whether the
+    request was refused as unnameable (logged for every caller, as `_finish` does)."""
+    settled, unnameable = _settle(policy, renaming.stand_in, image, allowed, proof)
+    if isinstance(settled, PolicyResult):
+        return (settled.reason, settled.detail), unnameable
+    placeholders = tuple(dict.fromkeys(placeholder for _claim, placeholder in renaming.key))
+    return AnswerTemplate(settled, image.prefix, placeholders, document_size(settled)), unnameable
+
+
+def _image_arn(method_arn: MethodArn, image: str) -> MethodArn:
+    # The stand-in's request as a MethodArn: same API and stage, the path renamed. Built from the parsed
+    # components, not parsed again (a placeholder may be longer than the value it stands for).
+    head = (method_arn.partition, method_arn.region, method_arn.account, method_arn.api_id, method_arn.stage)
+    return MethodArn._with_rest(head, image[len(method_arn.prefix) :])
+
+
+def _longest(document: dict[str, Any]) -> int:
+    return max(len(r) for s in document["Statement"] for r in s["Resource"])
 
 
 def _finish(
@@ -770,10 +917,38 @@ def _finish(
 ) -> PolicyResult:
     """The proof's document for this request: the current ARN added when decide allows it and the
     document does not, size limits applied."""
+    if proof.document is None and proof.reason == "analysis_budget":
+        logger.warning("principal-wide IAM document for sub=%s: work budget exhausted", principal.sub)
+    settled, unnameable = _settle(policy, principal, method_arn, allowed, proof)
+    if unnameable:
+        logger.warning(_UNNAMEABLE)
+    if isinstance(settled, PolicyResult):
+        return settled
+    return _sized(
+        policy,
+        principal,
+        method_arn,
+        max_bytes,
+        allowed,
+        proof,
+        settled,
+        document_size(settled),
+        _longest(settled),
+    )
+
+
+_UNNAMEABLE = "the current request holds '*', '?' or '$': IAM cannot name it; refused"
+
+
+def _settle(
+    policy: Policy, principal: Principal, method_arn: MethodArn, allowed: bool, proof: _Proof
+) -> tuple[PolicyResult | dict[str, Any], bool]:
+    """The proof's document with the current ARN added when decide allows it and the document does
+    not (before any size limit), or a request-scoped answer; and whether an allowed request was left out
+    because IAM cannot name it. Reads the ARN and the document only through IAM matching, whole path
+    segments and fixed texts, so a stand-in settles as its callers do up to σ."""
     if proof.document is None:
-        if proof.reason == "analysis_budget":
-            logger.warning("principal-wide IAM document for sub=%s: work budget exhausted", principal.sub)
-        return _request_result(policy, principal, method_arn, proof.reason, proof.detail, allowed)
+        return _request_result(policy, principal, method_arn, proof.reason, proof.detail, allowed), False
     document = proof.document
     statements = [dict(s) for s in document["Statement"]]
     # One evaluation for both guards below, by the evaluator compiled with the proof.
@@ -785,39 +960,50 @@ def _finish(
         # API Gateway should not have sent it. Never answer it Allow.
         return _request_result(
             policy, principal, method_arn, "not_routable", "outside the route table", allowed
-        )
-    if allowed and not covered:
-        if not _nameable(arn_text):
-            logger.warning("the current request holds '*', '?' or '$': IAM cannot name it; refused")
-        elif "%" in method_arn.path and any(
+        ), False
+    unnameable = allowed and not covered and not _nameable(arn_text)
+    if allowed and not covered and not unnameable:
+        if "%" in method_arn.path and any(
             method_arn.prefix + ESCAPED_PATHS in s["Resource"] for s in statements
         ):
             return _request_result(
                 policy, principal, method_arn, "escaped_path", "escaped path under carve-outs", allowed
-            )
-        else:
-            # Sound without a proof: the exact ARN of a request decide allows, with no wildcard in it.
-            allow = next((s for s in statements if s["Effect"] == "Allow"), None)
-            if allow is None:
-                statements.insert(0, {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": []})
-                allow = statements[0]
-            allow["Resource"] = [*allow["Resource"], arn_text]
-            added = True
-            statements = [
-                s
-                for s in statements
-                if not (s["Effect"] == "Deny" and s["Resource"] == [method_arn.prefix + "*"])
-            ]
-    document = {"Version": document["Version"], "Statement": statements}
+            ), False
+        # Sound without a proof: the exact ARN of a request decide allows, with no wildcard in it.
+        allow = next((s for s in statements if s["Effect"] == "Allow"), None)
+        if allow is None:
+            statements.insert(0, {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": []})
+            allow = statements[0]
+        allow["Resource"] = [*allow["Resource"], arn_text]
+        added = True
+        statements = [
+            s
+            for s in statements
+            if not (s["Effect"] == "Deny" and s["Resource"] == [method_arn.prefix + "*"])
+        ]
+    settled = {"Version": document["Version"], "Statement": statements}
     # Unchanged document: it allows the current request exactly when `covered` says so, and an allowed
     # but uncovered request not added was refused above (unnameable) or returned (escaped path).
-    if allowed and _nameable(arn_text) and added and not iam_allows(document, arn_text):
+    if allowed and _nameable(arn_text) and added and not iam_allows(settled, arn_text):
         # A carve-out Deny covers this allowed request (an inexact document): answer it alone.
         return _request_result(
             policy, principal, method_arn, "carve_out", "a Deny covers this request", allowed
-        )
-    longest = max(len(r) for s in statements for r in s["Resource"])
-    size = document_size(document)
+        ), False
+    return settled, unnameable
+
+
+def _sized(
+    policy: Policy,
+    principal: Principal,
+    method_arn: MethodArn,
+    max_bytes: int,
+    allowed: bool,
+    proof: _Proof,
+    document: dict[str, Any],
+    size: int,
+    longest: int,
+) -> PolicyResult:
+    """The settled document as the answer, or a request-scoped one when it is too large for API Gateway."""
     if longest > MAX_RESOURCE_LENGTH or size > max_bytes:
         logger.warning(
             "principal-wide IAM document too large (%d bytes, longest Resource %d): request-scoped policy",

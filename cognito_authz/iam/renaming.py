@@ -29,7 +29,7 @@ from cognito_authz.iam.patterns import plain_segment
 from cognito_authz.iam.world import PolicyFacts, claim_texts
 from cognito_authz.principal import Principal
 
-__all__ = ["Renaming", "RenderPlan", "plan_renaming", "rename", "render", "swap_of"]
+__all__ = ["AnswerTemplate", "Renaming", "RenderPlan", "plan_renaming", "rename", "render", "swap_of"]
 
 # Claims whose values decide reads through the principal's own lists, never renamed.
 _LIST_CLAIMS = frozenset({"cognito:groups", "scope"})
@@ -38,6 +38,9 @@ _LIST_CLAIMS = frozenset({"cognito:groups", "scope"})
 def placeholder(index: int) -> str:
     """The ``index``-th placeholder: a plain segment, refused as a value by :func:`plan_renaming`."""
     return f"~{index}~"
+
+
+_PLACEHOLDERS = tuple(placeholder(index) for index in range(16))
 
 
 class Renaming(Frozen):
@@ -81,29 +84,57 @@ class Renaming(Frozen):
         )
 
 
+# Per policy: the claims whose values may be renamed (templated, neither a list nor a flag), in the order
+# of ``condition_claims``. Worked out once, not on every new caller; entries keep their facts alive.
+_RENAMABLE: dict[int, tuple[PolicyFacts, tuple[str, ...]]] = {}
+
+
+def _renamable(facts: PolicyFacts) -> tuple[str, ...]:
+    hit = _RENAMABLE.get(id(facts))
+    if hit is not None and hit[0] is facts:
+        return hit[1]
+    names = tuple(
+        name
+        for name in facts.condition_claims
+        if name in facts.templated_claims and name not in _LIST_CLAIMS and name not in facts.flag_claims
+    )
+    if len(_RENAMABLE) >= 64:
+        _RENAMABLE.clear()
+    _RENAMABLE[id(facts)] = (facts, names)
+    return names
+
+
 def plan_renaming(facts: PolicyFacts, principal: Principal) -> Renaming | None:
     """The renaming for ``principal``, or ``None`` when its values do not meet the conditions above."""
     claims = principal.claims
+    literals = facts.literals
     index: dict[str, str] = {}  # value -> placeholder
     renamed: list[str] = []
-    for name in facts.condition_claims:
-        if name not in facts.templated_claims or name in _LIST_CLAIMS or name in facts.flag_claims:
-            continue
+    for name in _renamable(facts):
         value = claims.get(name)
-        if type(value) is not str or not plain_segment(value) or value in facts.literals:
+        if type(value) is not str or value in literals or not plain_segment(value):
             continue
         if value.startswith("~"):
             return None  # could equal a placeholder: no renaming at all
-        index.setdefault(value, placeholder(len(index)))
+        if value not in index:
+            index[value] = _PLACEHOLDERS[len(index)] if len(index) < 16 else placeholder(len(index))
         renamed.append(name)
     if not index:
         return None
-    taken = set(index) | set(index.values())
+    taken = {*index, *index.values()}
     for name in facts.condition_claims:
-        if name not in renamed and taken.intersection(claim_texts(principal, name)):
+        # An absent claim has no texts (list claims are read from the principal's own lists).
+        if name in renamed or (name not in _LIST_CLAIMS and claims.get(name) is None):
+            continue
+        if taken.intersection(claim_texts(principal, name)):
             return None  # a claim kept as it is shares a value with a renamed one
-    key = tuple((name, index[claims[name]]) for name in renamed)
-    return Renaming({p: v for v, p in index.items()}, principal, key)
+    key = []  # (name, placeholder) per renamed claim
+    for name in renamed:
+        key.append((name, index[claims[name]]))
+    values = {}  # placeholder -> value
+    for value, name in index.items():
+        values[name] = value
+    return Renaming(values, principal, tuple(key))
 
 
 def swap_of(values: Mapping[str, str]) -> dict[str, str]:
@@ -183,3 +214,107 @@ def render(document: Mapping[str, Any], prefix: str, values: Mapping[str, str]) 
         for statement in document["Statement"]
     ]
     return {"Version": document["Version"], "Statement": statements}
+
+
+class AnswerTemplate:
+    """A stand-in's finished document (before the size check) prepared so that a new caller of its shape
+    costs a few string formats: what :func:`render` gives, without walking every Resource per caller.
+
+    Each Resource under ``prefix`` holding a placeholder as a whole path segment becomes a format string
+    with a numbered slot where the placeholder stood; every other Resource is kept as text. Filling the
+    slots with the caller's values is σ applied to the document (:func:`render`) exactly when no other path
+    segment of the document equals one of the values (σ would turn that segment into a placeholder);
+    :meth:`fill` checks that with one set test and renders the plain way otherwise. The size API Gateway
+    counts (:func:`~cognito_authz.iam.document.document_size`) follows by arithmetic: compact JSON writes
+    each string on its own, so replacing a placeholder by a value inside a Resource changes the size by the
+    difference of their encoded lengths; values are plain segments (no ``"``, ``\\`` or control character,
+    which JSON would escape), so a value's encoded length is its UTF-8 length.
+
+    Built from an immutable snapshot: nothing :meth:`fill` returns shares a mutable object with it.
+    """
+
+    __slots__ = (
+        "_constant_longest",
+        "_counts",
+        "_others",
+        "_size",
+        "_statements",
+        "_version",
+        "document",
+        "placeholders",
+    )
+
+    def __init__(self, document: Mapping[str, Any], prefix: str, placeholders: tuple[str, ...], size: int):
+        self.placeholders = placeholders
+        self.document = render(document, prefix, {})  # a private copy (σ with no values is the identity)
+        self._version = document["Version"]
+        self._size = size
+        slot_of = {p: i for i, p in enumerate(placeholders)}
+        counts = [0] * len(placeholders)
+        others: set[str] = set()  # every path segment σ could move other than a placeholder
+        statements = []
+        constant_longest = 0
+        for statement in document["Statement"]:
+            texts: list[str] = []
+            # (position in Resource, text before the slot, slot, text after it), or with slot -1 and a
+            # format string in place of the text before when there are several slots.
+            slotted: list[tuple[int, str, int, str]] = []
+            for position, resource in enumerate(statement["Resource"]):
+                texts.append(resource)
+                verb, slash, path = resource[len(prefix) :].partition("/")
+                if not (resource.startswith(prefix) and slash):
+                    constant_longest = max(constant_longest, len(resource))
+                    continue  # rename leaves it as it is
+                parts = path.split("/")
+                if not any(part in slot_of for part in parts):
+                    others.update(parts)
+                    constant_longest = max(constant_longest, len(resource))
+                    continue
+                slots = [slot_of[part] for part in parts if part in slot_of]
+                for slot in slots:
+                    counts[slot] += 1
+                others.update(part for part in parts if part not in slot_of)
+                head = f"{prefix}{verb}/"
+                if len(slots) == 1:
+                    # One slot (the usual case): the text around it, joined with the value.
+                    at = [part in slot_of for part in parts].index(True)
+                    before = head + "".join(part + "/" for part in parts[:at])
+                    after = "".join("/" + part for part in parts[at + 1 :])
+                    slotted.append((position, before, slots[0], after))
+                    continue
+                pieces = [
+                    f"{{{slot_of[part]}}}" if part in slot_of else part.replace("{", "{{").replace("}", "}}")
+                    for part in parts
+                ]
+                escaped_head = head.replace("{", "{{").replace("}", "}}")
+                slotted.append((position, escaped_head + "/".join(pieces), -1, ""))  # a format string
+            # A private copy (its Resource is replaced on every fill, keeping the key's place).
+            statements.append((dict(statement), tuple(texts), tuple(slotted)))
+        self._statements = tuple(statements)
+        self._others = frozenset(others)
+        # (slot, occurrences, placeholder length) of each slot the document holds, for the size.
+        self._counts = tuple((i, n, len(placeholders[i])) for i, n in enumerate(counts) if n)
+        self._constant_longest = constant_longest
+
+    def fill(self, values: Mapping[str, str]) -> tuple[dict[str, Any], int, int] | None:
+        """The caller's document (σ applied), its compact-JSON size and its longest Resource; ``None``
+        when a segment of the document equals one of the values (then only :func:`render` is σ)."""
+        ordered = list(map(values.__getitem__, self.placeholders))
+        if not self._others.isdisjoint(ordered):
+            return None
+        statements = []
+        longest = self._constant_longest
+        for statement, texts, slotted in self._statements:
+            resources = list(texts)
+            for position, before, slot, after in slotted:
+                filled = before + ordered[slot] + after if slot >= 0 else before.format(*ordered)
+                resources[position] = filled
+                if len(filled) > longest:
+                    longest = len(filled)
+            statements.append({**statement, "Resource": resources})
+        size = self._size
+        for slot, count, placeholder_length in self._counts:
+            value = ordered[slot]
+            encoded = len(value) if value.isascii() else len(value.encode("utf-8"))
+            size += count * (encoded - placeholder_length)
+        return {"Version": self._version, "Statement": statements}, size, longest

@@ -311,7 +311,9 @@ def test_protect_request_options_are_checked(bad: dict[str, Any]) -> None:
 
 
 @pytest.mark.parametrize("kind", ["rest_v1", "http_v2"])
-def test_trailing_slash_through_a_greedy_route_is_the_bare_path(kind: str, adapter_event: EventFactory) -> None:
+def test_trailing_slash_through_a_greedy_route_is_the_bare_path(
+    kind: str, adapter_event: EventFactory
+) -> None:
     # /orders/ through ANY /{proxy+}: the proxy value keeps the slash, which routes like none (routing
     # fact 3), so the handler decides GET /orders instead of failing with a 500 (a lockout).
     request = proxy_request(adapter_event(kind, "GET", "/orders/"))
