@@ -10,6 +10,7 @@ and only a document the check calls sound is ever returned. A wrong choice costs
 
 from __future__ import annotations
 
+import gc
 import re
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
@@ -42,7 +43,8 @@ from cognito_authz.iam.renaming import (
 from cognito_authz.iam.world import (
     VERBS,
     PolicyFacts,
-    claim_texts,
+    binding_count,
+    decide_cost,
     policy_facts,
     request_patterns,
     value_segments,
@@ -70,11 +72,23 @@ DEFAULT_MAX_BYTES = 8192
 MAX_RESOURCE_LENGTH = 512
 #: Work units for one proof (choice and check together): a hard cap on time and memory per invocation.
 WORK_BUDGET = 25_000
+# What each step of a proof is charged, in units of about a microsecond each on the machine the bench
+# runs on (measured per site by attributing the time between charges to the earlier one; the scan in
+# bench/iam_worst_tokens.py then checks the total per unit over the hostile token shapes and the
+# examples). A charge is taken before its work is done, so running out stops the work, not the answer.
+# Glob-over-path matches run by the choice per unit: a fullmatch of a (linear-time) glob regex.
+_MATCHES_PER_UNIT = 4
+# Per parameter binding Policy.allowed_routes enumerates (world.binding_count): about 20 us each.
+_BINDING = 30
+# Per byte of a rendered document: the check compiles its Resources into two evaluators (about 0.5 us
+# a byte each, the parse of long alternations).
+_UNITS_PER_BYTE = 1
 # Choose-and-check rounds per proof (each failed check adds its counterexample to the next choice).
 _ROUNDS = 4
 
 Scope = Literal["principal", "request"]
-Glob = tuple[str, tuple[Token, ...]]  # (verb, path tokens)
+Tokens = tuple[Token, ...]  # a glob's path tokens
+Glob = tuple[str, Tokens]  # (verb, path tokens)
 
 
 class PolicyResult(Frozen):
@@ -148,6 +162,12 @@ def _add(pool: dict[Glob, None], method: str | None, tokens: tuple[Token, ...] |
             pool[(verb, (*tokens, ""))] = None  # the trailing-slash form routes alike
 
 
+def _candidate_cost(route: Route) -> int:
+    # A candidate glob for one bound value: a canonical check of its segments, then two pool entries per
+    # verb the route takes (seven for ANY).
+    return 2 + (7 if route.method == "ANY" else 1)
+
+
 def _candidates(
     policy: Policy, facts: PolicyFacts, principal: Principal, budget: Budget
 ) -> tuple[list[Glob], list[Glob]]:
@@ -169,6 +189,7 @@ def _candidates(
             _add(deny, route.method, _tokens(route, {**bound, **exception}))
         allowed.append((route, bound))
     values.update(v for g in granted.denied for e in g.except_params for v in e.values())
+    ordered = sorted(values)
     # Table routes name exactly what is routable: the shapes an exact document is made of. Grants and
     # table routes also come with one free parameter bound to one of the caller's own values.
     for route, bound in [*allowed, *((route, {}) for route in facts.table or ())]:
@@ -176,8 +197,8 @@ def _candidates(
         for param in route.params:
             if param in bound:
                 continue
-            for value in sorted(values):
-                budget.spend(40)  # a candidate glob: a canonical check per segment, ~50 us
+            for value in ordered:
+                budget.spend(_candidate_cost(route))
                 _add(allow, route.method, _tokens(route, {**bound, param: value}))
     denied = [(by_text.get(g.route), dict(g.bound_params)) for g in granted.denied]
     denied += [(route, {}) for route in facts.table or ()]
@@ -186,9 +207,10 @@ def _candidates(
             continue
         _add(deny, route.method, _tokens(route, bound))
         for param in route.params:
-            for value in sorted(values):  # carve-outs for the caller's own values (tenant acme's admin)
-                budget.spend(40)  # a candidate glob: a canonical check per segment, ~50 us
+            for value in ordered:  # carve-outs for the caller's own values (tenant acme's admin)
+                budget.spend(_candidate_cost(route))
                 _add(deny, route.method, _tokens(route, {**bound, param: value}))
+    budget.spend(sum(len(tokens) for _verb, tokens in allow) // 2 + 1)  # the carve-outs below
     for verb, tokens in list(allow):
         # Carve-outs for what an Allow's '*' spans beyond its route: deeper paths, and a mid '*' taking
         # more than one segment.
@@ -201,32 +223,62 @@ def _candidates(
                     deny[(verb, (*tokens[:i], MANY, PLUS))] = None
     for verb in VERBS:
         deny[(verb, ("",))] = None  # the root
-    budget.spend(len(allow) + len(deny))
+    budget.spend((len(allow) + len(deny)) // 2 + 1)
     return list(allow), list(deny)
 
 
 # --- choosing --------------------------------------------------------------------------------------------
 
 
-def _cover(targets: set[int], options: dict[Glob, set[int]]) -> list[Glob]:
-    """Greedy set cover: fewest globs (roughly) whose classes cover ``targets``."""
-    chosen: list[Glob] = []
+def _cover(targets: set[int], options: dict[Tokens, set[int]], budget: Budget) -> list[Tokens]:
+    """Greedy set cover: fewest globs (roughly) whose classes cover ``targets``.
+
+    Lazy greedy: a glob's gain only shrinks as classes get covered, so the heap holds each glob's gain
+    when last computed and only the top is recomputed. Order (gain, then fewer tokens, then first
+    offered) is total, so the result is the eager greedy's, without a pass over every option per pick
+    (with a thousand candidates that pass was the costliest step of a proof, and went uncharged).
+    """
+    import heapq  # here, not at import: a cold start that proves nothing never needs it
+
+    chosen: list[Tokens] = []
     left = set(targets)
-    while left:
-        best = max(options, key=lambda g: (len(options[g] & left), -len(g[1])), default=None)
-        if best is None or not options[best] & left:
-            break
-        chosen.append(best)
-        left -= options[best]
+    globs = list(options)
+    budget.spend(len(globs) + sum(map(len, options.values())) // 8 + 1)
+    heap = [(-len(options[g] & left), len(g), k) for k, g in enumerate(globs)]
+    heapq.heapify(heap)
+    while left and heap:
+        _stale, size, k = heapq.heappop(heap)
+        covers = options[globs[k]]
+        budget.spend(1 + len(covers) // 16)
+        gain = len(covers & left)
+        if not gain:
+            continue
+        if heap and (-gain, size, k) > heap[0]:
+            heapq.heappush(heap, (-gain, size, k))  # another glob may now gain more: look again
+            continue
+        chosen.append(globs[k])
+        left -= covers
     return chosen
 
 
 @lru_cache(maxsize=4096)  # the same candidate globs recur across rounds, verbs and proofs
 def _glob_regex(tokens: tuple[Token, ...]) -> re.Pattern[str]:
-    # The path part of a glob as IAM reads it ('*' any text, '?' one character), for matching the
-    # representatives' paths quickly. Only the choice uses it; the check reads the rendered document.
+    """The path part of a glob as IAM reads it ('*' any text, '?' one character), for matching the
+    representatives' paths quickly. Only the choice uses it; the check reads the rendered document.
+
+    Written so that a match costs time linear in the path per piece, never a backtracking search:
+    between two '*' each literal piece is taken at its leftmost occurrence and never reconsidered (the
+    look-ahead plus back-reference idiom is an atomic group on every Python version). That is exact for
+    wildcard patterns: a '*' takes any text, so a piece placed further left leaves the rest of the path
+    every chance a later placement would. A plain '.*' per '*' backtracked over every character: six
+    of them took about 2 us per failing match on a 30-character path.
+    """
     text = "/" + "/".join("*" if t is MANY else "?*" if t is PLUS else str(t) for t in tokens)
-    return re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in text), re.S)
+    pieces = [re.escape(piece).replace("\\?", ".") for piece in text.split("*")]
+    if len(pieces) == 1:
+        return re.compile(pieces[0], re.S)
+    middle = "".join(f"(?=(.*?{piece}))\\{n}" for n, piece in enumerate(pieces[1:-1], start=1))
+    return re.compile(f"{pieces[0]}{middle}.*{pieces[-1]}", re.S)
 
 
 def _choose(
@@ -243,82 +295,130 @@ def _choose(
     then walks the classes the chosen globs make and has the last word.
     """
     allow_pool, deny_pool = _candidates(policy, facts, principal, budget)
-    api = policy.api
     allow: list[Glob] = []
     deny: list[Glob] = []
     missed: dict[str, None] = {}
-    regexes: dict[tuple[Token, ...], re.Pattern[str]] = {}
+    done: dict[tuple[Any, ...], tuple[list[Tokens], list[Tokens], tuple[str, ...]]] = {}
+    # The pools by verb, in one pass each (a pass per verb over a large table's pools was uncharged work).
+    allows_of: dict[str, list[Tokens]] = {}
+    denies_of: dict[str, list[Tokens]] = {}
+    for pool, by_verb in ((allow_pool, allows_of), (deny_pool, denies_of)):
+        for v, tokens in pool:
+            by_verb.setdefault(v, []).append(tokens)
     for verb in VERBS:
-        allows = [g for g in allow_pool if g[0] == verb]
+        allows = allows_of.get(verb, [])
         if not allows:
             continue
-        denies = [g for g in deny_pool if g[0] == verb]
-        table, routes = request_patterns(facts, principal, verb, budget)
-        allowed: list[tuple[str, tuple[str, ...]]] = []
-        refused: list[str] = []
-        words: dict[tuple[str, ...], None] = {}
-        fresh = fresh_segment(frozenset().union(*(p.literals() for p in (*table, *routes))))
-        for rep in walk_classes([*table, *routes], budget):
-            # Routes cannot tell a trailing slash from none; globs can, so judge both forms.
-            base = rep.word[:-1] if rep.word[-1:] == ("",) else rep.word
-            words.update(dict.fromkeys([base, (*base, "")] if base else [("",)]))
-            # Deeper words no route takes are one class for routes, not for globs: probe two of them.
-            for deeper in ((*base, fresh), (*base, fresh, fresh)):
-                words.update(dict.fromkeys([deeper, (*deeper, "")]))
-        paths = dict.fromkeys("/" + "/".join(word) for word in words)
-        paths.update(dict.fromkeys(sorted((extra or {}).get(verb, ()))))
-        for path in paths:
-            if request_segments(path) is None or (api is not None and not api.routable(verb, path)):
-                continue
-            budget.spend(4)
-            decision = policy.decide(principal, verb, path)
-            (allowed.append((path, decision.rules)) if decision.allowed else refused.append(path))
-
-        allowed_paths = [path for path, _ in allowed]
-        # Paths by first segment: a glob starting with a literal is only tried on paths starting so.
-        by_head: dict[int, dict[str, list[int]]] = {}
-        for which, paths_of in ((0, allowed_paths), (1, refused)):
-            heads: dict[str, list[int]] = {}
-            for k, path in enumerate(paths_of):
-                heads.setdefault(path[1:].split("/", 1)[0], []).append(k)
-            by_head[which] = heads
-
-        seen: dict[tuple[Glob, bool], set[int]] = {}
-
-        def hits(glob: Glob, paths: list[str]) -> set[int]:
-            key = (glob, paths is allowed_paths)  # noqa: B023
-            found = seen.get(key)  # noqa: B023
-            if found is not None:
-                return found
-            regex = regexes.get(glob[1])
-            if regex is None:
-                regex = regexes[glob[1]] = _glob_regex(glob[1])
-            head = glob[1][0]
-            if isinstance(head, str) and head:
-                candidates: Sequence[int] = by_head[0 if paths is allowed_paths else 1].get(head, ())  # noqa: B023
-            else:
-                candidates = range(len(paths))
-            # What is charged is what is done: one unit per four path matches (a match is well under a
-            # microsecond), so a token whose claims multiply the candidates runs out of budget, not time.
-            budget.spend(1 + len(candidates) // 4)
-            found = seen[key] = {k for k in candidates if regex.fullmatch(paths[k])}  # noqa: B023
-            return found
-
-        usable = {d: hits(d, refused) for d in denies if not hits(d, allowed_paths)}
-        carved = set().union(*usable.values()) if usable else set()
-        options = {}
-        for glob in allows:
-            if hits(glob, refused) <= carved:
-                options[glob] = hits(glob, allowed_paths)
-        chosen = _cover(set(range(len(allowed))), options)
-        allow += chosen
-        reached = set().union(*(hits(g, refused) for g in chosen)) if chosen else set()
-        deny += _cover(reached, usable)
-        covered = set().union(*(options[g] for g in chosen)) if chosen else set()
-        for k, (_, rules) in enumerate(allowed):
-            if k not in covered:
-                missed.update(dict.fromkeys(rules))
+        denies = denies_of.get(verb, [])
+        extra_paths = tuple(sorted((extra or {}).get(verb, ())))
+        # Verbs that the same routes reach (ANY routes only) with the same candidates have the same
+        # classes and the same decisions (decide reads the verb only to pick routes): one choice serves
+        # them all, so a table of ANY routes costs one verb's work, not seven.
+        signature = (
+            tuple(r.text for r in facts.table or () if r.method in ("ANY", verb)),
+            tuple(r.text for r in facts.routes if r.method in ("ANY", verb)),
+            tuple(allows),
+            tuple(denies),
+            extra_paths,
+        )
+        choice = done.get(signature)
+        if choice is None:
+            choice = done[signature] = _choose_verb(
+                policy, facts, principal, verb, allows, denies, extra_paths, budget
+            )
+        allow += [(verb, tokens) for tokens in choice[0]]
+        deny += [(verb, tokens) for tokens in choice[1]]
+        missed.update(dict.fromkeys(choice[2]))
     return allow, deny, tuple(missed)
+
+
+def _choose_verb(
+    policy: Policy,
+    facts: PolicyFacts,
+    principal: Principal,
+    verb: str,
+    allows: list[Tokens],
+    denies: list[Tokens],
+    extra_paths: tuple[str, ...],
+    budget: Budget,
+) -> tuple[list[Tokens], list[Tokens], tuple[str, ...]]:
+    """:func:`_choose` for one verb: (Allow paths, Deny paths, rules of allowed classes left out)."""
+    api = policy.api
+    table, routes = request_patterns(facts, principal, verb, budget)
+    per_decide = decide_cost(facts, principal)
+    allowed: list[tuple[str, tuple[str, ...]]] = []
+    refused: list[str] = []
+    words: dict[tuple[str, ...], None] = {}
+    fresh = fresh_segment(frozenset().union(*(p.literals() for p in (*table, *routes))))
+    for rep in walk_classes([*table, *routes], budget):
+        # Routes cannot tell a trailing slash from none; globs can, so judge both forms.
+        base = rep.word[:-1] if rep.word[-1:] == ("",) else rep.word
+        words.update(dict.fromkeys([base, (*base, "")] if base else [("",)]))
+        # Deeper words no route takes are one class for routes, not for globs: probe two of them.
+        for deeper in ((*base, fresh), (*base, fresh, fresh)):
+            words.update(dict.fromkeys([deeper, (*deeper, "")]))
+    paths = dict.fromkeys("/" + "/".join(word) for word in words)
+    paths.update(dict.fromkeys(extra_paths))
+    # A single trailing slash routes and decides like none (the routing model), so the slashed form of a
+    # path takes the bare form's answer: half the decides. Only the choice relies on it; the check runs
+    # decide on its own representatives.
+    answers: dict[str, tuple[bool, tuple[str, ...]] | None] = {}
+    for path in paths:
+        bare = path[:-1] if len(path) > 1 and path[-1] == "/" else path
+        if bare not in answers:
+            if request_segments(bare) is None or (api is not None and not api.routable(verb, bare)):
+                answers[bare] = None
+            else:
+                budget.spend(per_decide)
+                decision = policy.decide(principal, verb, bare)
+                answers[bare] = (decision.allowed, decision.rules)
+        answer = answers[bare]
+        if answer is not None and request_segments(path) is not None:
+            (allowed.append((path, answer[1])) if answer[0] else refused.append(path))
+
+    allowed_paths = [path for path, _ in allowed]
+    # Paths by first segment: a glob starting with a literal is only tried on paths starting so.
+    by_head: dict[bool, dict[str, list[int]]] = {}
+    for is_allowed, paths_of in ((True, allowed_paths), (False, refused)):
+        heads: dict[str, list[int]] = {}
+        for k, path in enumerate(paths_of):
+            heads.setdefault(path[1:].split("/", 1)[0], []).append(k)
+        by_head[is_allowed] = heads
+
+    seen: dict[tuple[Tokens, bool], set[int]] = {}
+
+    def hits(glob: Tokens, on_allowed: bool) -> set[int]:
+        found = seen.get((glob, on_allowed))
+        if found is not None:
+            return found
+        paths = allowed_paths if on_allowed else refused
+        head = glob[0]
+        candidates: Sequence[int]
+        if isinstance(head, str) and head:
+            candidates = by_head[on_allowed].get(head, ())
+        else:
+            candidates = range(len(paths))
+        # What is charged is what is done: a unit per match run (see WORK_BUDGET).
+        budget.spend(1 + len(candidates) // _MATCHES_PER_UNIT)
+        fullmatch = _glob_regex(glob).fullmatch
+        found = seen[(glob, on_allowed)] = {k for k in candidates if fullmatch(paths[k])}
+        return found
+
+    usable = {d: hits(d, False) for d in denies if not hits(d, True)}
+    carved = set().union(*usable.values()) if usable else set()
+    options = {}
+    for glob in allows:
+        if hits(glob, False) <= carved:
+            options[glob] = hits(glob, True)
+    chosen = _cover(set(range(len(allowed))), options, budget)
+    reached = set().union(*(hits(g, False) for g in chosen)) if chosen else set()
+    chosen_denies = _cover(reached, usable, budget)
+    covered = set().union(*(options[g] for g in chosen)) if chosen else set()
+    missed: dict[str, None] = {}
+    for k, (_, rules) in enumerate(allowed):
+        if k not in covered:
+            missed.update(dict.fromkeys(rules))
+    return chosen, chosen_denies, tuple(missed)
 
 
 def _document(prefix: str, allow: list[Glob], deny: list[Glob]) -> dict[str, Any]:
@@ -344,16 +444,17 @@ def _document(prefix: str, allow: list[Glob], deny: list[Glob]) -> dict[str, Any
 
 
 class _Proof(Frozen):
-    __slots__ = ("allows", "detail", "document", "exact", "plan", "reason", "rules")
+    __slots__ = ("allows", "detail", "document", "exact", "plan", "reason", "rules", "units")
     document: dict[str, Any] | None  # None: no checked document (reason says why)
     exact: bool
     reason: str
     detail: str
     rules: tuple[str, ...]
-    # IAM's verdict on one ARN under `document` (iam_allows' semantics), compiled once with the proof;
-    # for a rendered proof, the stand-in's evaluator read through σ (renaming.rename).
+    # IAM's verdict on one ARN under `document` (iam_allows' semantics; compiled on its second use, see
+    # _later_compiled); for a rendered proof, the stand-in's evaluator read through σ (renaming.rename).
     allows: Callable[[str], bool] | None
     plan: RenderPlan | None  # renaming.render of `document`, prepared once
+    units: int  # work units the proof spent (all of them when it ran out); read by bench/
 
     def __init__(
         self,
@@ -364,6 +465,7 @@ class _Proof(Frozen):
         rules: tuple[str, ...],
         allows: Callable[[str], bool] | None = None,
         plan: RenderPlan | None = None,
+        units: int = 0,
     ) -> None:
         set_field(self, "document", document)
         set_field(self, "exact", exact)
@@ -372,9 +474,29 @@ class _Proof(Frozen):
         set_field(self, "rules", rules)
         set_field(self, "allows", allows)
         set_field(self, "plan", plan)
+        set_field(self, "units", units)
 
 
 def _prove(policy: Policy, principal: Principal, prefix: str, budget_units: int) -> _Proof:
+    """:func:`_prove_within` with the cyclic garbage collector paused.
+
+    A proof allocates many small tuples, sets and dicts that live until it returns; the collector's
+    passes over them (and over everything else the process holds) cost up to half again the proof's own
+    time, and when they run depends on the rest of the process, so a work unit would not mean a bounded
+    time. Nothing a proof allocates is a reference cycle, so reference counting frees it all; memory
+    stays bounded by the work budget. The collector is resumed only if it was running.
+    """
+    paused = gc.isenabled()
+    if paused:
+        gc.disable()
+    try:
+        return _prove_within(policy, principal, prefix, budget_units)
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _prove_within(policy: Policy, principal: Principal, prefix: str, budget_units: int) -> _Proof:
     """Choose, render, check; a request the check finds wrongly allowed is fed back to the choice
     (a few rounds), so the check's counterexamples teach the guess what the classes it saw missed."""
     facts = policy_facts(policy)
@@ -383,10 +505,12 @@ def _prove(policy: Policy, principal: Principal, prefix: str, budget_units: int)
     try:
         # Charged up front, before Policy.allowed_routes enumerates bindings: a token of long list
         # claims bound to many parameters runs out here, in microseconds.
-        budget.spend(12 * sum(len(claim_texts(principal, t.claim)) for t in facts.templates))
+        budget.spend(_BINDING * binding_count(policy, principal))
         for _round in range(_ROUNDS):
             allow, deny, missed = _choose(policy, facts, principal, budget, extra)
             document = _document(prefix, allow, deny)
+            # The check compiles the document's Resources (two evaluators); its size is known before.
+            budget.spend(document_size(document) * _UNITS_PER_BYTE)
             verdict = check_document(policy, principal, document, prefix, budget)
             if verdict.sound and verdict.exact:
                 break
@@ -400,19 +524,41 @@ def _prove(policy: Policy, principal: Principal, prefix: str, budget_units: int)
                 break
     except BudgetExceeded:
         detail = "the policy and token need more work than one invocation may spend"
-        return _Proof(None, False, "analysis_budget", detail, ())
+        return _Proof(None, False, "analysis_budget", detail, (), units=budget_units)
     if not verdict.sound:
         logger.error(
             "IAM document check failed on %s; answering for the current request only", verdict.example
         )
-        return _Proof(None, False, "self_check_failed", f"the document would allow {verdict.example}", ())
+        detail = f"the document would allow {verdict.example}"
+        return _Proof(None, False, "self_check_failed", detail, (), units=budget_units - budget.left)
     detail = (
         "" if verdict.exact else f"IAM globs cannot say everything decide allows (e.g. {verdict.example})"
     )
     rules = verdict.missed or missed
     reason = "" if verdict.exact else "inexact"
-    matcher, plan = document_matcher(document), RenderPlan.of(document, prefix)
-    return _Proof(document, verdict.exact, reason, detail, rules, matcher, plan)
+    matcher, plan = _later_compiled(document), RenderPlan.of(document, prefix)
+    return _Proof(document, verdict.exact, reason, detail, rules, matcher, plan, budget_units - budget.left)
+
+
+def _later_compiled(document: dict[str, Any]) -> Callable[[str], bool]:
+    """:func:`iam_allows` on ``document``, compiled (:func:`document_matcher`) from its second use on.
+
+    The caller the proof is made for asks once (its own request, in ``_finish``), and compiling costs
+    about as much as the check's own evaluators; the memo's later callers, each asking once, share the
+    compiled form. So a first proof never pays for it, and a later caller pays for it at most once per
+    shape, bounded by the document's size (a few milliseconds for 8 KiB)."""
+    uses: list[Callable[[str], bool] | None] = []  # [] never asked, [None] asked once, else compiled
+
+    def allows(arn: str) -> bool:
+        if not uses:
+            uses.append(None)
+            return iam_allows(document, arn)
+        matcher = uses[0]
+        if matcher is None:
+            matcher = uses[0] = document_matcher(document)
+        return matcher(arn)
+
+    return allows
 
 
 _MEMO: OrderedDict[tuple[Any, ...], tuple[Policy, _Proof]] = OrderedDict()
@@ -485,6 +631,7 @@ def _proof_for(
         proof.detail,
         proof.rules,
         allows,
+        units=proof.units,
     )
 
 

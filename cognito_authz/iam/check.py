@@ -14,10 +14,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from cognito_authz._frozen import Frozen, set_field
-from cognito_authz.iam.classes import Budget, walk_classes
+from cognito_authz.iam.classes import Budget, Representative, walk_classes
 from cognito_authz.iam.document import iam_evaluator
 from cognito_authz.iam.patterns import SegmentPattern, glob_of_resource
-from cognito_authz.iam.world import VERBS, policy_facts, request_patterns
+from cognito_authz.iam.world import VERBS, decide_cost, policy_facts, request_patterns
 from cognito_authz.policy import Policy
 from cognito_authz.principal import Principal
 from cognito_authz.routing import request_segments
@@ -108,20 +108,27 @@ def check_document(
     facts = policy_facts(policy)
     api = policy.api
     allows_readable, allows_document = iam_evaluator(readable), iam_evaluator(document)
+    per_decide = decide_cost(facts, principal)  # with the two IAM evaluations after it
     missed: dict[str, None] = {}
     example = ""
     count = 0
     wrong: list[str] = []
     lost: list[str] = []
+    walks: dict[tuple[SegmentPattern, ...], list[Representative]] = {}
     for verb in VERBS:
         table, routes = request_patterns(facts, principal, verb, budget)
         mine = [glob for effect in ("Allow", "Deny") for v, glob in globs[effect] if v == verb]
-        for representative in walk_classes([*table, *routes, *mine], budget):
+        patterns = (*table, *routes, *mine)
+        # The classes are a function of the patterns alone: verbs with the same patterns (ANY routes,
+        # the same globs) share one walk. decide still runs on every verb's own representatives.
+        if patterns not in walks:
+            walks[patterns] = walk_classes(patterns, budget)
+        for representative in walks[patterns]:
             count += 1
             path = "/" + "/".join(representative.word)
             if request_segments(path) is None or (api is not None and not api.routable(verb, path)):
                 continue  # API Gateway never sends it to an authorizer or to a cached answer
-            budget.spend(4)
+            budget.spend(per_decide)
             decision = policy.decide(principal, verb, path)
             arn = f"{prefix}{verb}{path}"
             if not decision.allowed and allows_readable(arn):

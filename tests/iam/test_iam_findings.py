@@ -126,21 +126,24 @@ def test_trailing_slash_routes_like_none_and_never_locks_the_owner_out() -> None
     assert not allows(document, "DELETE", "/orders/42/")
 
 
+TENANT_PROXY = Policy.from_dict(
+    {
+        "version": 1,
+        "api": ["ANY /t/{tenant}/{proxy+}"],
+        "rules": [
+            {
+                "id": "tenant",
+                "routes": ["ANY /t/{tenant}/{proxy+}"],
+                "when": {"claims": {"custom:tenant_id": "{tenant}"}},
+            },
+            {"id": "no-admin", "effect": "deny", "routes": ["ANY /t/{tenant}/admin"]},
+        ],
+    }
+)
+
+
 def test_claim_bound_tenant_subtree_next_to_a_deny_is_exact() -> None:
-    policy = Policy.from_dict(
-        {
-            "version": 1,
-            "api": ["ANY /t/{tenant}/{proxy+}"],
-            "rules": [
-                {
-                    "id": "tenant",
-                    "routes": ["ANY /t/{tenant}/{proxy+}"],
-                    "when": {"claims": {"custom:tenant_id": "{tenant}"}},
-                },
-                {"id": "no-admin", "effect": "deny", "routes": ["ANY /t/{tenant}/admin"]},
-            ],
-        }
-    )
+    policy = TENANT_PROXY
     principal = Principal.from_claims({"sub": "u", "custom:tenant_id": "acme"})
     result = build_principal_policy(policy, principal, MethodArn.parse(PREFIX + "GET/t/acme/x"))
     assert result.exact, result.detail
@@ -166,6 +169,45 @@ def test_fifty_per_service_rules_with_an_admin_everywhere_get_an_exact_document(
         principal = Principal.from_claims({"sub": "u", "cognito:groups": groups})
         result = build_principal_policy(policy, principal, MethodArn.parse(PREFIX + "GET/svc3/items"))
         assert (result.scope, result.exact) == ("principal", True), (groups, result.reason, result.detail)
+
+
+# The API routes GET /docs/{page} and three-segment paths under /docs; a rule also allows GET
+# /docs/{page}/raw, a route the API lacks (lint reports it). The exact document is Allow GET/docs/* with
+# the carve-out Deny GET/docs/*/?* (the '*' spans into the routable, refused three-segment paths). A
+# request for /docs/a/raw that decide allows is covered by that Deny: adding its ARN to the Allow does not
+# open it (Deny wins), so `_finish` must answer it alone instead of returning a cached document that
+# denies it.
+DOCS = Policy.from_dict(
+    {
+        "version": 1,
+        "api": ["GET /docs/{page}", "GET /docs/{a}/{b}/{c}"],
+        "rules": [
+            {"id": "docs", "routes": ["GET /docs/{page}"]},
+            {"id": "raw", "routes": ["GET /docs/{page}/raw"]},
+        ],
+    }
+)
+
+
+def test_an_allowed_request_under_a_carve_out_deny_is_answered_alone() -> None:
+    principal = Principal.from_claims({"sub": "u"})
+    wide = build_principal_policy(DOCS, principal, MethodArn.parse(PREFIX + "GET/docs/a"))
+    assert (wide.scope, wide.exact) == ("principal", True)
+    assert not allows(wide.document, "GET", "/docs/a/raw")  # the carve-out Deny covers it
+    result = build_principal_policy(DOCS, principal, MethodArn.parse(PREFIX + "GET/docs/a/raw"))
+    assert (result.scope, result.reason) == ("request", "carve_out")
+    assert allows(result.document, "GET", "/docs/a/raw")
+    assert not allows(result.document, "GET", "/docs/a/b/c")
+
+
+def test_a_callers_own_allow_under_a_carve_out_deny_is_answered_alone() -> None:
+    # The authorizer decided on the event's API-relative path and passes its verdict (`allowed=`); a
+    # checked document's Deny on the ARN must not turn that Allow into a cached refusal.
+    principal = Principal.from_claims({"sub": "u", "custom:tenant_id": "acme"})
+    arn = MethodArn.parse(PREFIX + "GET/t/acme/admin")
+    result = build_principal_policy(TENANT_PROXY, principal, arn, allowed=True)
+    assert (result.scope, result.reason) == ("request", "carve_out")
+    assert naive_allows(result.document, arn.arn)
 
 
 def test_resources_stay_within_512_characters() -> None:
