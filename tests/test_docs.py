@@ -36,15 +36,35 @@ CLI_SESSIONS: dict[str, list[str]] = {
     "cli_lint_flawed": ["lint", "docs/snippets/flawed_policy.yaml"],
     "cli_lint": ["lint", DESIGN],
     "cli_test": ["test", DESIGN, "examples/policies/design_example.cases.yaml"],
-    "cli_explain": ["explain", DESIGN, "--claims", "docs/snippets/carol.json", "GET",
-                    "/tenants/globex/invoices"],
+    "cli_explain": [
+        "explain",
+        DESIGN,
+        "--claims",
+        "docs/snippets/carol.json",
+        "GET",
+        "/tenants/globex/invoices",
+    ],
     "cli_iam": ["iam", DESIGN, "--claims", "docs/snippets/carol.json", "--method-arn", METHOD_ARN],
     "cli_lint_orders": ["lint", "examples/authorizer/policy.yaml"],
-    "cli_iam_orders": ["iam", "examples/authorizer/policy.yaml", "--claims", "docs/snippets/carol.json",
-                       "--method-arn", METHOD_ARN],
+    "cli_iam_orders": [
+        "iam",
+        "examples/authorizer/policy.yaml",
+        "--claims",
+        "docs/snippets/carol.json",
+        "--method-arn",
+        METHOD_ARN,
+    ],
     "cli_matrix": ["matrix", DESIGN, "--cases", "examples/policies/design_example.cases.yaml"],
-    "cli_matrix_diff": ["matrix", DESIGN, "--cases", "examples/policies/design_example.cases.yaml",
-                        "--diff", "docs/snippets/design_example_before.yaml", "--format", "markdown"],
+    "cli_matrix_diff": [
+        "matrix",
+        DESIGN,
+        "--cases",
+        "examples/policies/design_example.cases.yaml",
+        "--diff",
+        "docs/snippets/design_example_before.yaml",
+        "--format",
+        "markdown",
+    ],
     "cli_export_cedar": ["export", "cedar", DESIGN, "--part", "policies"],
 }
 
@@ -55,8 +75,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("site")
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
     result = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(ROOT / "mkdocs.yml"),
-         "-d", str(out)],
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(ROOT / "mkdocs.yml"), "-d", str(out)],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -69,8 +88,14 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_site_builds_strictly(site: Path) -> None:
-    for page in ("index.html", "verifier/index.html", "policy/index.html", "errors/index.html",
-                 "adapters/lambda-authorizer/index.html", "deployment/index.html"):
+    for page in (
+        "index.html",
+        "verifier/index.html",
+        "policy/index.html",
+        "errors/index.html",
+        "adapters/lambda-authorizer/index.html",
+        "deployment/index.html",
+    ):
         assert (site / page).is_file(), page
 
 
@@ -107,7 +132,8 @@ def test_verifier_page_lists_every_option_with_its_real_default() -> None:
     # docs/snippets/verifier_options.py spells out every option with its default.
     tree = ast.parse((SNIPPETS / "verifier_options.py").read_text(encoding="utf-8"))
     call = next(
-        node for node in ast.walk(tree)
+        node
+        for node in ast.walk(tree)
         if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "CognitoVerifier"
     )
     shown = {keyword.arg: keyword.value for keyword in call.keywords if keyword.arg is not None}
@@ -122,7 +148,8 @@ def test_verifier_page_lists_every_option_with_its_real_default() -> None:
 
 ADAPTER_PAGES = {
     "adapters/lambda-authorizer.md": (
-        "cognito_authz.adapters.lambda_authorizer", "LambdaAuthorizer.__init__",
+        "cognito_authz.adapters.lambda_authorizer",
+        "LambdaAuthorizer.__init__",
     ),
     "adapters/handler.md": ("cognito_authz.adapters.handler", "protect"),
     "adapters/asgi.md": ("cognito_authz.adapters.asgi", "CognitoAuthMiddleware.__init__"),
@@ -144,7 +171,8 @@ def test_adapter_page_names_every_option(page: str) -> None:
     text = (DOCS / page).read_text(encoding="utf-8")
     options = inspect.signature(target).parameters.values()  # type: ignore[arg-type]
     names = [
-        option.name for option in options
+        option.name
+        for option in options
         if option.kind is option.KEYWORD_ONLY
         or (option.kind is option.POSITIONAL_OR_KEYWORD and option.default is not option.empty)
     ]

@@ -252,4 +252,3 @@ def documents(draw: st.DrawFn) -> dict[str, Any]:
             statement["Condition"] = {"Bool": {"aws:SecureTransport": "true"}}
         statements.append(statement)
     return {"Version": "2012-10-17", "Statement": statements}
-

@@ -120,4 +120,3 @@ def test_documents_stay_exact_for_every_principal_sharing_a_proof(principals: li
     requests = _requests(principals)
     for principal in principals:
         _check(principal, requests)
-
