@@ -92,19 +92,25 @@ def run(setup: Setup) -> list[Row]:
         principal = Principal.from_claims(claims)
         result = build_principal_policy(policy, principal, ARN)
         measured = setup.against_floor(first_proof(policy, principal))
-        # The budget is absolute (5 ms), not a ratio to the floor: the verdict goes in the note.
-        verdict = "ok" if measured.median_us <= BUDGET_MS * 1000 else "MISS"
-        note = f"{result.scope}, exact={result.exact}, {result.size} B; {BUDGET_MS:g} ms budget: {verdict}"
+        # The budget is absolute (5 ms): expressed as a ratio to this run's floor, so the table's verdict
+        # and its budget count include it. A proof that ran out of its work budget answers for the current
+        # request only: the row's name says so, whatever its time.
+        budget = BUDGET_MS * 1000 / measured.reference_us
+        proved = (
+            "exact" if result.scope == "principal" and result.exact else f"{result.scope}: {result.reason}"
+        )
+        note = f"{result.scope}, exact={result.exact}, {result.size} B"
         rows.append(
             Row(
                 "iam",
-                f"iam first proof, 300 routes: {name}",
+                f"iam first proof, 300 routes: {name} ({proved})",
                 measured.median_us,
                 "us",
                 measured.ratio,
                 "floor",
-                None,
+                budget,
                 note,
+                {"floor_us": measured.reference_us},
             )
         )
     return rows
