@@ -8,16 +8,30 @@ so ``logger.warning(...)``, ``logger.isEnabledFor(...)``, handlers, levels and p
 behave exactly as with the real logger (it *is* the real logger, looked up by name). Under AWS
 Lambda's Python runtime ``logging`` is usually loaded before the function's module anyway; elsewhere
 (tests, containers, the bench) this keeps it off the start-up path.
+
+A record logged while ``logging`` has still not been imported by anyone cannot meet a handler, a level
+or a filter: nothing can have configured them. ``logging`` itself then hands it to its *last resort*,
+a stderr handler at WARNING that writes the bare message (``logging.lastResort``,
+https://docs.python.org/3/library/logging.html#logging.lastResort; the root logger's default level is
+WARNING). The stand-in does exactly that for ``warning``/``error``/``critical`` and drops
+``info``/``debug`` (below the root's default level), without importing ``logging``; anything else (an
+``exc_info``, ``extra`` or ``stacklevel`` argument, ``exception``, any other attribute) goes to the real
+logger. So an authorizer that warns at start-up that its policy is not cache-safe writes the same line
+to stderr as the real logger would, and the start-up path still never loads ``logging``.
 """
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
     from logging import Logger
 
 __all__ = ["get_logger"]
+
+#: ``logging.lastResort.level``: WARNING.
+_LAST_RESORT_LEVEL = 30
 
 
 class _LazyLogger:
@@ -39,6 +53,42 @@ class _LazyLogger:
 
     def __repr__(self) -> str:
         return f"<lazy logger {self._name!r}>"
+
+    def _unconfigured(self, level: int, msg: object, args: tuple[object, ...]) -> bool:
+        """Log as ``logging`` would with nothing configured, if it is not loaded; ``False`` otherwise."""
+        if self._logger is not None or "logging" in sys.modules:
+            return False
+        if level < _LAST_RESORT_LEVEL:
+            return True  # below the root logger's default level: logging would drop it too
+        try:
+            text = str(msg) % args if args else str(msg)
+        except Exception:  # logging reports a bad format its own way: let it
+            return False
+        stream = sys.stderr
+        if stream is not None:
+            stream.write(text + "\n")
+            stream.flush()
+        return True
+
+    def debug(self, msg: object, *args: object, **kwargs: Any) -> None:
+        if kwargs or not self._unconfigured(10, msg, args):
+            self.__getattr__("debug")(msg, *args, **kwargs)
+
+    def info(self, msg: object, *args: object, **kwargs: Any) -> None:
+        if kwargs or not self._unconfigured(20, msg, args):
+            self.__getattr__("info")(msg, *args, **kwargs)
+
+    def warning(self, msg: object, *args: object, **kwargs: Any) -> None:
+        if kwargs or not self._unconfigured(30, msg, args):
+            self.__getattr__("warning")(msg, *args, **kwargs)
+
+    def error(self, msg: object, *args: object, **kwargs: Any) -> None:
+        if kwargs or not self._unconfigured(40, msg, args):
+            self.__getattr__("error")(msg, *args, **kwargs)
+
+    def critical(self, msg: object, *args: object, **kwargs: Any) -> None:
+        if kwargs or not self._unconfigured(50, msg, args):
+            self.__getattr__("critical")(msg, *args, **kwargs)
 
 
 def get_logger(name: str) -> Logger:

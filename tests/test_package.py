@@ -137,9 +137,60 @@ def test_a_cache_safe_authorizer_starts_without_logging(tmp_path: Path) -> None:
     quiet = _lambda_init(policy_file, then="assert handler.cache_safety.safe")
     assert "cognito_authz.adapters.lambda_authorizer" in quiet
     assert not {"logging", "traceback", "tokenize", *_DATACLASS_MODULES} & quiet
-    # The bench's own policy has a tenant guard: its start-up warning is a real log record.
+    # The bench's own policy has a tenant guard: it warns at start-up, still without loading logging
+    # (nothing configured it, so the line goes to stderr as logging's last resort would write it).
     warned = _lambda_init(_LAMBDA_FILE.with_name("policy.json"), then="assert not handler.cache_safety.safe")
-    assert "logging" in warned
+    assert "cognito_authz.adapters.lambda_authorizer" in warned
+    assert not {"logging", "traceback", "tokenize"} & warned
+
+
+def _stderr_of_init(preamble: str) -> str:
+    script = (
+        f"{preamble}\n"
+        f"import sys; sys.argv = [{str(_LAMBDA_FILE)!r}, {str(_LAMBDA_FILE.with_name('policy.json'))!r}]\n"
+        f"exec(compile(open({str(_LAMBDA_FILE)!r}).read(), {str(_LAMBDA_FILE)!r}, 'exec'), "
+        f"{{'__name__': '__main__', '__file__': {str(_LAMBDA_FILE)!r}}})\n"
+        "print('logging' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
+    )
+    return done.stdout.strip() + "|" + done.stderr
+
+
+def test_the_start_up_warning_reads_the_same_with_or_without_logging_loaded() -> None:
+    """Without ``logging`` loaded, the lazy logger writes what ``logging``'s last resort would; with it
+    loaded (as under AWS Lambda's runtime) the real logger writes it. The two stderr texts are equal."""
+    without = _stderr_of_init("")
+    loaded = _stderr_of_init("import logging")
+    configured = _stderr_of_init(
+        "import logging; logging.basicConfig(format='%(levelname)s %(name)s %(message)s')"
+    )
+    assert without.startswith("False|")
+    assert loaded.startswith("True|")
+    assert "policy is not cache-safe for principal-wide documents (rules tenant-guard)" in without
+    assert without.removeprefix("False|") == loaded.removeprefix("True|")
+    # Configured logging gets a real record, with its level and logger name.
+    assert "WARNING cognito_authz.authorizer policy is not cache-safe" in configured
+
+
+def test_the_lazy_logger_without_logging_drops_what_logging_would_drop() -> None:
+    script = (
+        "import sys\n"
+        "from cognito_authz._log import get_logger\n"
+        "log = get_logger('cognito_authz.test')\n"
+        "log.debug('d %s', 1); log.info('i %s', 2)\n"
+        "log.warning('w %s', 3); log.error('e %s', 4); log.critical('c')\n"
+        "print('logging' in sys.modules)\n"
+        "log.warning('bad %d', 'x')\n"  # a bad format: logging's own error report
+        "print('logging' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.split() == ["False", "True"]
+    assert done.stderr.startswith("w 3\ne 4\nc\n")
+    assert "--- Logging error ---" in done.stderr
 
 
 def test_cold_start_never_calls_compile() -> None:
