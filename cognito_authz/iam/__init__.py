@@ -3,7 +3,8 @@
 ``arn`` parses and builds method/route ARNs, ``document`` builds documents and evaluates them the way IAM
 does. Principal-wide documents (safe to cache per token) are split in two: the part soundness rests on
 (``patterns``, ``classes``, ``world``, ``check``, ``renaming``) and the part that only makes it fast or
-complete (``builder``: candidate globs, choice, memo; ``safety``: lint's verdict). The argument is in
+complete (``choice``: candidate globs and the cover; ``builder``: proofs, memo, answers; ``safety``:
+lint's verdict). The argument is in
 ``docs/architecture.md``, "Cached authorizer answers are exact".
 """
 

@@ -1,28 +1,29 @@
-"""Principal-wide documents: choose globs quickly, have them checked, reuse proofs (speed part).
+"""Principal-wide documents: have chosen globs checked, reuse proofs, answer new callers (speed part).
 
-Nothing here is trusted for soundness. The candidate globs come from ``Policy.allowed_routes`` (what can
-fire for the caller) and the API's table; :func:`_choose` picks Allows and carve-out Denies over the
-classes of requests; the rendered result then goes through :func:`~cognito_authz.iam.check.check_document`
-and only a document the check calls sound is ever returned. A wrong choice costs completeness (a request
-``decide`` allows that the cached answer refuses), never soundness. The argument is in
-``docs/architecture.md``, "Cached authorizer answers are exact".
+Nothing here is trusted for soundness. ``iam.choice`` picks Allows and carve-out Denies over the classes
+of requests from the candidate globs (``Policy.allowed_routes`` and the API's table); each proof
+(:func:`_prove_within`) charges a work budget, and the rendered result then goes through
+:func:`~cognito_authz.iam.check.check_document` and only a document the check calls sound is ever
+returned. A wrong choice costs completeness (a request ``decide`` allows that the cached answer
+refuses), never soundness. The argument is in ``docs/architecture.md``, "Cached authorizer answers are
+exact".
 """
 
 from __future__ import annotations
 
 import gc
-import re
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
-from functools import lru_cache, partial
+from collections.abc import Callable, Mapping
+from functools import partial
 from threading import Lock
 from typing import Any, Literal
 
 from cognito_authz._frozen import Frozen, set_field
 from cognito_authz._log import get_logger
 from cognito_authz.iam.arn import MethodArn
-from cognito_authz.iam.check import ESCAPED_PATHS, ODD_PATHS, check_document
-from cognito_authz.iam.classes import Budget, BudgetExceeded, fresh_segment, walk_classes
+from cognito_authz.iam.check import ESCAPED_PATHS, check_document
+from cognito_authz.iam.choice import assemble, choose
+from cognito_authz.iam.classes import Budget, BudgetExceeded
 from cognito_authz.iam.document import (
     Statement,
     document_matcher,
@@ -30,7 +31,6 @@ from cognito_authz.iam.document import (
     iam_allows,
     policy_document,
 )
-from cognito_authz.iam.patterns import MANY, PLUS, Token, plain_segment, resource_of_glob
 from cognito_authz.iam.renaming import (
     AnswerTemplate,
     Renaming,
@@ -41,18 +41,12 @@ from cognito_authz.iam.renaming import (
     swap_of,
 )
 from cognito_authz.iam.world import (
-    VERBS,
     PolicyFacts,
     binding_count,
-    decide_cost,
     policy_facts,
-    request_patterns,
-    value_segments,
 )
 from cognito_authz.policy import Policy
-from cognito_authz.policy.routes import GREEDY, LITERAL, Route
 from cognito_authz.principal import Principal
-from cognito_authz.routing import request_segments
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
@@ -76,8 +70,6 @@ WORK_BUDGET = 25_000
 # runs on (measured per site by attributing the time between charges to the earlier one; the scan in
 # bench/iam_worst_tokens.py then checks the total per unit over the hostile token shapes and the
 # examples). A charge is taken before its work is done, so running out stops the work, not the answer.
-# Glob-over-path matches run by the choice per unit: a fullmatch of a (linear-time) glob regex.
-_MATCHES_PER_UNIT = 4
 # Per parameter binding Policy.allowed_routes enumerates (world.binding_count): about 20 us each.
 _BINDING = 30
 # Per byte of a rendered document: the check compiles its Resources into two evaluators (about 0.5 us
@@ -87,8 +79,6 @@ _UNITS_PER_BYTE = 1
 _ROUNDS = 4
 
 Scope = Literal["principal", "request"]
-Tokens = tuple[Token, ...]  # a glob's path tokens
-Glob = tuple[str, Tokens]  # (verb, path tokens)
 
 
 class PolicyResult(Frozen):
@@ -128,316 +118,6 @@ class PolicyResult(Frozen):
         set_field(self, "detail", detail)
         set_field(self, "rules", rules)
         set_field(self, "exact", exact)
-
-
-# --- candidates -----------------------------------------------------------------------------------------
-
-
-def _tokens(route: Route, binding: dict[str, str]) -> tuple[Token, ...] | None:
-    """The route as glob tokens: bound parameters as their (plain) values, free ones and literals IAM
-    cannot name as ``*``; ``None`` when a bound value cannot be named."""
-    out: list[Token] = []
-    for kind, text in route.pattern:
-        value = binding.get(text) if kind != LITERAL else None
-        if kind == LITERAL:
-            out.append(text if plain_segment(text) else MANY)
-        elif value is None:
-            out.append(MANY)
-        else:
-            segments = value_segments(value, kind == GREEDY)
-            if segments is None or not all(plain_segment(s) for s in segments):
-                return None
-            out.extend(segments)
-    return tuple(out) if out else ("",)
-
-
-def _add(pool: dict[Glob, None], method: str | None, tokens: tuple[Token, ...] | None) -> None:
-    if tokens is None or method is None:
-        return
-    for verb in VERBS if method == "ANY" else (method,):
-        pool[(verb, tokens)] = None
-        if tokens[-1] is MANY:
-            pool[(verb, (*tokens[:-1], PLUS))] = None  # the same without the lone trailing slash
-        elif tokens[-1] != "":
-            pool[(verb, (*tokens, ""))] = None  # the trailing-slash form routes alike
-
-
-def _candidate_cost(route: Route) -> int:
-    # A candidate glob for one bound value: a canonical check of its segments, then two pool entries per
-    # verb the route takes (seven for ANY).
-    return 2 + (7 if route.method == "ANY" else 1)
-
-
-def _candidates(
-    policy: Policy, facts: PolicyFacts, principal: Principal, budget: Budget
-) -> tuple[list[Glob], list[Glob]]:
-    granted = policy.allowed_routes(principal)
-    allow: dict[Glob, None] = {}
-    deny: dict[Glob, None] = {}
-    values: set[str] = set()
-    by_text = {route.text: route for route in facts.routes}
-    allowed: list[tuple[Route, dict[str, str]]] = []
-    for grant in granted.allowed:
-        route = by_text.get(grant.route)
-        if route is None:
-            continue
-        bound = dict(grant.bound_params)
-        values.update(bound.values())
-        values.update(v for exception in grant.except_params for v in exception.values())
-        _add(allow, route.method, _tokens(route, bound))
-        for exception in grant.except_params:
-            _add(deny, route.method, _tokens(route, {**bound, **exception}))
-        allowed.append((route, bound))
-    values.update(v for g in granted.denied for e in g.except_params for v in e.values())
-    ordered = sorted(values)
-    # Table routes name exactly what is routable: the shapes an exact document is made of. Grants and
-    # table routes also come with one free parameter bound to one of the caller's own values.
-    for route, bound in [*allowed, *((route, {}) for route in facts.table or ())]:
-        _add(allow, route.method, _tokens(route, bound))
-        for param in route.params:
-            if param in bound:
-                continue
-            for value in ordered:
-                budget.spend(_candidate_cost(route))
-                _add(allow, route.method, _tokens(route, {**bound, param: value}))
-    denied = [(by_text.get(g.route), dict(g.bound_params)) for g in granted.denied]
-    denied += [(route, {}) for route in facts.table or ()]
-    for route, bound in denied:
-        if route is None:
-            continue
-        _add(deny, route.method, _tokens(route, bound))
-        for param in route.params:
-            for value in ordered:  # carve-outs for the caller's own values (tenant acme's admin)
-                budget.spend(_candidate_cost(route))
-                _add(deny, route.method, _tokens(route, {**bound, param: value}))
-    budget.spend(sum(len(tokens) for _verb, tokens in allow) // 2 + 1)  # the carve-outs below
-    for verb, tokens in list(allow):
-        # Carve-outs for what an Allow's '*' spans beyond its route: deeper paths, and a mid '*' taking
-        # more than one segment.
-        if tokens[-1] not in (MANY, PLUS, ""):
-            deny[(verb, (*tokens, PLUS))] = None
-        for i, token in enumerate(tokens):
-            if token is MANY:
-                deny[(verb, (*tokens[: i + 1], MANY, *tokens[i + 1 :]))] = None
-                if i == len(tokens) - 1:
-                    deny[(verb, (*tokens[:i], MANY, PLUS))] = None
-    for verb in VERBS:
-        deny[(verb, ("",))] = None  # the root
-    budget.spend((len(allow) + len(deny)) // 2 + 1)
-    return list(allow), list(deny)
-
-
-# --- choosing --------------------------------------------------------------------------------------------
-
-
-def _cover(targets: set[int], options: dict[Tokens, set[int]], budget: Budget) -> list[Tokens]:
-    """Greedy set cover: fewest globs (roughly) whose classes cover ``targets``.
-
-    Lazy greedy: a glob's gain only shrinks as classes get covered, so the heap holds each glob's gain
-    when last computed and only the top is recomputed. Order (gain, then fewer tokens, then first
-    offered) is total, so the result is the eager greedy's, without a pass over every option per pick
-    (with a thousand candidates that pass was the costliest step of a proof, and went uncharged).
-    """
-    import heapq  # here, not at import: a cold start that proves nothing never needs it
-
-    chosen: list[Tokens] = []
-    left = set(targets)
-    globs = list(options)
-    budget.spend(len(globs) + sum(map(len, options.values())) // 8 + 1)
-    heap = [(-len(options[g] & left), len(g), k) for k, g in enumerate(globs)]
-    heapq.heapify(heap)
-    while left and heap:
-        _stale, size, k = heapq.heappop(heap)
-        covers = options[globs[k]]
-        budget.spend(1 + len(covers) // 16)
-        gain = len(covers & left)
-        if not gain:
-            continue
-        if heap and (-gain, size, k) > heap[0]:
-            heapq.heappush(heap, (-gain, size, k))  # another glob may now gain more: look again
-            continue
-        chosen.append(globs[k])
-        left -= covers
-    return chosen
-
-
-@lru_cache(maxsize=4096)  # the same candidate globs recur across rounds, verbs and proofs
-def _glob_regex(tokens: tuple[Token, ...]) -> re.Pattern[str]:
-    """The path part of a glob as IAM reads it ('*' any text, '?' one character), for matching the
-    representatives' paths quickly. Only the choice uses it; the check reads the rendered document.
-
-    Written so that a match costs time linear in the path per piece, never a backtracking search:
-    between two '*' each literal piece is taken at its leftmost occurrence and never reconsidered (the
-    look-ahead plus back-reference idiom is an atomic group on every Python version). That is exact for
-    wildcard patterns: a '*' takes any text, so a piece placed further left leaves the rest of the path
-    every chance a later placement would. A plain '.*' per '*' backtracked over every character: six
-    of them took about 2 us per failing match on a 30-character path.
-    """
-    text = "/" + "/".join("*" if t is MANY else "?*" if t is PLUS else str(t) for t in tokens)
-    pieces = [re.escape(piece).replace("\\?", ".") for piece in text.split("*")]
-    if len(pieces) == 1:
-        return re.compile(pieces[0], re.S)
-    middle = "".join(f"(?=(.*?{piece}))\\{n}" for n, piece in enumerate(pieces[1:-1], start=1))
-    return re.compile(f"{pieces[0]}{middle}.*{pieces[-1]}", re.S)
-
-
-def _choose(
-    policy: Policy,
-    facts: PolicyFacts,
-    principal: Principal,
-    budget: Budget,
-    extra: dict[str, set[str]] | None = None,
-) -> tuple[list[Glob], list[Glob], tuple[str, ...]]:
-    """Allow and Deny globs over the classes of requests, and the rules of allowed classes left out.
-
-    The classes here come from the table and the policy alone (the candidates would multiply them);
-    a glob is judged on their representatives. That is a guess, good for the usual shapes: the check
-    then walks the classes the chosen globs make and has the last word.
-    """
-    allow_pool, deny_pool = _candidates(policy, facts, principal, budget)
-    allow: list[Glob] = []
-    deny: list[Glob] = []
-    missed: dict[str, None] = {}
-    done: dict[tuple[Any, ...], tuple[list[Tokens], list[Tokens], tuple[str, ...]]] = {}
-    # The pools by verb, in one pass each (a pass per verb over a large table's pools was uncharged work).
-    allows_of: dict[str, list[Tokens]] = {}
-    denies_of: dict[str, list[Tokens]] = {}
-    for pool, by_verb in ((allow_pool, allows_of), (deny_pool, denies_of)):
-        for v, tokens in pool:
-            by_verb.setdefault(v, []).append(tokens)
-    for verb in VERBS:
-        allows = allows_of.get(verb, [])
-        if not allows:
-            continue
-        denies = denies_of.get(verb, [])
-        extra_paths = tuple(sorted((extra or {}).get(verb, ())))
-        # Verbs that the same routes reach (ANY routes only) with the same candidates have the same
-        # classes and the same decisions (decide reads the verb only to pick routes): one choice serves
-        # them all, so a table of ANY routes costs one verb's work, not seven.
-        signature = (
-            tuple(r.text for r in facts.table or () if r.method in ("ANY", verb)),
-            tuple(r.text for r in facts.routes if r.method in ("ANY", verb)),
-            tuple(allows),
-            tuple(denies),
-            extra_paths,
-        )
-        choice = done.get(signature)
-        if choice is None:
-            choice = done[signature] = _choose_verb(
-                policy, facts, principal, verb, allows, denies, extra_paths, budget
-            )
-        allow += [(verb, tokens) for tokens in choice[0]]
-        deny += [(verb, tokens) for tokens in choice[1]]
-        missed.update(dict.fromkeys(choice[2]))
-    return allow, deny, tuple(missed)
-
-
-def _choose_verb(
-    policy: Policy,
-    facts: PolicyFacts,
-    principal: Principal,
-    verb: str,
-    allows: list[Tokens],
-    denies: list[Tokens],
-    extra_paths: tuple[str, ...],
-    budget: Budget,
-) -> tuple[list[Tokens], list[Tokens], tuple[str, ...]]:
-    """:func:`_choose` for one verb: (Allow paths, Deny paths, rules of allowed classes left out)."""
-    api = policy.api
-    table, routes = request_patterns(facts, principal, verb, budget)
-    per_decide = decide_cost(facts, principal)
-    allowed: list[tuple[str, tuple[str, ...]]] = []
-    refused: list[str] = []
-    words: dict[tuple[str, ...], None] = {}
-    fresh = fresh_segment(frozenset().union(*(p.literals() for p in (*table, *routes))))
-    for rep in walk_classes([*table, *routes], budget):
-        # Routes cannot tell a trailing slash from none; globs can, so judge both forms.
-        base = rep.word[:-1] if rep.word[-1:] == ("",) else rep.word
-        words.update(dict.fromkeys([base, (*base, "")] if base else [("",)]))
-        # Deeper words no route takes are one class for routes, not for globs: probe two of them.
-        for deeper in ((*base, fresh), (*base, fresh, fresh)):
-            words.update(dict.fromkeys([deeper, (*deeper, "")]))
-    paths = dict.fromkeys("/" + "/".join(word) for word in words)
-    paths.update(dict.fromkeys(extra_paths))
-    # A single trailing slash routes and decides like none (the routing model), so the slashed form of a
-    # path takes the bare form's answer: half the decides. Only the choice relies on it; the check runs
-    # decide on its own representatives.
-    answers: dict[str, tuple[bool, tuple[str, ...]] | None] = {}
-    for path in paths:
-        bare = path[:-1] if len(path) > 1 and path[-1] == "/" else path
-        if bare not in answers:
-            if request_segments(bare) is None or (api is not None and not api.routable(verb, bare)):
-                answers[bare] = None
-            else:
-                budget.spend(per_decide)
-                decision = policy.decide(principal, verb, bare)
-                answers[bare] = (decision.allowed, decision.rules)
-        answer = answers[bare]
-        if answer is not None and request_segments(path) is not None:
-            (allowed.append((path, answer[1])) if answer[0] else refused.append(path))
-
-    allowed_paths = [path for path, _ in allowed]
-    # Paths by first segment: a glob starting with a literal is only tried on paths starting so.
-    by_head: dict[bool, dict[str, list[int]]] = {}
-    for is_allowed, paths_of in ((True, allowed_paths), (False, refused)):
-        heads: dict[str, list[int]] = {}
-        for k, path in enumerate(paths_of):
-            heads.setdefault(path[1:].split("/", 1)[0], []).append(k)
-        by_head[is_allowed] = heads
-
-    seen: dict[tuple[Tokens, bool], set[int]] = {}
-
-    def hits(glob: Tokens, on_allowed: bool) -> set[int]:
-        found = seen.get((glob, on_allowed))
-        if found is not None:
-            return found
-        paths = allowed_paths if on_allowed else refused
-        head = glob[0]
-        candidates: Sequence[int]
-        if isinstance(head, str) and head:
-            candidates = by_head[on_allowed].get(head, ())
-        else:
-            candidates = range(len(paths))
-        # What is charged is what is done: a unit per match run (see WORK_BUDGET).
-        budget.spend(1 + len(candidates) // _MATCHES_PER_UNIT)
-        fullmatch = _glob_regex(glob).fullmatch
-        found = seen[(glob, on_allowed)] = {k for k in candidates if fullmatch(paths[k])}
-        return found
-
-    usable = {d: hits(d, False) for d in denies if not hits(d, True)}
-    carved = set().union(*usable.values()) if usable else set()
-    options = {}
-    for glob in allows:
-        if hits(glob, False) <= carved:
-            options[glob] = hits(glob, True)
-    chosen = _cover(set(range(len(allowed))), options, budget)
-    reached = set().union(*(hits(g, False) for g in chosen)) if chosen else set()
-    chosen_denies = _cover(reached, usable, budget)
-    covered = set().union(*(options[g] for g in chosen)) if chosen else set()
-    missed: dict[str, None] = {}
-    for k, (_, rules) in enumerate(allowed):
-        if k not in covered:
-            missed.update(dict.fromkeys(rules))
-    return chosen, chosen_denies, tuple(missed)
-
-
-def _document(prefix: str, allow: list[Glob], deny: list[Glob]) -> dict[str, Any]:
-    allows = tuple(dict.fromkeys(resource_of_glob(prefix, v, t) for v, t in allow))
-    denies = tuple(dict.fromkeys(resource_of_glob(prefix, v, t) for v, t in deny))
-    statements = []
-    if allows:
-        statements.append(Statement("Allow", allows))
-    # A '*' spans paths the routing model refuses ("//", "/./"): refuse them as decide does.
-    # Percent-escapes: IAM reads raw text, decide decoded segments (and a broken escape routes nowhere),
-    # so a document with a wildcard or a carve-out refuses every escaped path.
-    wild = any(MANY in t or PLUS in t for _v, t in allow)
-    odd = tuple(prefix + p for p in ODD_PATHS) if wild else ()
-    escaped = (prefix + ESCAPED_PATHS,) if wild or denies else ()
-    if denies or odd:
-        statements.append(Statement("Deny", (*denies, *odd, *escaped)))
-    if not statements:
-        statements.append(Statement("Deny", (prefix + "*",)))
-    return policy_document(statements)
 
 
 # --- proofs, memo ----------------------------------------------------------------------------------------
@@ -507,8 +187,8 @@ def _prove_within(policy: Policy, principal: Principal, prefix: str, budget_unit
         # claims bound to many parameters runs out here, in microseconds.
         budget.spend(_BINDING * binding_count(policy, principal))
         for _round in range(_ROUNDS):
-            allow, deny, missed = _choose(policy, facts, principal, budget, extra)
-            document = _document(prefix, allow, deny)
+            allow, deny, missed = choose(policy, facts, principal, budget, extra)
+            document = assemble(prefix, allow, deny)
             # The check compiles the document's Resources (two evaluators); its size is known before.
             budget.spend(document_size(document) * _UNITS_PER_BYTE)
             verdict = check_document(policy, principal, document, prefix, budget)

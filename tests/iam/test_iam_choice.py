@@ -11,7 +11,7 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cognito_authz.iam.builder import _cover, _glob_regex
+from cognito_authz.iam.choice import _cover, _glob_regex
 from cognito_authz.iam.classes import Budget
 from cognito_authz.iam.patterns import MANY, PLUS, Token
 
