@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from cognito_authz.cli import matrix_cmd
 from cognito_authz.cli.common import CliError, print_json
+from cognito_authz.cli.demo_answers import CachedAnswer, cached_answer, cached_answer_lines
 
 if TYPE_CHECKING:
     from cognito_authz.adapters.lambda_authorizer import LambdaAuthorizer
@@ -165,53 +166,6 @@ class DemoReport:
             if row.flavour in _IAM_FLAVOURS and row.outcome.decision == ALLOW and row.outcome.document:
                 return row, row.outcome.document
         return None
-
-
-@dataclass(frozen=True)
-class CachedAnswer:
-    """What API Gateway may reuse for one persona's token: the authorizer's principal-wide document.
-
-    ``exact``: the document allows every routable request ``decide`` allows and nothing it denies, checked
-    after rendering on one request of every route class; otherwise ``reason`` and ``rules`` say what IAM
-    globs could not express (docs/architecture.md, "Cached authorizer answers are exact").
-    """
-
-    scope: str
-    exact: bool
-    reason: str
-    rules: tuple[str, ...]
-    routes: int
-
-    def describe(self) -> str:
-        where = f"every one of the {self.routes} routes" if self.routes else "every path"
-        if self.scope == "principal" and self.exact:
-            return f"exact: principal-wide, {where} answered as decide answers it"
-        named = f" (rules: {', '.join(self.rules)})" if self.rules else ""
-        if self.scope == "principal":
-            return (
-                f"sound, not exact: IAM globs cannot say everything decide allows{named}; with caching "
-                "on, a left-out request is refused until the TTL ends"
-            )
-        return f"this request only ({self.reason}){named}"
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "scope": self.scope,
-            "exact": self.exact,
-            "reason": self.reason,
-            "rules": list(self.rules),
-        }
-
-
-def _cached_answer(policy: Policy, principal: Any, method: str, path: str) -> CachedAnswer:
-    """The principal-wide document the authorizer builds for this caller, and what it promises."""
-    from cognito_authz.cli import demo_events as events
-    from cognito_authz.iam import MethodArn, build_principal_policy
-
-    arn = MethodArn.parse(events.method_arn(events.REST_API_ID, events.REST_STAGE, method, path))
-    result = build_principal_policy(policy, principal, arn)
-    routes = len(policy.api.routes) if policy.api is not None else 0
-    return CachedAnswer(result.scope, result.exact, result.reason, result.rules, routes)
 
 
 # --- the scenario -------------------------------------------------------------------------------------
@@ -466,7 +420,7 @@ def _scenario(
                         else (f"{persona} ({_persona_summary(claims)})")
                     )
                     answered.add(key)
-                    report.cached_answers[label] = _cached_answer(
+                    report.cached_answers[label] = cached_answer(
                         policy, verifier.verify(tokens[key]), case.method or "GET", case.path
                     )
             for flavour in _flavours_for(case, index, every_flavour):
@@ -597,7 +551,8 @@ def _print_report(report: DemoReport) -> None:
         else f"{len(mismatches)} not as the decision table expects"
     )
     print(f"adapters: {len(report.rows)} requests through {', '.join(flavours)}: {verdict}")
-    _print_cached_answers(report)
+    for line in cached_answer_lines(report.cached_answers):
+        print(line)
     sample = report.sample_document()
     if sample is not None:
         row, document = sample
@@ -614,20 +569,6 @@ def _print_report(report: DemoReport) -> None:
             )
     print()
     print(f"{'OK' if report.ok else 'FAILED'}: finished in {report.elapsed:.2f} s")
-
-
-def _print_cached_answers(report: DemoReport) -> None:
-    if not report.cached_answers:
-        return
-    answers = report.cached_answers
-    exact = sum(answer.exact and answer.scope == "principal" for answer in answers.values())
-    print(
-        f"cached answers: {exact} of {len(answers)} personas get an exact principal-wide IAM document "
-        "(checked after rendering against decide on every route class):"
-    )
-    width = max(len(name) for name in answers)
-    for name, answer in answers.items():
-        print(f"  {name.ljust(width)}  {answer.describe()}")
 
 
 #: What the ``call ms`` column measures, printed under the table.
