@@ -70,25 +70,21 @@ class _LazyLogger:
             stream.flush()
         return True
 
-    def debug(self, msg: object, *args: object, **kwargs: Any) -> None:
-        if kwargs or not self._unconfigured(10, msg, args):
-            self.__getattr__("debug")(msg, *args, **kwargs)
 
-    def info(self, msg: object, *args: object, **kwargs: Any) -> None:
-        if kwargs or not self._unconfigured(20, msg, args):
-            self.__getattr__("info")(msg, *args, **kwargs)
+def _level_method(name: str, level: int) -> Any:
+    """``Logger.<name>`` on the stand-in: the last-resort path while ``logging`` is not loaded."""
 
-    def warning(self, msg: object, *args: object, **kwargs: Any) -> None:
-        if kwargs or not self._unconfigured(30, msg, args):
-            self.__getattr__("warning")(msg, *args, **kwargs)
+    def log(self: _LazyLogger, msg: object, *args: object, **kwargs: Any) -> None:
+        if kwargs or not self._unconfigured(level, msg, args):
+            self.__getattr__(name)(msg, *args, **kwargs)
 
-    def error(self, msg: object, *args: object, **kwargs: Any) -> None:
-        if kwargs or not self._unconfigured(40, msg, args):
-            self.__getattr__("error")(msg, *args, **kwargs)
+    log.__name__ = log.__qualname__ = name
+    return log
 
-    def critical(self, msg: object, *args: object, **kwargs: Any) -> None:
-        if kwargs or not self._unconfigured(50, msg, args):
-            self.__getattr__("critical")(msg, *args, **kwargs)
+
+# logging's numeric levels (DEBUG 10 ... CRITICAL 50), by value: logging itself is not imported here.
+for _name, _level in (("debug", 10), ("info", 20), ("warning", 30), ("error", 40), ("critical", 50)):
+    setattr(_LazyLogger, _name, _level_method(_name, _level))
 
 
 def get_logger(name: str) -> Logger:
