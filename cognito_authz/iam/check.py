@@ -17,7 +17,7 @@ from cognito_authz._frozen import Frozen, set_field
 from cognito_authz.iam.classes import Budget, Representative, walk_classes
 from cognito_authz.iam.document import iam_evaluator
 from cognito_authz.iam.patterns import SegmentPattern, glob_of_resource
-from cognito_authz.iam.world import VERBS, decide_cost, policy_facts, request_patterns
+from cognito_authz.iam.world import VERBS, allowing_patterns, decide_cost, policy_facts, request_patterns
 from cognito_authz.policy import Policy
 from cognito_authz.principal import Principal
 from cognito_authz.routing import request_segments
@@ -98,9 +98,15 @@ def _globs(
 
 
 def check_document(
-    policy: Policy, principal: Principal, document: Mapping[str, Any], prefix: str, budget: Budget
+    policy: Policy,
+    principal: Principal,
+    document: Mapping[str, Any],
+    prefix: str,
+    budget: Budget,
 ) -> Verdict:
-    """Evaluate ``document`` as IAM does against ``policy.decide`` on one request of every class."""
+    """Evaluate ``document`` as IAM does against ``policy.decide`` on one request of every class that
+    the document allows or an allow rule that may apply to ``principal`` reaches, within the API's
+    table."""
     read = _globs(document, prefix)
     if read is None:
         return Verdict(False, False, "a Resource or statement of a shape the check cannot read exactly")
@@ -114,16 +120,26 @@ def check_document(
     count = 0
     wrong: list[str] = []
     lost: list[str] = []
-    walks: dict[tuple[SegmentPattern, ...], list[Representative]] = {}
+    walks: dict[tuple[tuple[SegmentPattern, ...], tuple[int, ...]], list[Representative]] = {}
     for verb in VERBS:
         table, routes = request_patterns(facts, principal, verb, budget)
-        mine = [glob for effect in ("Allow", "Deny") for v, glob in globs[effect] if v == verb]
-        patterns = (*table, *routes, *mine)
-        # The classes are a function of the patterns alone: verbs with the same patterns (ANY routes,
-        # the same globs) share one walk. decide still runs on every verb's own representatives.
-        if patterns not in walks:
-            walks[patterns] = walk_classes(patterns, budget)
-        for representative in walks[patterns]:
+        allows = [glob for v, glob in globs["Allow"] if v == verb]
+        denies = [glob for v, glob in globs["Deny"] if v == verb]
+        patterns = (*table, *routes, *allows, *denies)
+        # Soundness needs the words an Allow accepts; exactness the words decide may allow, which the
+        # route of an allow rule that may apply accepts. Every other word is refused by both, so the
+        # walk leaves it; and a word no table route can take (docs/architecture.md, step 3).
+        allowing = allowing_patterns(policy, facts, principal, verb, budget)
+        first_glob = len(table) + len(routes)
+        relevant = [*range(first_glob, first_glob + len(allows))]
+        relevant += [len(table) + k for k, pattern in enumerate(routes) if pattern in allowing]
+        within = range(len(table)) if facts.table is not None else None
+        # The classes are a function of the patterns (and what the walk is asked about) alone: verbs
+        # with the same share one walk. decide still runs on every verb's own representatives.
+        key = (patterns, tuple(relevant))
+        if key not in walks:
+            walks[key] = walk_classes(patterns, budget, relevant, within)
+        for representative in walks[key]:
             count += 1
             path = "/" + "/".join(representative.word)
             if request_segments(path) is None or (api is not None and not api.routable(verb, path)):

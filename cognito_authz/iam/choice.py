@@ -11,7 +11,7 @@ escaped paths. Nothing here is trusted for soundness: the builder has every rend
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -19,8 +19,15 @@ from cognito_authz.iam.check import ESCAPED_PATHS, ODD_PATHS
 from cognito_authz.iam.classes import Budget, fresh_segment, walk_classes
 from cognito_authz.iam.document import Statement, policy_document
 from cognito_authz.iam.patterns import MANY, PLUS, Token, plain_segment, resource_of_glob
-from cognito_authz.iam.world import VERBS, PolicyFacts, decide_cost, request_patterns, value_segments
-from cognito_authz.policy import Policy
+from cognito_authz.iam.world import (
+    VERBS,
+    PolicyFacts,
+    decide_cost,
+    granted_patterns,
+    request_patterns,
+    value_segments,
+)
+from cognito_authz.policy import AllowedRoutes, Policy
 from cognito_authz.policy.routes import GREEDY, LITERAL, Route
 from cognito_authz.principal import Principal
 from cognito_authz.routing import request_segments
@@ -70,10 +77,21 @@ def _candidate_cost(route: Route) -> int:
     return 2 + (7 if route.method == "ANY" else 1)
 
 
-def candidates(
-    policy: Policy, facts: PolicyFacts, principal: Principal, budget: Budget
-) -> tuple[list[Glob], list[Glob]]:
-    granted = policy.allowed_routes(principal)
+def _head(route: Route) -> str | None:
+    """A route's first segment when it is a literal ('' for the root), else ``None``."""
+    if not route.pattern:
+        return ""
+    kind, text = route.pattern[0]
+    return text if kind == LITERAL else None
+
+
+def _heads(routes: Iterable[Route]) -> set[str | None] | None:
+    """The literal first segments of ``routes``; ``None`` (any) when one starts with a parameter."""
+    heads = {_head(route) for route in routes}
+    return None if None in heads else heads
+
+
+def candidates(facts: PolicyFacts, granted: AllowedRoutes, budget: Budget) -> tuple[list[Glob], list[Glob]]:
     allow: dict[Glob, None] = {}
     deny: dict[Glob, None] = {}
     values: set[str] = set()
@@ -92,9 +110,14 @@ def candidates(
         allowed.append((route, bound))
     values.update(v for g in granted.denied for e in g.except_params for v in e.values())
     ordered = sorted(values)
-    # Table routes name exactly what is routable: the shapes an exact document is made of. Grants and
-    # table routes also come with one free parameter bound to one of the caller's own values.
-    for route, bound in [*allowed, *((route, {}) for route in facts.table or ())]:
+    # Table routes name exactly what is routable: the shapes an exact document is made of. Only those
+    # whose first segment some grant can take may name an allowed request (AllowedRoutes: decide allows
+    # only what a grant matches, when exact), or need carving out of an Allow.
+    heads = _heads(route for route, _bound in allowed) if granted.exact else None
+    table = [r for r in facts.table or () if heads is None or _head(r) in heads]
+    budget.spend(len(facts.table or ()) // 16 + 1)
+    # Grants and table routes also come with one free parameter bound to one of the caller's own values.
+    for route, bound in [*allowed, *((route, {}) for route in table)]:
         _add(allow, route.method, _tokens(route, bound))
         for param in route.params:
             if param in bound:
@@ -103,7 +126,7 @@ def candidates(
                 budget.spend(_candidate_cost(route))
                 _add(allow, route.method, _tokens(route, {**bound, param: value}))
     denied = [(by_text.get(g.route), dict(g.bound_params)) for g in granted.denied]
-    denied += [(route, {}) for route in facts.table or ()]
+    denied += [(route, {}) for route in table]
     for route, bound in denied:
         if route is None:
             continue
@@ -187,6 +210,7 @@ def choose(
     policy: Policy,
     facts: PolicyFacts,
     principal: Principal,
+    granted: AllowedRoutes,
     budget: Budget,
     extra: dict[str, set[str]] | None = None,
 ) -> tuple[list[Glob], list[Glob], tuple[str, ...]]:
@@ -196,7 +220,7 @@ def choose(
     a glob is judged on their representatives. That is a guess, good for the usual shapes: the check
     then walks the classes the chosen globs make and has the last word.
     """
-    allow_pool, deny_pool = candidates(policy, facts, principal, budget)
+    allow_pool, deny_pool = candidates(facts, granted, budget)
     allow: list[Glob] = []
     deny: list[Glob] = []
     missed: dict[str, None] = {}
@@ -226,7 +250,7 @@ def choose(
         choice = done.get(signature)
         if choice is None:
             choice = done[signature] = _choose_verb(
-                policy, facts, principal, verb, allows, denies, extra_paths, budget
+                policy, facts, principal, granted, verb, allows, denies, extra_paths, budget
             )
         allow += [(verb, tokens) for tokens in choice[0]]
         deny += [(verb, tokens) for tokens in choice[1]]
@@ -238,6 +262,7 @@ def _choose_verb(
     policy: Policy,
     facts: PolicyFacts,
     principal: Principal,
+    granted: AllowedRoutes,
     verb: str,
     allows: list[Tokens],
     denies: list[Tokens],
@@ -252,7 +277,17 @@ def _choose_verb(
     refused: list[str] = []
     words: dict[tuple[str, ...], None] = {}
     fresh = fresh_segment(frozenset().union(*(p.literals() for p in (*table, *routes))))
-    for rep in walk_classes([*table, *routes], budget):
+    # Only the words a granted route reaches can be allowed, so only they and the refused words beside
+    # them are judged (a guess like the rest of the choice: a candidate reaching further is caught by
+    # the check, whose counterexample comes back in `extra_paths`). A candidate starting with a wildcard
+    # reaches every first segment: then every word is judged.
+    granted_here = granted_patterns(facts, granted, verb, budget)
+    if granted_here is None or any(not isinstance(tokens[0], str) for tokens in allows):
+        relevant = None
+    else:
+        relevant = [len(table) + k for k, pattern in enumerate(routes) if pattern in granted_here]
+    within = range(len(table)) if facts.table is not None else None
+    for rep in walk_classes([*table, *routes], budget, relevant, within):
         # Routes cannot tell a trailing slash from none; globs can, so judge both forms.
         base = rep.word[:-1] if rep.word[-1:] == ("",) else rep.word
         words.update(dict.fromkeys([base, (*base, "")] if base else [("",)]))

@@ -15,7 +15,7 @@ matcher on the representatives.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from cognito_authz._frozen import Frozen, set_field
 from cognito_authz.iam.patterns import MANY, ONE, PLUS, SegmentPattern
@@ -135,13 +135,34 @@ def fresh_segment(taken: frozenset[str]) -> str:
     return fresh
 
 
-def walk_classes(patterns: Sequence[SegmentPattern], budget: Budget) -> list[Representative]:
+def walk_classes(
+    patterns: Sequence[SegmentPattern],
+    budget: Budget,
+    relevant: Collection[int] | None = None,
+    within: Collection[int] | None = None,
+) -> list[Representative]:
     """One representative per reachable set of accepting patterns (see the module docstring).
 
     A product state lists only the live patterns, as ``(index, NFA states)`` pairs; single-pattern
     steps are memoized, since the same pattern state recurs in many product states.
+
+    ``relevant`` and ``within`` (indexes into ``patterns``) narrow the walk to the words the caller asks
+    about: a word is visited, and its class represented, only while some pattern of ``relevant`` and
+    (when given) some pattern of ``within`` can still accept it or an extension of it. A pattern that
+    has died never revives, so a product state with none of them live is left with every word below
+    it, and every class holding a word that a ``relevant`` pattern and a ``within`` pattern accept
+    still gets a representative (that word's own walk never leaves them). The check passes the
+    document's Allows and the granted routes as ``relevant`` and the API's table as ``within``
+    (``docs/architecture.md``, step 3).
     """
     literals = frozenset().union(*(p.literals() for p in patterns)) - {""}
+    count = len(patterns)
+    asked = [relevant is None] * count
+    for i in relevant or ():
+        asked[i] = True
+    inside = [within is None] * count
+    for i in within or ():
+        inside[i] = True
     fresh = fresh_segment(literals)
     steps: dict[tuple[int, frozenset[int], str], frozenset[int]] = {}
 
@@ -162,31 +183,42 @@ def walk_classes(patterns: Sequence[SegmentPattern], budget: Budget) -> list[Rep
     seen: set[Product] = {start}
     found: dict[frozenset[int], Representative] = {}
     stack: list[tuple[tuple[str, ...], Product]] = [((), start)]
-    # Per product state: live patterns that wait for one literal (by that literal), and the others. A
-    # pattern waiting for "orders" dies on any other segment, so it is never stepped for one.
-    index: dict[
-        Product, tuple[dict[str, list[tuple[int, frozenset[int]]]], list[tuple[int, frozenset[int]]]]
-    ] = {}
+    # Per product state: live patterns that wait for one literal (by that literal), the others, and the
+    # symbols worth stepping. A pattern waiting for "orders" dies on any other segment, so it is never
+    # stepped for one; a symbol that can only keep patterns nobody asked about is not stepped at all.
+    Live = list[tuple[int, frozenset[int]]]
+    index: dict[Product, tuple[dict[str, Live], Live, list[str]]] = {}
+    prune = relevant is not None or within is not None
 
-    def split(
-        states: Product,
-    ) -> tuple[dict[str, list[tuple[int, frozenset[int]]]], list[tuple[int, frozenset[int]]]]:
+    def split(states: Product) -> tuple[dict[str, Live], Live, list[str]]:
         found_split = index.get(states)
         if found_split is None:
-            budget.spend(len(states) // 8 + 1)
-            waiting: dict[str, list[tuple[int, frozenset[int]]]] = {}
-            other: list[tuple[int, frozenset[int]]] = []
+            # The split, then the symbols: each live pattern's next literals.
+            budget.spend(len(states) // 8 + len(states) // 4 + 2)
+            waiting: dict[str, Live] = {}
+            other: Live = []
             for i, s in states:
                 need = _need(patterns[i], s)
                 (waiting.setdefault(need, []) if need is not None else other).append((i, s))
-            found_split = index[states] = (waiting, other)
+            if not prune or any(asked[i] for i, _s in other):
+                symbols = {fresh, *waiting}
+                for i, s in other:
+                    symbols |= _expects(patterns[i], s)
+            else:
+                # Only `other` and the patterns waiting for the symbol survive a step: without an asked
+                # pattern among them, everything below is left anyway.
+                symbols = {n for n, live in waiting.items() if any(asked[i] for i, _s in live)}
+            symbols.discard("")
+            found_split = index[states] = (waiting, other, sorted(symbols))
         return found_split
 
     def advance(word: tuple[str, ...], states: Product, symbol: str) -> Product:
-        waiting, other = split(states)
+        waiting, other, _symbols = split(states)
         live = [*other, *waiting.get(symbol, ())] if symbol else list(states)
         budget.spend(len(live) // 2 + 1)
         nxt = tuple(sorted((i, t) for i, s in live if (t := step(i, s, symbol))))
+        if prune and not (any(asked[i] for i, _t in nxt) and any(inside[i] for i, _t in nxt)):
+            return ()  # no word at or below this one is asked about: left, with all below it
         accepted = frozenset(i for i, t in nxt if _accepts(patterns[i], t))
         if accepted not in found:
             found[accepted] = Representative(word, accepted)
@@ -194,14 +226,9 @@ def walk_classes(patterns: Sequence[SegmentPattern], budget: Budget) -> list[Rep
 
     while stack:
         word, states = stack.pop()
-        budget.spend(len(states) // 4 + 1)  # the symbols below: each live pattern's next literals
         # The closing empty segment: a trailing slash, or the root "/" when the word is empty.
         advance((*word, ""), states, "")
-        symbols = {fresh}
-        for i, s in states:
-            symbols |= _expects(patterns[i], s)
-        symbols.discard("")
-        for symbol in sorted(symbols):  # sorted: representatives never depend on hash order
+        for symbol in split(states)[2]:  # sorted: representatives never depend on hash order
             path = (*word, symbol)
             nxt = advance(path, states, symbol)
             if nxt and nxt not in seen:

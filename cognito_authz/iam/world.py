@@ -11,13 +11,14 @@ which compared values each parameter equals: no product of bindings is ever buil
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from threading import Lock
+from types import MappingProxyType
 
 from cognito_authz._frozen import Frozen, set_field
 from cognito_authz.iam.classes import Budget
 from cognito_authz.iam.patterns import SegmentPattern, route_pattern
-from cognito_authz.policy import Policy
+from cognito_authz.policy import AllowedRoutes, Policy
 from cognito_authz.policy.conditions import MAX_ALTERNATIVES, claim_items, claim_text
 from cognito_authz.policy.model import Condition, template_param
 from cognito_authz.policy.routes import LITERAL, Route
@@ -26,9 +27,11 @@ from cognito_authz.routing import STANDARD_VERBS, request_segments
 
 __all__ = [
     "PolicyFacts",
+    "allowing_patterns",
     "binding_count",
     "claim_texts",
     "decide_cost",
+    "granted_patterns",
     "policy_facts",
     "request_patterns",
     "value_segments",
@@ -58,6 +61,7 @@ class PolicyFacts(Frozen):
         "condition_claims",
         "flag_claims",
         "literals",
+        "route_of",
         "routes",
         "table",
         "templated_claims",
@@ -65,6 +69,7 @@ class PolicyFacts(Frozen):
         "websocket_keys",
     )
     routes: tuple[Route, ...]
+    route_of: Mapping[str, Route]  # the policy's HTTP routes by their text
     templates: tuple[Template, ...]
     table: tuple[Route, ...] | None  # None: no table, every well-formed request is routable
     websocket_keys: tuple[str, ...]
@@ -89,6 +94,7 @@ class PolicyFacts(Frozen):
         flag_claims: frozenset[str],
     ) -> None:
         set_field(self, "routes", routes)
+        set_field(self, "route_of", MappingProxyType({route.text: route for route in routes}))
         set_field(self, "templates", templates)
         set_field(self, "table", table)
         set_field(self, "websocket_keys", websocket_keys)
@@ -202,6 +208,67 @@ def value_segments(value: str, greedy: bool) -> tuple[str, ...] | None:
     """The canonical segments a parameter must have to equal ``value``; ``None`` if no request can."""
     parts = tuple(value.split("/")) if greedy else (value,)
     return parts if request_segments("/" + value) == parts else None
+
+
+def _may_hold(condition: Condition, principal: Principal) -> bool:
+    """False only when ``condition`` cannot hold for ``principal`` whatever the request: it names groups
+    or scopes the principal lacks (``groups``/``scopes`` any of, ``all_groups``/``all_scopes`` every one,
+    as ``Condition`` says). Read only from a principal whose lists are plain tuples, which ``decide``
+    reads as they are; anything else may hold."""
+    for names, held, every in (
+        (condition.groups, principal.groups, False),
+        (condition.all_groups, principal.groups, True),
+        (condition.scopes, principal.scopes, False),
+        (condition.all_scopes, principal.scopes, True),
+    ):
+        if names is None or type(held) is not tuple:
+            continue
+        if every and not set(names).issubset(held):
+            return False
+        if not every and set(names).isdisjoint(held):
+            return False
+    return True
+
+
+def allowing_patterns(
+    policy: Policy, facts: PolicyFacts, principal: Principal, verb: str, budget: Budget
+) -> set[SegmentPattern]:
+    """The unbound patterns of every policy route on ``verb`` named by an allow rule whose ``when`` may
+    hold for ``principal``: ``decide`` allows a request only when an allow rule's route matches it and
+    its conditions hold, so every request it allows on ``verb`` is accepted by one of these. Read from
+    the policy's model, not from ``Policy.allowed_routes`` (which the choice uses as a hint)."""
+    budget.spend(len(policy.rules) // 4 + 1)
+    out: set[SegmentPattern] = set()
+    for rule in policy.rules:
+        if rule.effect != "allow" or (rule.when is not None and not _may_hold(rule.when, principal)):
+            continue
+        for route in rule.routes:
+            if route.method in ("ANY", verb):
+                out.add(route_pattern(route))
+    return out
+
+
+def granted_patterns(
+    facts: PolicyFacts, granted: AllowedRoutes | None, verb: str, budget: Budget
+) -> set[SegmentPattern] | None:
+    """The unbound patterns of the policy routes that ``granted`` (``Policy.allowed_routes`` of the
+    principal) allows on ``verb``; ``None`` (all of them) when the grants are not exact.
+
+    ``AllowedRoutes`` promises that, when ``exact``, ``decide`` allows a request only if some allow grant
+    matches it; a grant binds parameters of its route to values, so it matches only requests its
+    route's unbound pattern accepts. Hence every request ``decide`` allows on ``verb`` is accepted by one
+    of these patterns."""
+    if granted is None or not granted.exact:
+        return None
+    budget.spend(len(granted.allowed) // 2 + 1)
+    out: set[SegmentPattern] = set()
+    for grant in granted.allowed:
+        route = facts.route_of.get(grant.route)
+        if route is None:
+            return None  # a grant this check cannot place: judge exactness everywhere
+        if route.method in ("ANY", verb):
+            out.add(route_pattern(route))
+    return out
 
 
 def request_patterns(
