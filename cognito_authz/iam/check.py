@@ -17,7 +17,16 @@ from cognito_authz._frozen import Frozen, set_field
 from cognito_authz.iam.classes import Budget, Representative, walk_classes
 from cognito_authz.iam.document import iam_evaluator
 from cognito_authz.iam.patterns import SegmentPattern, glob_of_resource
-from cognito_authz.iam.world import VERBS, allowing_patterns, decide_cost, policy_facts, request_patterns
+from cognito_authz.iam.world import (
+    VERBS,
+    Head,
+    allowing_routes,
+    decide_cost,
+    head_of,
+    heads_of,
+    policy_facts,
+    request_patterns,
+)
 from cognito_authz.policy import Policy
 from cognito_authz.principal import Principal
 from cognito_authz.routing import request_segments
@@ -121,18 +130,22 @@ def check_document(
     wrong: list[str] = []
     lost: list[str] = []
     walks: dict[tuple[tuple[SegmentPattern, ...], tuple[int, ...]], list[Representative]] = {}
+    allowing = allowing_routes(policy, principal, budget)
     for verb in VERBS:
-        table, routes = request_patterns(facts, principal, verb, budget)
         allows = [glob for v, glob in globs["Allow"] if v == verb]
         denies = [glob for v, glob in globs["Deny"] if v == verb]
-        patterns = (*table, *routes, *allows, *denies)
         # Soundness needs the words an Allow accepts; exactness the words decide may allow, which the
         # route of an allow rule that may apply accepts. Every other word is refused by both, so the
-        # walk leaves it; and a word no table route can take (docs/architecture.md, step 3).
-        allowing = allowing_patterns(policy, facts, principal, verb, budget)
+        # walk leaves it, and a word no table route takes (docs/architecture.md, step 3). Table and
+        # policy patterns that start with another segment than these never meet such a word.
+        heads: set[Head] = {head_of(glob) for glob in allows} | heads_of(facts, allowing, verb)
+        table, routes, sources = request_patterns(
+            facts, principal, verb, budget, None if None in heads else heads
+        )
+        patterns = (*table, *routes, *allows, *denies)
         first_glob = len(table) + len(routes)
         relevant = [*range(first_glob, first_glob + len(allows))]
-        relevant += [len(table) + k for k, pattern in enumerate(routes) if pattern in allowing]
+        relevant += [len(table) + k for k, texts in enumerate(sources) if not texts.isdisjoint(allowing)]
         within = range(len(table)) if facts.table is not None else None
         # The classes are a function of the patterns (and what the walk is asked about) alone: verbs
         # with the same share one walk. decide still runs on every verb's own representatives.

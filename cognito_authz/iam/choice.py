@@ -21,9 +21,11 @@ from cognito_authz.iam.document import Statement, policy_document
 from cognito_authz.iam.patterns import MANY, PLUS, Token, plain_segment, resource_of_glob
 from cognito_authz.iam.world import (
     VERBS,
+    Head,
     PolicyFacts,
     decide_cost,
-    granted_patterns,
+    granted_routes,
+    heads_of,
     request_patterns,
     value_segments,
 )
@@ -271,21 +273,24 @@ def _choose_verb(
 ) -> tuple[list[Tokens], list[Tokens], tuple[str, ...]]:
     """:func:`_choose` for one verb: (Allow paths, Deny paths, rules of allowed classes left out)."""
     api = policy.api
-    table, routes = request_patterns(facts, principal, verb, budget)
     per_decide = decide_cost(facts, principal)
     allowed: list[tuple[str, tuple[str, ...]]] = []
     refused: list[str] = []
     words: dict[tuple[str, ...], None] = {}
-    fresh = fresh_segment(frozenset().union(*(p.literals() for p in (*table, *routes))))
     # Only the words a granted route reaches can be allowed, so only they and the refused words beside
     # them are judged (a guess like the rest of the choice: a candidate reaching further is caught by
     # the check, whose counterexample comes back in `extra_paths`). A candidate starting with a wildcard
     # reaches every first segment: then every word is judged.
-    granted_here = granted_patterns(facts, granted, verb, budget)
-    if granted_here is None or any(not isinstance(tokens[0], str) for tokens in allows):
-        relevant = None
-    else:
-        relevant = [len(table) + k for k, pattern in enumerate(routes) if pattern in granted_here]
+    texts = granted_routes(granted)
+    asked = texts is not None and all(isinstance(tokens[0], str) for tokens in allows)
+    heads: set[Head] | None = heads_of(facts, texts, verb) if texts is not None and asked else None
+    if heads is not None and None in heads:
+        heads = None
+    table, routes, sources = request_patterns(facts, principal, verb, budget, heads)
+    fresh = fresh_segment(frozenset().union(*(p.literals() for p in (*table, *routes))))
+    relevant = None
+    if texts is not None and asked:
+        relevant = [len(table) + k for k, named in enumerate(sources) if not named.isdisjoint(texts)]
     within = range(len(table)) if facts.table is not None else None
     for rep in walk_classes([*table, *routes], budget, relevant, within):
         # Routes cannot tell a trailing slash from none; globs can, so judge both forms.
@@ -317,10 +322,10 @@ def _choose_verb(
     # Paths by first segment: a glob starting with a literal is only tried on paths starting so.
     by_head: dict[bool, dict[str, list[int]]] = {}
     for is_allowed, paths_of in ((True, allowed_paths), (False, refused)):
-        heads: dict[str, list[int]] = {}
+        firsts: dict[str, list[int]] = {}
         for k, path in enumerate(paths_of):
-            heads.setdefault(path[1:].split("/", 1)[0], []).append(k)
-        by_head[is_allowed] = heads
+            firsts.setdefault(path[1:].split("/", 1)[0], []).append(k)
+        by_head[is_allowed] = firsts
 
     seen: dict[tuple[Tokens, bool], set[int]] = {}
 

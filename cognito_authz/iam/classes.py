@@ -104,15 +104,25 @@ def _expects(pattern: SegmentPattern, states: frozenset[int]) -> set[str]:
     return out
 
 
-def _need(pattern: SegmentPattern, states: frozenset[int]) -> str | None:
-    """The one literal a single NFA state waits for (any other non-empty segment kills it), else None."""
-    if len(states) != 1:
-        return None
-    state = next(iter(states))
-    if state < 0 or state % 2 or state // 2 >= len(pattern.tokens):
-        return None
-    token = pattern.tokens[state // 2]
-    return token if isinstance(token, str) and token else None
+def _needs(pattern: SegmentPattern, states: frozenset[int]) -> frozenset[str] | None:
+    """The literals the NFA states wait for, when any other non-empty segment kills every one of them;
+    ``None`` when a wildcard can take any segment (a state inside ``MANY`` or before a wildcard). A state
+    past the last token, or closed by a trailing slash, dies on every non-empty segment."""
+    tokens = pattern.tokens
+    out: set[str] = set()
+    for state in states:
+        if state < 0:
+            continue
+        position, inside = divmod(state, 2)
+        if inside:
+            return None
+        if position < len(tokens):
+            token = tokens[position]
+            if not isinstance(token, str):
+                return None
+            if token:
+                out.add(token)
+    return frozenset(out)
 
 
 class Representative(Frozen):
@@ -198,8 +208,11 @@ def walk_classes(
             waiting: dict[str, Live] = {}
             other: Live = []
             for i, s in states:
-                need = _need(patterns[i], s)
-                (waiting.setdefault(need, []) if need is not None else other).append((i, s))
+                needs = _needs(patterns[i], s)
+                if needs is None:
+                    other.append((i, s))
+                for need in needs or ():
+                    waiting.setdefault(need, []).append((i, s))
             if not prune or any(asked[i] for i, _s in other):
                 symbols = {fresh, *waiting}
                 for i, s in other:
