@@ -292,7 +292,7 @@ def _choose_verb(
     if texts is not None and asked:
         relevant = [len(table) + k for k, named in enumerate(sources) if not named.isdisjoint(texts)]
     within = range(len(table)) if facts.table is not None else None
-    for rep in walk_classes([*table, *routes], budget, relevant, within):
+    for rep in walk_classes([*table, *routes], budget, relevant, within, every_state=True):
         # Routes cannot tell a trailing slash from none; globs can, so judge both forms.
         base = rep.word[:-1] if rep.word[-1:] == ("",) else rep.word
         words.update(dict.fromkeys([base, (*base, "")] if base else [("",)]))
@@ -346,7 +346,12 @@ def _choose_verb(
         found = seen[(glob, on_allowed)] = {k for k in candidates if fullmatch(paths[k])}
         return found
 
-    usable = {d: hits(d, False) for d in denies if not hits(d, True)}
+    # Offered with the fewest wildcards first, so that of two carve-outs refusing the same judged words
+    # the cover takes the narrower: a '*' in the middle of a Deny also spans deeper words the choice did
+    # not judge (tenants/*/admin refuses tenants/acme/x/admin, which a member of acme may call).
+    budget.spend(len(denies) // 8 + 1)
+    narrowest = sorted(denies, key=lambda tokens: sum(not isinstance(t, str) for t in tokens))
+    usable = {d: hits(d, False) for d in narrowest if not hits(d, True)}
     carved = set().union(*usable.values()) if usable else set()
     options = {}
     for glob in allows:

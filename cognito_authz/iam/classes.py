@@ -150,6 +150,7 @@ def walk_classes(
     budget: Budget,
     relevant: Collection[int] | None = None,
     within: Collection[int] | None = None,
+    every_state: bool = False,
 ) -> list[Representative]:
     """One representative per reachable set of accepting patterns (see the module docstring).
 
@@ -164,6 +165,9 @@ def walk_classes(
     still gets a representative (that word's own walk never leaves them). The check passes the
     document's Allows and the granted routes as ``relevant`` and the API's table as ``within``
     (``docs/architecture.md``, step 3).
+
+    ``every_state`` returns a word per product state reached instead (words of one class whose futures
+    differ each get one): the choice judges globs on them, which tell apart more than the patterns do.
     """
     literals = frozenset().union(*(p.literals() for p in patterns)) - {""}
     count = len(patterns)
@@ -191,7 +195,7 @@ def walk_classes(
     start: Product = tuple((i, _closure(p, {0})) for i, p in enumerate(patterns))
     budget.spend(len(patterns) + 1)
     seen: set[Product] = {start}
-    found: dict[frozenset[int], Representative] = {}
+    found: dict[object, Representative] = {}
     stack: list[tuple[tuple[str, ...], Product]] = [((), start)]
     # Per product state: live patterns that wait for one literal (by that literal), the others, and the
     # symbols worth stepping. A pattern waiting for "orders" dies on any other segment, so it is never
@@ -233,8 +237,9 @@ def walk_classes(
         if prune and not (any(asked[i] for i, _t in nxt) and any(inside[i] for i, _t in nxt)):
             return ()  # no word at or below this one is asked about: left, with all below it
         accepted = frozenset(i for i, t in nxt if _accepts(patterns[i], t))
-        if accepted not in found:
-            found[accepted] = Representative(word, accepted)
+        key = (accepted, nxt) if every_state else accepted
+        if key not in found:
+            found[key] = Representative(word, accepted)
         return nxt
 
     while stack:
