@@ -1,0 +1,115 @@
+"""The class walk against a direct matcher: every class of the words asked about gets a representative.
+
+``walk_classes`` is the soundness part's enumeration: the check evaluates ``decide`` and IAM on one word
+per class it returns, so a class it misses (or merges with another) is a request nobody checks. Here the
+walk is held to :meth:`SegmentPattern.matches` (a plain backtracking match, sharing no code with the
+walk's automaton) over every word of up to four segments from a small alphabet, with and without the
+``relevant`` and ``within`` narrowing the check uses (``docs/architecture.md``, step 3).
+"""
+
+from __future__ import annotations
+
+from itertools import product
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cognito_authz.iam.check import check_document
+from cognito_authz.iam.classes import Budget, walk_classes
+from cognito_authz.iam.document import policy_document
+from cognito_authz.iam.patterns import MANY, ONE, PLUS, SegmentPattern, Token
+from cognito_authz.policy import Policy
+from cognito_authz.principal import Principal
+
+LITERALS = ("a", "b", "c")
+# Words over the literals and one segment equal to none of them, optionally closed by a trailing slash.
+WORDS = [
+    (*body, *end)
+    for length in range(5)
+    for body in product((*LITERALS, "zz"), repeat=length)
+    for end in ((), ("",))
+    if body or end
+]
+
+
+@st.composite
+def patterns(draw: st.DrawFn) -> SegmentPattern:
+    routed = draw(st.booleans())
+    wild: list[Token] = [ONE, MANY] if routed else [MANY, PLUS]
+    tokens = draw(st.lists(st.sampled_from([*LITERALS, *LITERALS, *wild]), min_size=0, max_size=3))
+    if routed:
+        # A route's greedy parameter is its last token.
+        tokens = [t for t in tokens if t is not MANY] + ([MANY] if MANY in tokens else [])
+    elif draw(st.booleans()):
+        tokens.append("")  # a glob naming the trailing slash
+    return SegmentPattern(tuple(tokens), routed=routed)
+
+
+def accepted(pats: list[SegmentPattern], word: tuple[str, ...]) -> frozenset[int]:
+    return frozenset(i for i, p in enumerate(pats) if p.matches(word))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(patterns(), min_size=1, max_size=6), st.data())
+def test_every_class_asked_about_has_a_representative(
+    pats: list[SegmentPattern], data: st.DataObject
+) -> None:
+    indexes = range(len(pats))
+    relevant = data.draw(st.none() | st.lists(st.sampled_from(indexes), unique=True))
+    within = data.draw(st.none() | st.lists(st.sampled_from(indexes), unique=True))
+    reps = walk_classes(pats, Budget(10**7), relevant, within)
+    found = {rep.accepted for rep in reps}
+    for rep in reps:
+        # Each representative is what it says: the walk's automaton agrees with the direct match.
+        assert rep.accepted == accepted(pats, rep.word), rep
+    asked = set(indexes if relevant is None else relevant)
+    inside = set(indexes if within is None else within)
+    for word in WORDS:
+        classes = accepted(pats, word)
+        # Unnarrowed: every class. Narrowed: every class an asked pattern and a table pattern accept.
+        if (relevant is None and within is None) or (classes & asked and classes & inside):
+            assert classes in found, (word, classes)
+
+
+def test_the_walk_tells_apart_words_only_a_deeper_pattern_separates() -> None:
+    # /a/b and /a/zz are one class for the route, two for the glob: merging them would hide /a/b.
+    pats = [SegmentPattern(("a", ONE), routed=True), SegmentPattern(("a", "b"), routed=False)]
+    found = {rep.accepted for rep in walk_classes(pats, Budget(10**6))}
+    assert {frozenset({0}), frozenset({0, 1})} <= found
+
+
+# --- the check walks what it must: what the document allows, and what decide may allow -----------------
+
+PREFIX = "arn:aws:execute-api:eu-west-1:123456789012:abc123/prod/"
+TABLE_POLICY = Policy.from_dict(
+    {
+        "version": 1,
+        "api": ["GET /a/{x}", "GET /b/{x}", "GET /c/{x}"],
+        "rules": [
+            {"id": "a", "routes": ["GET /a/{x}"]},
+            {"id": "c-for-staff", "routes": ["GET /c/{x}"], "when": {"groups": ["staff"]}},
+        ],
+    }
+)
+
+
+def verdict(groups: list[str], allows: list[str]) -> tuple[bool, bool, str]:
+    caller = Principal.from_claims({"sub": "u", "cognito:groups": groups})
+    statements = [("Allow", [PREFIX + r for r in allows])]
+    document = policy_document(statements)
+    found = check_document(TABLE_POLICY, caller, document, PREFIX, Budget(10**6))
+    return found.sound, found.exact, found.example
+
+
+def test_an_allow_outside_every_rule_is_still_walked() -> None:
+    # No rule may allow anything under /b: only the Allow itself leads the walk there.
+    sound, _exact, example = verdict([], ["GET/a/*", "GET/b/*"])
+    assert not sound
+    assert example.startswith("GET /b/"), example
+
+
+def test_a_rule_the_caller_may_fire_is_walked_for_exactness() -> None:
+    # The staff rule applies: a document without /c is sound but not exact.
+    assert verdict(["staff"], ["GET/a/?*"])[:2] == (True, False)
+    # Without the group the rule cannot apply: the same document is exact.
+    assert verdict([], ["GET/a/?*"])[:2] == (True, True)
