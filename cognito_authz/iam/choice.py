@@ -292,13 +292,20 @@ def _choose_verb(
     if texts is not None and asked:
         relevant = [len(table) + k for k, named in enumerate(sources) if not named.isdisjoint(texts)]
     within = range(len(table)) if facts.table is not None else None
+    known: dict[str, bool] = {}  # bare path -> routable, as the walk found it
+    table_indexes = frozenset(range(len(table))) if facts.table is not None else None
     for rep in walk_classes([*table, *routes], budget, relevant, within, every_state=True):
         # Routes cannot tell a trailing slash from none; globs can, so judge both forms.
         base = rep.word[:-1] if rep.word[-1:] == ("",) else rep.word
         words.update(dict.fromkeys([base, (*base, "")] if base else [("",)]))
-        # Deeper words no route takes are one class for routes, not for globs: probe two of them.
-        for deeper in ((*base, fresh), (*base, fresh, fresh)):
-            words.update(dict.fromkeys([deeper, (*deeper, "")]))
+        if base and table_indexes is not None:
+            # Whether a table route takes it: the walk knows (a slash routes like none).
+            known["/" + "/".join(base)] = not table_indexes.isdisjoint(rep.accepted)
+        # Deeper words no route takes are one class for routes, not for globs: probe two of them (under
+        # a table, only where a table route may take another segment: elsewhere nothing is routable).
+        if rep.deeper or facts.table is None:
+            for deeper in ((*base, fresh), (*base, fresh, fresh)):
+                words.update(dict.fromkeys([deeper, (*deeper, "")]))
     paths = dict.fromkeys("/" + "/".join(word) for word in words)
     paths.update(dict.fromkeys(extra_paths))
     # A single trailing slash routes and decides like none (the routing model), so the slashed form of a
@@ -308,7 +315,10 @@ def _choose_verb(
     for path in paths:
         bare = path[:-1] if len(path) > 1 and path[-1] == "/" else path
         if bare not in answers:
-            if request_segments(bare) is None or (api is not None and not api.routable(verb, bare)):
+            routable = known.get(bare)
+            if routable is None:
+                routable = api is None or api.routable(verb, bare)
+            if not routable or request_segments(bare) is None:
                 answers[bare] = None
             else:
                 budget.spend(per_decide)
@@ -346,6 +356,10 @@ def _choose_verb(
         found = seen[(glob, on_allowed)] = {k for k in candidates if fullmatch(paths[k])}
         return found
 
+    # A glob starting with a literal no judged path starts with matches none of them: it could neither
+    # cover an allowed path nor carve out a refused one.
+    allows = [glob for glob in allows if _may_hit(glob, by_head[True])]
+    denies = [glob for glob in denies if _may_hit(glob, by_head[False])]
     # Offered with the fewest wildcards first, so that of two carve-outs refusing the same judged words
     # the cover takes the narrower: a '*' in the middle of a Deny also spans deeper words the choice did
     # not judge (tenants/*/admin refuses tenants/acme/x/admin, which a member of acme may call).
@@ -366,6 +380,11 @@ def _choose_verb(
         if k not in covered:
             missed.update(dict.fromkeys(rules))
     return chosen, chosen_denies, tuple(missed)
+
+
+def _may_hit(glob: Tokens, heads: dict[str, list[int]]) -> bool:
+    head = glob[0]
+    return not (isinstance(head, str) and head) or head in heads
 
 
 def assemble(prefix: str, allow: list[Glob], deny: list[Glob]) -> dict[str, Any]:

@@ -15,7 +15,7 @@ matcher on the representatives.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 
 from cognito_authz._frozen import Frozen, set_field
 from cognito_authz.iam.patterns import MANY, ONE, PLUS, SegmentPattern
@@ -125,16 +125,29 @@ def _needs(pattern: SegmentPattern, states: frozenset[int]) -> frozenset[str] | 
     return frozenset(out)
 
 
-class Representative(Frozen):
-    """One word standing for its class, and the indexes of the patterns that accept it."""
+def _remaining(pattern: SegmentPattern, states: frozenset[int]) -> tuple[object, ...]:
+    """What a pattern in NFA states ``states`` still does: its tokens from the first one a state is at,
+    the states counted from there, and how it matches. Two live patterns with equal ones accept the same
+    continuations (the automaton reads only these)."""
+    first = min((state // 2 for state in states if state >= 0), default=len(pattern.tokens))
+    shifted = frozenset(state - 2 * first if state >= 0 else state for state in states)
+    return pattern.tokens[first:], shifted, pattern.routed
 
-    __slots__ = ("accepted", "word")
+
+class Representative(Frozen):
+    """One word standing for its class, and the indexes of the patterns that accept it. ``deeper`` (a
+    hint, given with ``every_state``): whether a pattern the walk was asked about ``within`` may still
+    take another segment after this word."""
+
+    __slots__ = ("accepted", "deeper", "word")
     word: tuple[str, ...]
     accepted: frozenset[int]
+    deeper: bool
 
-    def __init__(self, word: tuple[str, ...], accepted: frozenset[int]) -> None:
+    def __init__(self, word: tuple[str, ...], accepted: frozenset[int], deeper: bool = True) -> None:
         set_field(self, "word", word)
         set_field(self, "accepted", accepted)
+        set_field(self, "deeper", deeper)
 
 
 def fresh_segment(taken: frozenset[str]) -> str:
@@ -194,9 +207,7 @@ def walk_classes(
     Product = tuple[tuple[int, frozenset[int]], ...]
     start: Product = tuple((i, _closure(p, {0})) for i, p in enumerate(patterns))
     budget.spend(len(patterns) + 1)
-    seen: set[Product] = {start}
     found: dict[object, Representative] = {}
-    stack: list[tuple[tuple[str, ...], Product]] = [((), start)]
     # Per product state: live patterns that wait for one literal (by that literal), the others, and the
     # symbols worth stepping. A pattern waiting for "orders" dies on any other segment, so it is never
     # stepped for one; a symbol that can only keep patterns nobody asked about is not stepped at all.
@@ -229,27 +240,97 @@ def walk_classes(
             found_split = index[states] = (waiting, other, sorted(symbols))
         return found_split
 
-    def advance(word: tuple[str, ...], states: Product, symbol: str) -> Product:
+    def advance(states: Product, symbol: str) -> tuple[Product, frozenset[int]] | None:
+        """The product state after ``symbol`` and the patterns accepting there; ``None`` when no word at
+        or below it is asked about (it is left, with everything below it)."""
         waiting, other, _symbols = split(states)
         live = [*other, *waiting.get(symbol, ())] if symbol else list(states)
         budget.spend(len(live) // 2 + 1)
         nxt = tuple(sorted((i, t) for i, s in live if (t := step(i, s, symbol))))
         if prune and not (any(asked[i] for i, _t in nxt) and any(inside[i] for i, _t in nxt)):
-            return ()  # no word at or below this one is asked about: left, with all below it
-        accepted = frozenset(i for i, t in nxt if _accepts(patterns[i], t))
+            return None
+        return nxt, frozenset(i for i, t in nxt if _accepts(patterns[i], t))
+
+    def record(word: tuple[str, ...], accepted: frozenset[int], nxt: Product, deeper: bool) -> None:
         key = (accepted, nxt) if every_state else accepted
         if key not in found:
-            found[key] = Representative(word, accepted)
-        return nxt
+            found[key] = Representative(word, accepted, deeper)
 
-    while stack:
-        word, states = stack.pop()
-        # The closing empty segment: a trailing slash, or the root "/" when the word is empty.
-        advance((*word, ""), states, "")
-        for symbol in split(states)[2]:  # sorted: representatives never depend on hash order
-            path = (*word, symbol)
-            nxt = advance(path, states, symbol)
-            if nxt and nxt not in seen:
-                seen.add(nxt)
-                stack.append((path, nxt))
+    def goes_deeper(nxt: Product) -> bool:
+        if not every_state:
+            return True
+        budget.spend(len(nxt) // 4 + 1)
+        return any(inside[i] and _needs(patterns[i], t) != frozenset() for i, t in nxt)
+
+    Emit = Callable[[tuple[str, ...], frozenset[int], Product], None]
+
+    def below(prefix: tuple[str, ...], states: Product, emit: Emit) -> None:
+        """Every word below ``prefix`` (whose product state is ``states``), each emitted with what accepts
+        it and its product state."""
+        seen: set[Product] = {states}
+        stack = [(prefix, states)]
+        while stack:
+            word, states = stack.pop()
+            # The closing empty segment (a trailing slash) first, then each symbol, in sorted order:
+            # representatives never depend on hash order.
+            for symbol in ("", *split(states)[2]):
+                stepped = advance(states, symbol)
+                if stepped is None:
+                    continue
+                nxt, accepted = stepped
+                path = (*word, symbol)
+                emit(path, accepted, nxt)
+                if symbol and nxt and nxt not in seen:
+                    seen.add(nxt)
+                    stack.append((path, nxt))
+
+    # Below the first segment, many APIs repeat one shape (/svc1/items/{id}, /svc2/items/{id}...): the
+    # walk below a first segment depends only on the live patterns' remaining tokens and NFA states (and
+    # whether they are asked about), not on which patterns they are. So it is walked once per shape and
+    # its words and classes are carried over to every first segment of that shape, pattern by pattern.
+    Entry = tuple[tuple[str, ...], tuple[int, ...], tuple[tuple[int, frozenset[int]], ...], bool]
+    shapes: dict[tuple[object, ...], list[Entry]] = {}
+
+    def first_segment(prefix: tuple[str, ...], states: Product) -> None:
+        budget.spend(len(states) // 2 + 1)  # its shape
+        shape = tuple((_remaining(patterns[i], t), asked[i], inside[i]) for i, t in states)
+        entries = shapes.get(shape)
+        if entries is None:
+            position = {i: k for k, (i, _t) in enumerate(states)}
+            entries = shapes[shape] = []
+
+            def keep(word: tuple[str, ...], accepted: frozenset[int], nxt: Product) -> None:
+                entries.append(
+                    (
+                        word[len(prefix) :],
+                        tuple(position[i] for i in accepted),
+                        tuple((position[i], t) for i, t in nxt) if every_state else (),
+                        goes_deeper(nxt),
+                    )
+                )
+
+            below(prefix, states, keep)
+        order = [i for i, _t in states]
+        budget.spend(len(entries) + 1)  # carried over
+        for suffix, accepted, nxt, deeper in entries:
+            record(
+                (*prefix, *suffix),
+                frozenset(order[k] for k in accepted),
+                tuple((order[k], t) for k, t in nxt),
+                deeper,
+            )
+
+    firsts: set[Product] = set()
+
+    def from_root(word: tuple[str, ...], accepted: frozenset[int], nxt: Product) -> None:
+        record(word, accepted, nxt, goes_deeper(nxt))
+        if word != ("",) and nxt and nxt not in firsts:
+            firsts.add(nxt)
+            first_segment(word, nxt)
+
+    # The root: its closing empty segment is the root "/" itself.
+    for symbol in ("", *split(start)[2]):
+        stepped = advance(start, symbol)
+        if stepped is not None:
+            from_root((symbol,), stepped[1], stepped[0])
     return list(found.values())
