@@ -259,7 +259,7 @@ def walk_classes(
     def goes_deeper(nxt: Product) -> bool:
         if not every_state:
             return True
-        budget.spend(len(nxt) // 4 + 1)
+        budget.spend(len(nxt) // 2 + 1)
         return any(inside[i] and _needs(patterns[i], t) != frozenset() for i, t in nxt)
 
     Emit = Callable[[tuple[str, ...], frozenset[int], Product], None]
@@ -311,7 +311,8 @@ def walk_classes(
 
             below(prefix, states, keep)
         order = [i for i, _t in states]
-        budget.spend(len(entries) + 1)  # carried over
+        # Carried over: each entry's classes and product state renamed, pattern by pattern.
+        budget.spend(sum(len(e[1]) + len(e[2]) for e in entries) // 4 + len(entries) + 1)
         for suffix, accepted, nxt, deeper in entries:
             record(
                 (*prefix, *suffix),
