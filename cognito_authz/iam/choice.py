@@ -242,35 +242,24 @@ def choose(
     allow: list[Glob] = []
     deny: list[Glob] = []
     missed: dict[str, None] = {}
-    done: dict[tuple[Any, ...], tuple[list[Tokens], list[Tokens], tuple[str, ...]]] = {}
+    done: dict[tuple[Any, ...], Choice] = {}
     for verb in VERBS:
         allows = grant_allows.get(verb, [])
         if not allows and granted.exact:
             continue  # no grant reaches the verb, so decide allows nothing on it
         denies = grant_denies.get(verb, [])
         extra_paths = tuple(sorted((extra or {}).get(verb, ())))
-        # Verbs that the same routes reach (ANY routes only) with the same candidates have the same
-        # classes and the same decisions (decide reads the verb only to pick routes): one choice serves
-        # them all, so a table of ANY routes costs one verb's work, not seven.
-        signature = (
-            tuple(r.text for r in facts.table or () if r.method in ("ANY", verb)),
-            tuple(r.text for r in facts.routes if r.method in ("ANY", verb)),
-            tuple(allows),
-            tuple(denies),
+        choice = _choose_verb(
+            policy,
+            facts,
+            principal,
+            granted,
+            verb,
+            (allows, denies, partial(more, verb), verb in wide),
             extra_paths,
+            budget,
+            done,
         )
-        choice = done.get(signature)
-        if choice is None:
-            choice = done[signature] = _choose_verb(
-                policy,
-                facts,
-                principal,
-                granted,
-                verb,
-                (allows, denies, partial(more, verb), verb in wide),
-                extra_paths,
-                budget,
-            )
         allow += [(verb, tokens) for tokens in choice[0]]
         deny += [(verb, tokens) for tokens in choice[1]]
         missed.update(dict.fromkeys(choice[2]))
@@ -292,6 +281,7 @@ def _verbs(method: str | None) -> tuple[str, ...]:
     return VERBS if method == "ANY" else (method,) if method is not None else ()
 
 
+Choice = tuple[list[Tokens], list[Tokens], tuple[str, ...]]
 # A verb's candidates: the grants' Allows and Denies, the way to get the table's too, and whether one of
 # those reaches every first segment.
 Tiers = tuple[list[Tokens], list[Tokens], Callable[[], tuple[list[Tokens], list[Tokens]]], bool]
@@ -306,8 +296,13 @@ def _choose_verb(
     tiers: Tiers,
     extra_paths: tuple[str, ...],
     budget: Budget,
-) -> tuple[list[Tokens], list[Tokens], tuple[str, ...]]:
-    """:func:`_choose` for one verb: (Allow paths, Deny paths, rules of allowed classes left out)."""
+    done: dict[tuple[Any, ...], Choice],
+) -> Choice:
+    """:func:`_choose` for one verb: (Allow paths, Deny paths, rules of allowed classes left out).
+
+    Verbs handed the same patterns, candidates and extra paths share one choice (``done``): the routes
+    that reach the words judged are the same, and decide reads the verb only to pick routes, so the
+    decisions are too (a table of ANY routes costs one verb's work, not seven)."""
     allows, denies, more, wide = tiers
     api = policy.api
     per_decide = decide_cost(facts, principal)
@@ -329,6 +324,18 @@ def _choose_verb(
     if texts is not None and asked:
         relevant = [len(table) + k for k, named in enumerate(sources) if not named.isdisjoint(texts)]
     within = range(len(table)) if facts.table is not None else None
+    budget.spend((len(table) + len(routes) + len(allows) + len(denies)) // 8 + 1)  # the key below
+    key = (
+        tuple(table),
+        tuple(routes),
+        None if relevant is None else tuple(relevant),
+        tuple(allows),
+        tuple(denies),
+        extra_paths,
+    )
+    shared = done.get(key)
+    if shared is not None:
+        return shared
     known: dict[str, bool] = {}  # bare path -> routable, as the walk found it
     table_indexes = frozenset(range(len(table))) if facts.table is not None else None
     for rep in walk_classes([*table, *routes], budget, relevant, within, every_state=True):
@@ -436,7 +443,8 @@ def _choose_verb(
     for k, (_, rules) in enumerate(allowed):
         if k not in covered:
             missed.update(dict.fromkeys(rules))
-    return chosen, chosen_denies, tuple(missed)
+    done[key] = (chosen, chosen_denies, tuple(missed))
+    return done[key]
 
 
 def _may_hit(glob: Tokens, heads: dict[str, list[int]]) -> bool:
