@@ -125,10 +125,17 @@ def _needs(pattern: SegmentPattern, states: frozenset[int]) -> frozenset[str] | 
     return frozenset(out)
 
 
+_ALONE = (frozenset({0}), frozenset({1}))
+
+
 def _remaining(pattern: SegmentPattern, states: frozenset[int]) -> tuple[object, ...]:
     """What a pattern in NFA states ``states`` still does: its tokens from the first one a state is at,
     the states counted from there, and how it matches. Two live patterns with equal ones accept the same
     continuations (the automaton reads only these)."""
+    if len(states) == 1:
+        (state,) = states
+        if state >= 0:  # the usual case, one state: no minimum to find, no set to build
+            return pattern.tokens[state // 2 :], _ALONE[state % 2], pattern.routed
     first = min((state // 2 for state in states if state >= 0), default=len(pattern.tokens))
     shifted = frozenset(state - 2 * first if state >= 0 else state for state in states)
     return pattern.tokens[first:], shifted, pattern.routed
