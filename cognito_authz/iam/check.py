@@ -6,6 +6,9 @@ the rendered document (:func:`~cognito_authz.iam.patterns.glob_of_resource`), re
 reason about, builds the classes of requests from the API's table, the policy's routes and those globs
 (:func:`~cognito_authz.iam.classes.walk_classes`), and on one request of every class compares a fresh
 ``Policy.decide`` with :func:`~cognito_authz.iam.document.iam_allows`, IAM's evaluation of the whole ARN.
+The walk is asked only about the words the document's Allows accept (soundness) and those the routes of
+allow rules that may apply to the principal accept (exactness), within the table: every other word is
+refused by IAM and by ``decide`` alike.
 """
 
 from __future__ import annotations
