@@ -113,3 +113,19 @@ def test_a_rule_the_caller_may_fire_is_walked_for_exactness() -> None:
     assert verdict(["staff"], ["GET/a/?*"])[:2] == (True, False)
     # Without the group the rule cannot apply: the same document is exact.
     assert verdict([], ["GET/a/?*"])[:2] == (True, True)
+
+
+GREEDY_TABLE = Policy.from_dict(
+    {"version": 1, "api": ["ANY /{proxy+}"], "rules": [{"id": "a", "routes": ["GET /a/{x}"]}]}
+)
+
+
+def test_a_table_route_that_takes_any_first_segment_keeps_deeper_words_routable() -> None:
+    # Every path is routable through ANY /{proxy+}: GET/a/* also allows /a/x/y, which decide denies.
+    # The walk is asked about words starting with "a" only; the table's greedy route must still be
+    # handed to it, or /a/x/y would look unroutable and go unchecked.
+    caller = Principal.from_claims({"sub": "u"})
+    document = policy_document([("Allow", [PREFIX + "GET/a/*"])])
+    found = check_document(GREEDY_TABLE, caller, document, PREFIX, Budget(10**6))
+    assert not found.sound
+    assert found.example.startswith("GET /a/"), found.example
