@@ -90,10 +90,6 @@ def _step(pattern: SegmentPattern, states: frozenset[int], symbol: str) -> froze
     return _closure(pattern, out)
 
 
-def _accepts(pattern: SegmentPattern, states: frozenset[int]) -> bool:
-    return 2 * len(pattern.tokens) in states or _FINAL in states
-
-
 def _expects(pattern: SegmentPattern, states: frozenset[int]) -> set[str]:
     out: set[str] = set()
     for state in states:
@@ -198,6 +194,7 @@ def walk_classes(
     for i in within or ():
         inside[i] = True
     fresh = fresh_segment(literals)
+    ends = [2 * len(p.tokens) for p in patterns]  # the NFA state of a pattern that has accepted
     steps: dict[tuple[int, frozenset[int], str], frozenset[int]] = {}
 
     def step(i: int, states: frozenset[int], symbol: str) -> frozenset[int]:
@@ -251,12 +248,20 @@ def walk_classes(
         """The product state after ``symbol`` and the patterns accepting there; ``None`` when no word at
         or below it is asked about (it is left, with everything below it)."""
         waiting, other, _symbols = split(states)
-        live = [*other, *waiting.get(symbol, ())] if symbol else list(states)
+        live = [*other, *waiting.get(symbol, ())] if symbol else states
         budget.spend(len(live) // 2 + 1)
-        nxt = tuple(sorted((i, t) for i, s in live if (t := step(i, s, symbol))))
-        if prune and not (any(asked[i] for i, _t in nxt) and any(inside[i] for i, _t in nxt)):
+        stepped: list[tuple[int, frozenset[int]]] = []
+        for i, s in live:  # step(), inlined: this loop is most of the walk's time
+            key = (i, s, symbol)
+            t = steps.get(key)
+            if t is None:
+                t = step(i, s, symbol)
+            if t:
+                stepped.append((i, t))
+        stepped.sort()  # by index alone: each pattern appears once
+        if prune and not (any(asked[i] for i, _t in stepped) and any(inside[i] for i, _t in stepped)):
             return None
-        return nxt, frozenset(i for i, t in nxt if _accepts(patterns[i], t))
+        return tuple(stepped), frozenset(i for i, t in stepped if ends[i] in t or _FINAL in t)
 
     def record(word: tuple[str, ...], accepted: frozenset[int], nxt: Product, deeper: bool) -> None:
         key = (accepted, nxt) if every_state else accepted
