@@ -124,6 +124,12 @@ def _needs(pattern: SegmentPattern, states: frozenset[int]) -> frozenset[str] | 
 _ALONE = (frozenset({0}), frozenset({1}))
 
 
+def _greedy(pattern: SegmentPattern, states: frozenset[int]) -> bool:
+    """Whether a state is inside ``MANY`` or before it (the pattern takes any number of segments)."""
+    tokens = pattern.tokens
+    return any(s >= 0 and (s % 2 or (s // 2 < len(tokens) and tokens[s // 2] is MANY)) for s in states)
+
+
 def _remaining(pattern: SegmentPattern, states: frozenset[int]) -> tuple[object, ...]:
     """What a pattern in NFA states ``states`` still does: its tokens from the first one a state is at,
     the states counted from there, and how it matches. Two live patterns with equal ones accept the same
@@ -139,8 +145,9 @@ def _remaining(pattern: SegmentPattern, states: frozenset[int]) -> tuple[object,
 
 class Representative(Frozen):
     """One word standing for its class, and the indexes of the patterns that accept it. ``deeper`` (a
-    hint, given with ``every_state``): whether a pattern the walk was asked about ``within`` may still
-    take another segment after this word."""
+    hint, given with ``every_state``): whether a pattern the walk was asked about ``within`` is in a
+    greedy parameter after this word, or before one, so that words many segments deeper (which the walk
+    folds into this state) may still be accepted."""
 
     __slots__ = ("accepted", "deeper", "word")
     word: tuple[str, ...]
@@ -272,7 +279,7 @@ def walk_classes(
         if not every_state:
             return True
         budget.spend(len(nxt) // 2 + 1)
-        return any(inside[i] and _needs(patterns[i], t) != frozenset() for i, t in nxt)
+        return any(inside[i] and _greedy(patterns[i], t) for i, t in nxt)
 
     Emit = Callable[[tuple[str, ...], frozenset[int], Product], None]
 
