@@ -71,6 +71,44 @@ def test_every_class_asked_about_has_a_representative(
             assert classes in found, (word, classes)
 
 
+@st.composite
+def repeated_shapes(draw: st.DrawFn) -> list[SegmentPattern]:
+    """The same suffixes under several first segments, each copy routed or raw at random: first
+    segments whose shapes agree or differ only in how a pattern matches, which the walk must tell."""
+    suffixes = draw(
+        st.lists(st.lists(st.sampled_from(["b", "c", ONE, MANY]), max_size=2), min_size=1, max_size=3)
+    )
+    out: list[SegmentPattern] = []
+    for head in ("a", "b", "c"):
+        for suffix in suffixes:
+            routed = draw(st.booleans())
+            tokens = [t if routed or t is not ONE else PLUS for t in suffix]
+            if routed:
+                tokens = [t for t in tokens if t is not MANY] + ([MANY] if MANY in tokens else [])
+            out.append(SegmentPattern((head, *tokens), routed=routed))
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(repeated_shapes(), st.data())
+def test_first_segments_of_one_shape_share_a_walk_only_when_alike(
+    pats: list[SegmentPattern], data: st.DataObject
+) -> None:
+    # The walk below a first segment is done once per shape and carried over: a shape that forgot how a
+    # pattern matches or whether it is asked about would carry over the wrong classes.
+    indexes = range(len(pats))
+    relevant = data.draw(st.lists(st.sampled_from(indexes), unique=True, min_size=1))
+    for asked in (None, relevant):
+        reps = walk_classes(pats, Budget(10**7), asked)
+        found = {rep.accepted for rep in reps}
+        for rep in reps:
+            assert rep.accepted == accepted(pats, rep.word), rep
+        for word in WORDS:
+            classes = accepted(pats, word)
+            if asked is None or classes & set(asked):
+                assert classes in found, (word, classes)
+
+
 def test_the_walk_tells_apart_words_only_a_deeper_pattern_separates() -> None:
     # /a/b and /a/zz are one class for the route, two for the glob: merging them would hide /a/b.
     pats = [SegmentPattern(("a", ONE), routed=True), SegmentPattern(("a", "b"), routed=False)]
