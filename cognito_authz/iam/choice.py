@@ -24,7 +24,6 @@ from cognito_authz.iam.world import (
     Head,
     PolicyFacts,
     decide_cost,
-    granted_routes,
     heads_of,
     request_patterns,
     value_segments,
@@ -79,6 +78,13 @@ def _candidate_cost(route: Route) -> int:
     # A candidate glob for one bound value: a canonical check of its segments, then two pool entries per
     # verb the route takes (seven for ANY).
     return 2 + (7 if route.method == "ANY" else 1)
+
+
+def granted_routes(granted: AllowedRoutes) -> frozenset[str] | None:
+    """The texts of the policy routes ``granted`` (``Policy.allowed_routes``) allows; ``None`` when the
+    grants are not exact. ``AllowedRoutes`` promises that, when exact, ``decide`` allows a request only
+    if some allow grant matches it, and a grant matches only requests its route matches."""
+    return frozenset(grant.route for grant in granted.allowed) if granted.exact else None
 
 
 def _head(route: Route) -> str | None:

@@ -19,7 +19,7 @@ from typing import Any
 from cognito_authz._frozen import Frozen, set_field
 from cognito_authz.iam.classes import Budget
 from cognito_authz.iam.patterns import SegmentPattern, route_pattern
-from cognito_authz.policy import AllowedRoutes, Policy
+from cognito_authz.policy import Policy
 from cognito_authz.policy.conditions import MAX_ALTERNATIVES, claim_items, claim_text
 from cognito_authz.policy.model import Condition, template_param
 from cognito_authz.policy.routes import LITERAL, Route
@@ -246,13 +246,6 @@ def allowing_routes(policy: Policy, principal: Principal, budget: Budget) -> fro
         if rule.effect == "allow" and (rule.when is None or _may_hold(rule.when, principal)):
             out.update(route.text for route in rule.routes if route.method is not None)
     return frozenset(out)
-
-
-def granted_routes(granted: AllowedRoutes) -> frozenset[str] | None:
-    """The texts of the policy routes ``granted`` (``Policy.allowed_routes``) allows; ``None`` when the
-    grants are not exact. ``AllowedRoutes`` promises that, when exact, ``decide`` allows a request only
-    if some allow grant matches it, and a grant matches only requests its route matches."""
-    return frozenset(grant.route for grant in granted.allowed) if granted.exact else None
 
 
 # A pattern's first segment when it is a literal ('' for the root's patterns: no token, or an empty one
