@@ -189,8 +189,9 @@ def walk_classes(
     document's Allows and the granted routes as ``relevant`` and the API's table as ``within``
     (``docs/architecture.md``, step 3).
 
-    ``every_state`` returns a word per product state reached instead (words of one class whose futures
-    differ each get one): the choice judges globs on them, which tell apart more than the patterns do.
+    ``every_state`` returns a word per class and set of live asked patterns instead (words of one class
+    that an asked pattern can still tell apart later each get one): the choice judges globs on them,
+    which tell apart more than the patterns do (``/tenants/~0~`` from ``/tenants/x0``).
     """
     literals = frozenset().union(*(p.literals() for p in patterns)) - {""}
     count = len(patterns)
@@ -271,7 +272,7 @@ def walk_classes(
         return tuple(stepped), frozenset(i for i, t in stepped if ends[i] in t or _FINAL in t)
 
     def record(word: tuple[str, ...], accepted: frozenset[int], nxt: Product, deeper: bool) -> None:
-        key = (accepted, nxt) if every_state else accepted
+        key = (accepted, frozenset(i for i, _t in nxt if asked[i])) if every_state else accepted
         if key not in found:
             found[key] = Representative(word, accepted, deeper)
 
