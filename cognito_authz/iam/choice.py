@@ -26,6 +26,7 @@ from cognito_authz.iam.world import (
     decide_cost,
     heads_of,
     request_patterns,
+    table_takes_any_head,
     value_segments,
 )
 from cognito_authz.policy import AllowedRoutes, Policy
@@ -244,7 +245,7 @@ def choose(
         return with_table[0][0].get(verb, []), with_table[0][1].get(verb, [])
 
     # Verbs on which a table route starts with a parameter: its candidates reach every first segment.
-    wide = {verb for r in facts.table or () if _head(r) is None for verb in _verbs(r.method)}
+    wide = {verb for verb in VERBS if table_takes_any_head(facts, verb)}
     allow: list[Glob] = []
     deny: list[Glob] = []
     missed: dict[str, None] = {}
@@ -281,10 +282,6 @@ def _by_verb(pools: tuple[list[Glob], list[Glob]]) -> tuple[dict[str, list[Token
         for v, tokens in pool:
             by_verb.setdefault(v, []).append(tokens)
     return allows_of, denies_of
-
-
-def _verbs(method: str | None) -> tuple[str, ...]:
-    return VERBS if method == "ANY" else (method,) if method is not None else ()
 
 
 Choice = tuple[list[Tokens], list[Tokens], tuple[str, ...]]
@@ -376,7 +373,9 @@ def _choose_verb(
                 decision = policy.decide(principal, verb, bare)
                 answers[bare] = (decision.allowed, decision.rules)
         answer = answers[bare]
-        if answer is not None and request_segments(path) is not None:
+        # One trailing slash routes like none (request_segments): only a bare path that itself ends
+        # in a slash needs the slashed form asked again.
+        if answer is not None and (path == bare or bare[-1] != "/" or request_segments(path) is not None):
             (allowed.append((path, answer[1])) if answer[0] else refused.append(path))
 
     allowed_paths = [path for path, _ in allowed]

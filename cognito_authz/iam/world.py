@@ -34,6 +34,7 @@ __all__ = [
     "decide_cost",
     "policy_facts",
     "request_patterns",
+    "table_takes_any_head",
     "value_segments",
 ]
 
@@ -291,6 +292,11 @@ def _verb_patterns(facts: PolicyFacts, verb: str) -> tuple[_ByHead, _ByHead]:
             policy.setdefault(head_of(pattern), []).append((pattern, frozenset(named)))
         found = facts.by_verb[verb] = (table, policy)
     return found
+
+
+def table_takes_any_head(facts: PolicyFacts, verb: str) -> bool:
+    """Whether a table route on ``verb`` starts with a parameter (reaches every first segment)."""
+    return None in _verb_patterns(facts, verb)[0]
 
 
 def request_patterns(
