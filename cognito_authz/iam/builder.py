@@ -186,8 +186,9 @@ def _prove_within(policy: Policy, principal: Principal, prefix: str, budget_unit
         # Charged up front, before Policy.allowed_routes enumerates bindings: a token of long list
         # claims bound to many parameters runs out here, in microseconds.
         budget.spend(_BINDING * binding_count(policy, principal))
+        granted = policy.allowed_routes(principal)
         for _round in range(_ROUNDS):
-            allow, deny, missed = choose(policy, facts, principal, budget, extra)
+            allow, deny, missed = choose(policy, facts, principal, granted, budget, extra)
             document = assemble(prefix, allow, deny)
             # The check compiles the document's Resources (two evaluators); its size is known before.
             budget.spend(document_size(document) * _UNITS_PER_BYTE)

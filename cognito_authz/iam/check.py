@@ -6,6 +6,9 @@ the rendered document (:func:`~cognito_authz.iam.patterns.glob_of_resource`), re
 reason about, builds the classes of requests from the API's table, the policy's routes and those globs
 (:func:`~cognito_authz.iam.classes.walk_classes`), and on one request of every class compares a fresh
 ``Policy.decide`` with :func:`~cognito_authz.iam.document.iam_allows`, IAM's evaluation of the whole ARN.
+The walk is asked only about the words the document's Allows accept (soundness) and those the routes of
+allow rules that may apply to the principal accept (exactness), within the table: every other word is
+refused by IAM and by ``decide`` alike.
 """
 
 from __future__ import annotations
@@ -17,7 +20,16 @@ from cognito_authz._frozen import Frozen, set_field
 from cognito_authz.iam.classes import Budget, Representative, walk_classes
 from cognito_authz.iam.document import iam_evaluator
 from cognito_authz.iam.patterns import SegmentPattern, glob_of_resource
-from cognito_authz.iam.world import VERBS, decide_cost, policy_facts, request_patterns
+from cognito_authz.iam.world import (
+    VERBS,
+    Head,
+    allowing_routes,
+    decide_cost,
+    head_of,
+    heads_of,
+    policy_facts,
+    request_patterns,
+)
 from cognito_authz.policy import Policy
 from cognito_authz.principal import Principal
 from cognito_authz.routing import request_segments
@@ -98,9 +110,15 @@ def _globs(
 
 
 def check_document(
-    policy: Policy, principal: Principal, document: Mapping[str, Any], prefix: str, budget: Budget
+    policy: Policy,
+    principal: Principal,
+    document: Mapping[str, Any],
+    prefix: str,
+    budget: Budget,
 ) -> Verdict:
-    """Evaluate ``document`` as IAM does against ``policy.decide`` on one request of every class."""
+    """Evaluate ``document`` as IAM does against ``policy.decide`` on one request of every class that
+    the document allows or an allow rule that may apply to ``principal`` reaches, within the API's
+    table."""
     read = _globs(document, prefix)
     if read is None:
         return Verdict(False, False, "a Resource or statement of a shape the check cannot read exactly")
@@ -114,16 +132,30 @@ def check_document(
     count = 0
     wrong: list[str] = []
     lost: list[str] = []
-    walks: dict[tuple[SegmentPattern, ...], list[Representative]] = {}
+    walks: dict[tuple[tuple[SegmentPattern, ...], tuple[int, ...]], list[Representative]] = {}
+    allowing = allowing_routes(policy, principal, budget)
     for verb in VERBS:
-        table, routes = request_patterns(facts, principal, verb, budget)
-        mine = [glob for effect in ("Allow", "Deny") for v, glob in globs[effect] if v == verb]
-        patterns = (*table, *routes, *mine)
-        # The classes are a function of the patterns alone: verbs with the same patterns (ANY routes,
-        # the same globs) share one walk. decide still runs on every verb's own representatives.
-        if patterns not in walks:
-            walks[patterns] = walk_classes(patterns, budget)
-        for representative in walks[patterns]:
+        allows = [glob for v, glob in globs["Allow"] if v == verb]
+        denies = [glob for v, glob in globs["Deny"] if v == verb]
+        # Soundness needs the words an Allow accepts; exactness the words decide may allow, which the
+        # route of an allow rule that may apply accepts. Every other word is refused by both, so the
+        # walk leaves it, and a word no table route takes (docs/architecture.md, step 3). Table and
+        # policy patterns that start with another segment than these never meet such a word.
+        heads: set[Head] = {head_of(glob) for glob in allows} | heads_of(facts, allowing, verb)
+        table, routes, sources = request_patterns(
+            facts, principal, verb, budget, None if None in heads else heads
+        )
+        patterns = (*table, *routes, *allows, *denies)
+        first_glob = len(table) + len(routes)
+        relevant = [*range(first_glob, first_glob + len(allows))]
+        relevant += [len(table) + k for k, texts in enumerate(sources) if not texts.isdisjoint(allowing)]
+        within = range(len(table)) if facts.table is not None else None
+        # The classes are a function of the patterns (and what the walk is asked about) alone: verbs
+        # with the same share one walk. decide still runs on every verb's own representatives.
+        key = (patterns, tuple(relevant))
+        if key not in walks:
+            walks[key] = walk_classes(patterns, budget, relevant, within)
+        for representative in walks[key]:
             count += 1
             path = "/" + "/".join(representative.word)
             if request_segments(path) is None or (api is not None and not api.routable(verb, path)):

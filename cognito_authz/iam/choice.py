@@ -11,16 +11,25 @@ escaped paths. Nothing here is trusted for soundness: the builder has every rend
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from functools import lru_cache
+from collections.abc import Callable, Iterable, Sequence
+from functools import lru_cache, partial
 from typing import Any
 
 from cognito_authz.iam.check import ESCAPED_PATHS, ODD_PATHS
 from cognito_authz.iam.classes import Budget, fresh_segment, walk_classes
 from cognito_authz.iam.document import Statement, policy_document
 from cognito_authz.iam.patterns import MANY, PLUS, Token, plain_segment, resource_of_glob
-from cognito_authz.iam.world import VERBS, PolicyFacts, decide_cost, request_patterns, value_segments
-from cognito_authz.policy import Policy
+from cognito_authz.iam.world import (
+    VERBS,
+    Head,
+    PolicyFacts,
+    decide_cost,
+    heads_of,
+    request_patterns,
+    table_takes_any_head,
+    value_segments,
+)
+from cognito_authz.policy import AllowedRoutes, Policy
 from cognito_authz.policy.routes import GREEDY, LITERAL, Route
 from cognito_authz.principal import Principal
 from cognito_authz.routing import request_segments
@@ -31,6 +40,8 @@ Tokens = tuple[Token, ...]  # a glob's path tokens
 Glob = tuple[str, Tokens]  # (verb, path tokens)
 # Glob-over-path matches run by the choice per unit: a fullmatch of a (linear-time) glob regex.
 _MATCHES_PER_UNIT = 4
+# How many leading segments the choice indexes its judged paths by.
+_PREFIX_DEPTH = 3
 
 # --- candidates -----------------------------------------------------------------------------------------
 
@@ -70,10 +81,31 @@ def _candidate_cost(route: Route) -> int:
     return 2 + (7 if route.method == "ANY" else 1)
 
 
+def granted_routes(granted: AllowedRoutes) -> frozenset[str] | None:
+    """The texts of the policy routes ``granted`` (``Policy.allowed_routes``) allows; ``None`` when the
+    grants are not exact. ``AllowedRoutes`` promises that, when exact, ``decide`` allows a request only
+    if some allow grant matches it, and a grant matches only requests its route matches."""
+    return frozenset(grant.route for grant in granted.allowed) if granted.exact else None
+
+
+def _head(route: Route) -> str | None:
+    """A route's first segment when it is a literal ('' for the root), else ``None``."""
+    if not route.pattern:
+        return ""
+    kind, text = route.pattern[0]
+    return text if kind == LITERAL else None
+
+
+def _heads(routes: Iterable[Route]) -> set[str | None] | None:
+    """The literal first segments of ``routes``; ``None`` (any) when one starts with a parameter."""
+    heads = {_head(route) for route in routes}
+    return None if None in heads else heads
+
+
 def candidates(
-    policy: Policy, facts: PolicyFacts, principal: Principal, budget: Budget
+    facts: PolicyFacts, granted: AllowedRoutes, budget: Budget, table_too: bool = True
 ) -> tuple[list[Glob], list[Glob]]:
-    granted = policy.allowed_routes(principal)
+    """Allow and Deny candidates from the grants and, with ``table_too``, from the table's routes."""
     allow: dict[Glob, None] = {}
     deny: dict[Glob, None] = {}
     values: set[str] = set()
@@ -92,9 +124,14 @@ def candidates(
         allowed.append((route, bound))
     values.update(v for g in granted.denied for e in g.except_params for v in e.values())
     ordered = sorted(values)
-    # Table routes name exactly what is routable: the shapes an exact document is made of. Grants and
-    # table routes also come with one free parameter bound to one of the caller's own values.
-    for route, bound in [*allowed, *((route, {}) for route in facts.table or ())]:
+    # Table routes name exactly what is routable: the shapes an exact document is made of. Only those
+    # whose first segment some grant can take may name an allowed request (AllowedRoutes: decide allows
+    # only what a grant matches, when exact), or need carving out of an Allow.
+    heads = _heads(route for route, _bound in allowed) if granted.exact else None
+    table = [r for r in facts.table or () if table_too and (heads is None or _head(r) in heads)]
+    budget.spend(len(facts.table or ()) // 16 + 1 if table_too else 1)
+    # Grants and table routes also come with one free parameter bound to one of the caller's own values.
+    for route, bound in [*allowed, *((route, {}) for route in table)]:
         _add(allow, route.method, _tokens(route, bound))
         for param in route.params:
             if param in bound:
@@ -103,7 +140,7 @@ def candidates(
                 budget.spend(_candidate_cost(route))
                 _add(allow, route.method, _tokens(route, {**bound, param: value}))
     denied = [(by_text.get(g.route), dict(g.bound_params)) for g in granted.denied]
-    denied += [(route, {}) for route in facts.table or ()]
+    denied += [(route, {}) for route in table]
     for route, bound in denied:
         if route is None:
             continue
@@ -187,6 +224,7 @@ def choose(
     policy: Policy,
     facts: PolicyFacts,
     principal: Principal,
+    granted: AllowedRoutes,
     budget: Budget,
     extra: dict[str, set[str]] | None = None,
 ) -> tuple[list[Glob], list[Glob], tuple[str, ...]]:
@@ -196,71 +234,128 @@ def choose(
     a glob is judged on their representatives. That is a guess, good for the usual shapes: the check
     then walks the classes the chosen globs make and has the last word.
     """
-    allow_pool, deny_pool = candidates(policy, facts, principal, budget)
+    # Two tiers of candidates: the grants' own globs first, which usually say everything (an admin's
+    # '*', a reader's routes), and only when they leave an allowed path out, the table's routes too.
+    grant_allows, grant_denies = _by_verb(candidates(facts, granted, budget, table_too=False))
+    with_table: list[tuple[dict[str, list[Tokens]], dict[str, list[Tokens]]]] = []
+
+    def more(verb: str) -> tuple[list[Tokens], list[Tokens]]:
+        if not with_table:
+            with_table.append(_by_verb(candidates(facts, granted, budget)))
+        return with_table[0][0].get(verb, []), with_table[0][1].get(verb, [])
+
+    # Verbs on which a table route starts with a parameter: its candidates reach every first segment.
+    wide = {verb for verb in VERBS if table_takes_any_head(facts, verb)}
     allow: list[Glob] = []
     deny: list[Glob] = []
     missed: dict[str, None] = {}
-    done: dict[tuple[Any, ...], tuple[list[Tokens], list[Tokens], tuple[str, ...]]] = {}
-    # The pools by verb, in one pass each (a pass per verb over a large table's pools was uncharged work).
-    allows_of: dict[str, list[Tokens]] = {}
-    denies_of: dict[str, list[Tokens]] = {}
-    for pool, by_verb in ((allow_pool, allows_of), (deny_pool, denies_of)):
-        for v, tokens in pool:
-            by_verb.setdefault(v, []).append(tokens)
+    done: dict[tuple[Any, ...], Choice] = {}
     for verb in VERBS:
-        allows = allows_of.get(verb, [])
-        if not allows:
-            continue
-        denies = denies_of.get(verb, [])
+        allows = grant_allows.get(verb, [])
+        if not allows and granted.exact:
+            continue  # no grant reaches the verb, so decide allows nothing on it
+        denies = grant_denies.get(verb, [])
         extra_paths = tuple(sorted((extra or {}).get(verb, ())))
-        # Verbs that the same routes reach (ANY routes only) with the same candidates have the same
-        # classes and the same decisions (decide reads the verb only to pick routes): one choice serves
-        # them all, so a table of ANY routes costs one verb's work, not seven.
-        signature = (
-            tuple(r.text for r in facts.table or () if r.method in ("ANY", verb)),
-            tuple(r.text for r in facts.routes if r.method in ("ANY", verb)),
-            tuple(allows),
-            tuple(denies),
+        choice = _choose_verb(
+            policy,
+            facts,
+            principal,
+            granted,
+            verb,
+            (allows, denies, partial(more, verb), verb in wide),
             extra_paths,
+            budget,
+            done,
         )
-        choice = done.get(signature)
-        if choice is None:
-            choice = done[signature] = _choose_verb(
-                policy, facts, principal, verb, allows, denies, extra_paths, budget
-            )
         allow += [(verb, tokens) for tokens in choice[0]]
         deny += [(verb, tokens) for tokens in choice[1]]
         missed.update(dict.fromkeys(choice[2]))
     return allow, deny, tuple(missed)
 
 
+def _by_verb(pools: tuple[list[Glob], list[Glob]]) -> tuple[dict[str, list[Tokens]], dict[str, list[Tokens]]]:
+    """The two pools by verb, in one pass each (a pass per verb over a large table's pools was
+    uncharged work)."""
+    allows_of: dict[str, list[Tokens]] = {}
+    denies_of: dict[str, list[Tokens]] = {}
+    for pool, by_verb in ((pools[0], allows_of), (pools[1], denies_of)):
+        for v, tokens in pool:
+            by_verb.setdefault(v, []).append(tokens)
+    return allows_of, denies_of
+
+
+Choice = tuple[list[Tokens], list[Tokens], tuple[str, ...]]
+# A verb's candidates: the grants' Allows and Denies, the way to get the table's too, and whether one of
+# those reaches every first segment.
+Tiers = tuple[list[Tokens], list[Tokens], Callable[[], tuple[list[Tokens], list[Tokens]]], bool]
+
+
 def _choose_verb(
     policy: Policy,
     facts: PolicyFacts,
     principal: Principal,
+    granted: AllowedRoutes,
     verb: str,
-    allows: list[Tokens],
-    denies: list[Tokens],
+    tiers: Tiers,
     extra_paths: tuple[str, ...],
     budget: Budget,
-) -> tuple[list[Tokens], list[Tokens], tuple[str, ...]]:
-    """:func:`_choose` for one verb: (Allow paths, Deny paths, rules of allowed classes left out)."""
+    done: dict[tuple[Any, ...], Choice],
+) -> Choice:
+    """:func:`_choose` for one verb: (Allow paths, Deny paths, rules of allowed classes left out).
+
+    Verbs handed the same patterns, candidates and extra paths share one choice (``done``): the routes
+    that reach the words judged are the same, and decide reads the verb only to pick routes, so the
+    decisions are too (a table of ANY routes costs one verb's work, not seven)."""
+    allows, denies, more, wide = tiers
     api = policy.api
-    table, routes = request_patterns(facts, principal, verb, budget)
     per_decide = decide_cost(facts, principal)
     allowed: list[tuple[str, tuple[str, ...]]] = []
     refused: list[str] = []
     words: dict[tuple[str, ...], None] = {}
+    # Only the words a granted route reaches can be allowed, so only they and the refused words beside
+    # them are judged (a guess like the rest of the choice: a candidate reaching further is caught by
+    # the check, whose counterexample comes back in `extra_paths`). A candidate starting with a wildcard
+    # reaches every first segment: then every word is judged.
+    texts = granted_routes(granted)
+    asked = texts is not None and not wide and all(isinstance(tokens[0], str) for tokens in allows)
+    heads: set[Head] | None = heads_of(facts, texts, verb) if texts is not None and asked else None
+    if heads is not None and None in heads:
+        heads = None
+    table, routes, sources = request_patterns(facts, principal, verb, budget, heads)
     fresh = fresh_segment(frozenset().union(*(p.literals() for p in (*table, *routes))))
-    for rep in walk_classes([*table, *routes], budget):
+    relevant = None
+    if texts is not None and asked:
+        relevant = [len(table) + k for k, named in enumerate(sources) if not named.isdisjoint(texts)]
+    within = range(len(table)) if facts.table is not None else None
+    budget.spend((len(table) + len(routes) + len(allows) + len(denies)) // 8 + 1)  # the key below
+    key = (
+        tuple(table),
+        tuple(routes),
+        None if relevant is None else tuple(relevant),
+        tuple(allows),
+        tuple(denies),
+        extra_paths,
+    )
+    shared = done.get(key)
+    if shared is not None:
+        return shared
+    known: dict[str, bool] = {}  # bare path -> routable, as the walk found it
+    table_indexes = frozenset(range(len(table))) if facts.table is not None else None
+    for rep in walk_classes([*table, *routes], budget, relevant, within, every_state=True):
         # Routes cannot tell a trailing slash from none; globs can, so judge both forms.
         base = rep.word[:-1] if rep.word[-1:] == ("",) else rep.word
         words.update(dict.fromkeys([base, (*base, "")] if base else [("",)]))
-        # Deeper words no route takes are one class for routes, not for globs: probe two of them.
-        for deeper in ((*base, fresh), (*base, fresh, fresh)):
-            words.update(dict.fromkeys([deeper, (*deeper, "")]))
+        if base and table_indexes is not None:
+            # Whether a table route takes it: the walk knows (a slash routes like none).
+            known["/" + "/".join(base)] = not table_indexes.isdisjoint(rep.accepted)
+        # Deeper words no route takes are one class for routes, not for globs: probe two of them (under
+        # a table, only where a table route may take another segment: elsewhere nothing is routable).
+        if rep.deeper or facts.table is None:
+            for deeper in ((*base, fresh), (*base, fresh, fresh)):
+                words.update(dict.fromkeys([deeper, (*deeper, "")]))
     paths = dict.fromkeys("/" + "/".join(word) for word in words)
     paths.update(dict.fromkeys(extra_paths))
+    budget.spend(len(paths) // 2 + 1)  # each path written, checked and sorted below, decide aside
     # A single trailing slash routes and decides like none (the routing model), so the slashed form of a
     # path takes the bare form's answer: half the decides. Only the choice relies on it; the check runs
     # decide on its own representatives.
@@ -268,24 +363,37 @@ def _choose_verb(
     for path in paths:
         bare = path[:-1] if len(path) > 1 and path[-1] == "/" else path
         if bare not in answers:
-            if request_segments(bare) is None or (api is not None and not api.routable(verb, bare)):
+            routable = known.get(bare)
+            if routable is None:
+                routable = api is None or api.routable(verb, bare)
+            if not routable or request_segments(bare) is None:
                 answers[bare] = None
             else:
                 budget.spend(per_decide)
                 decision = policy.decide(principal, verb, bare)
                 answers[bare] = (decision.allowed, decision.rules)
         answer = answers[bare]
-        if answer is not None and request_segments(path) is not None:
+        # One trailing slash routes like none (request_segments): only a bare path that itself ends
+        # in a slash needs the slashed form asked again.
+        if answer is not None and (path == bare or bare[-1] != "/" or request_segments(path) is not None):
             (allowed.append((path, answer[1])) if answer[0] else refused.append(path))
 
     allowed_paths = [path for path, _ in allowed]
-    # Paths by first segment: a glob starting with a literal is only tried on paths starting so.
+    # Paths by their first one to three segments: a glob starting with literals is only tried on the
+    # paths starting with them (a literal token is one whole segment of the path).
     by_head: dict[bool, dict[str, list[int]]] = {}
+    by_prefix: dict[bool, dict[tuple[str, ...], list[int]]] = {}
+    budget.spend((len(allowed_paths) + len(refused)) // 4 + 1)
     for is_allowed, paths_of in ((True, allowed_paths), (False, refused)):
-        heads: dict[str, list[int]] = {}
+        firsts: dict[str, list[int]] = {}
+        prefixes: dict[tuple[str, ...], list[int]] = {}
         for k, path in enumerate(paths_of):
-            heads.setdefault(path[1:].split("/", 1)[0], []).append(k)
-        by_head[is_allowed] = heads
+            segments = path[1:].split("/", _PREFIX_DEPTH)[:_PREFIX_DEPTH]
+            firsts.setdefault(segments[0], []).append(k)
+            for depth in range(2, len(segments) + 1):
+                prefixes.setdefault(tuple(segments[:depth]), []).append(k)
+        by_head[is_allowed] = firsts
+        by_prefix[is_allowed] = prefixes
 
     seen: dict[tuple[Tokens, bool], set[int]] = {}
 
@@ -294,10 +402,16 @@ def _choose_verb(
         if found is not None:
             return found
         paths = allowed_paths if on_allowed else refused
-        head = glob[0]
+        prefix: list[str] = []
+        for token in glob[:_PREFIX_DEPTH]:
+            if not (isinstance(token, str) and token):
+                break
+            prefix.append(token)
         candidates: Sequence[int]
-        if isinstance(head, str) and head:
-            candidates = by_head[on_allowed].get(head, ())
+        if len(prefix) > 1:
+            candidates = by_prefix[on_allowed].get(tuple(prefix), ())
+        elif prefix:
+            candidates = by_head[on_allowed].get(prefix[0], ())
         else:
             candidates = range(len(paths))
         # What is charged is what is done: a unit per match run (see WORK_BUDGET).
@@ -306,21 +420,41 @@ def _choose_verb(
         found = seen[(glob, on_allowed)] = {k for k in candidates if fullmatch(paths[k])}
         return found
 
-    usable = {d: hits(d, False) for d in denies if not hits(d, True)}
-    carved = set().union(*usable.values()) if usable else set()
-    options = {}
-    for glob in allows:
-        if hits(glob, False) <= carved:
-            options[glob] = hits(glob, True)
-    chosen = _cover(set(range(len(allowed))), options, budget)
-    reached = set().union(*(hits(g, False) for g in chosen)) if chosen else set()
-    chosen_denies = _cover(reached, usable, budget)
-    covered = set().union(*(options[g] for g in chosen)) if chosen else set()
+    for tier in range(2):
+        if tier:
+            allows, denies = more()  # the grants' candidates left allowed paths out: the table's too
+        # A glob starting with a literal no judged path starts with matches none of them: it could
+        # neither cover an allowed path nor carve out a refused one.
+        allows = [glob for glob in allows if _may_hit(glob, by_head[True])]
+        denies = [glob for glob in denies if _may_hit(glob, by_head[False])]
+        # Offered with the fewest wildcards first, so that of two carve-outs refusing the same judged
+        # words the cover takes the narrower: a '*' in the middle of a Deny also spans deeper words the
+        # choice did not judge (tenants/*/admin refuses tenants/acme/x/admin, which acme's member may call).
+        budget.spend(len(denies) // 8 + 1)
+        narrowest = sorted(denies, key=lambda tokens: sum(not isinstance(t, str) for t in tokens))
+        usable = {d: hits(d, False) for d in narrowest if not hits(d, True)}
+        carved = set().union(*usable.values()) if usable else set()
+        options = {}
+        for glob in allows:
+            if hits(glob, False) <= carved:
+                options[glob] = hits(glob, True)
+        chosen = _cover(set(range(len(allowed))), options, budget)
+        reached = set().union(*(hits(g, False) for g in chosen)) if chosen else set()
+        chosen_denies = _cover(reached, usable, budget)
+        covered = set().union(*(options[g] for g in chosen)) if chosen else set()
+        if len(covered) == len(allowed):
+            break
     missed: dict[str, None] = {}
     for k, (_, rules) in enumerate(allowed):
         if k not in covered:
             missed.update(dict.fromkeys(rules))
-    return chosen, chosen_denies, tuple(missed)
+    done[key] = (chosen, chosen_denies, tuple(missed))
+    return done[key]
+
+
+def _may_hit(glob: Tokens, heads: dict[str, list[int]]) -> bool:
+    head = glob[0]
+    return not (isinstance(head, str) and head) or head in heads
 
 
 def assemble(prefix: str, allow: list[Glob], deny: list[Glob]) -> dict[str, Any]:

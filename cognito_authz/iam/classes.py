@@ -15,7 +15,7 @@ matcher on the representatives.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
 
 from cognito_authz._frozen import Frozen, set_field
 from cognito_authz.iam.patterns import MANY, ONE, PLUS, SegmentPattern
@@ -90,10 +90,6 @@ def _step(pattern: SegmentPattern, states: frozenset[int], symbol: str) -> froze
     return _closure(pattern, out)
 
 
-def _accepts(pattern: SegmentPattern, states: frozenset[int]) -> bool:
-    return 2 * len(pattern.tokens) in states or _FINAL in states
-
-
 def _expects(pattern: SegmentPattern, states: frozenset[int]) -> set[str]:
     out: set[str] = set()
     for state in states:
@@ -104,27 +100,64 @@ def _expects(pattern: SegmentPattern, states: frozenset[int]) -> set[str]:
     return out
 
 
-def _need(pattern: SegmentPattern, states: frozenset[int]) -> str | None:
-    """The one literal a single NFA state waits for (any other non-empty segment kills it), else None."""
-    if len(states) != 1:
-        return None
-    state = next(iter(states))
-    if state < 0 or state % 2 or state // 2 >= len(pattern.tokens):
-        return None
-    token = pattern.tokens[state // 2]
-    return token if isinstance(token, str) and token else None
+def _needs(pattern: SegmentPattern, states: frozenset[int]) -> frozenset[str] | None:
+    """The literals the NFA states wait for, when any other non-empty segment kills every one of them;
+    ``None`` when a wildcard can take any segment (a state inside ``MANY`` or before a wildcard). A state
+    past the last token, or closed by a trailing slash, dies on every non-empty segment."""
+    tokens = pattern.tokens
+    out: set[str] = set()
+    for state in states:
+        if state < 0:
+            continue
+        position, inside = divmod(state, 2)
+        if inside:
+            return None
+        if position < len(tokens):
+            token = tokens[position]
+            if not isinstance(token, str):
+                return None
+            if token:
+                out.add(token)
+    return frozenset(out)
+
+
+_ALONE = (frozenset({0}), frozenset({1}))
+
+
+def _greedy(pattern: SegmentPattern, states: frozenset[int]) -> bool:
+    """Whether a state is inside ``MANY`` or before it (the pattern takes any number of segments)."""
+    tokens = pattern.tokens
+    return any(s >= 0 and (s % 2 or (s // 2 < len(tokens) and tokens[s // 2] is MANY)) for s in states)
+
+
+def _remaining(pattern: SegmentPattern, states: frozenset[int]) -> tuple[object, ...]:
+    """What a pattern in NFA states ``states`` still does: its tokens from the first one a state is at,
+    the states counted from there, and how it matches. Two live patterns with equal ones accept the same
+    continuations (the automaton reads only these)."""
+    if len(states) == 1:
+        (state,) = states
+        if state >= 0:  # the usual case, one state: no minimum to find, no set to build
+            return pattern.tokens[state // 2 :], _ALONE[state % 2], pattern.routed
+    first = min((state // 2 for state in states if state >= 0), default=len(pattern.tokens))
+    shifted = frozenset(state - 2 * first if state >= 0 else state for state in states)
+    return pattern.tokens[first:], shifted, pattern.routed
 
 
 class Representative(Frozen):
-    """One word standing for its class, and the indexes of the patterns that accept it."""
+    """One word standing for its class, and the indexes of the patterns that accept it. ``deeper`` (a
+    hint, given with ``every_state``): whether a pattern the walk was asked about ``within`` is in a
+    greedy parameter after this word, or before one, so that words many segments deeper (which the walk
+    folds into this state) may still be accepted."""
 
-    __slots__ = ("accepted", "word")
+    __slots__ = ("accepted", "deeper", "word")
     word: tuple[str, ...]
     accepted: frozenset[int]
+    deeper: bool
 
-    def __init__(self, word: tuple[str, ...], accepted: frozenset[int]) -> None:
+    def __init__(self, word: tuple[str, ...], accepted: frozenset[int], deeper: bool = True) -> None:
         set_field(self, "word", word)
         set_field(self, "accepted", accepted)
+        set_field(self, "deeper", deeper)
 
 
 def fresh_segment(taken: frozenset[str]) -> str:
@@ -135,14 +168,41 @@ def fresh_segment(taken: frozenset[str]) -> str:
     return fresh
 
 
-def walk_classes(patterns: Sequence[SegmentPattern], budget: Budget) -> list[Representative]:
+def walk_classes(
+    patterns: Sequence[SegmentPattern],
+    budget: Budget,
+    relevant: Collection[int] | None = None,
+    within: Collection[int] | None = None,
+    every_state: bool = False,
+) -> list[Representative]:
     """One representative per reachable set of accepting patterns (see the module docstring).
 
     A product state lists only the live patterns, as ``(index, NFA states)`` pairs; single-pattern
     steps are memoized, since the same pattern state recurs in many product states.
+
+    ``relevant`` and ``within`` (indexes into ``patterns``) narrow the walk to the words the caller asks
+    about: a word is visited, and its class represented, only while some pattern of ``relevant`` and
+    (when given) some pattern of ``within`` can still accept it or an extension of it. A pattern that
+    has died never revives, so a product state with none of them live is left with every word below
+    it, and every class holding a word that a ``relevant`` pattern and a ``within`` pattern accept
+    still gets a representative (that word's own walk never leaves them). The check passes the
+    document's Allows and the granted routes as ``relevant`` and the API's table as ``within``
+    (``docs/architecture.md``, step 3).
+
+    ``every_state`` returns a word per class and set of live asked patterns instead (words of one class
+    that an asked pattern can still tell apart later each get one): the choice judges globs on them,
+    which tell apart more than the patterns do (``/tenants/~0~`` from ``/tenants/x0``).
     """
     literals = frozenset().union(*(p.literals() for p in patterns)) - {""}
+    count = len(patterns)
+    asked = [relevant is None] * count
+    for i in relevant or ():
+        asked[i] = True
+    inside = [within is None] * count
+    for i in within or ():
+        inside[i] = True
     fresh = fresh_segment(literals)
+    ends = [2 * len(p.tokens) for p in patterns]  # the NFA state of a pattern that has accepted
     steps: dict[tuple[int, frozenset[int], str], frozenset[int]] = {}
 
     def step(i: int, states: frozenset[int], symbol: str) -> frozenset[int]:
@@ -159,52 +219,139 @@ def walk_classes(patterns: Sequence[SegmentPattern], budget: Budget) -> list[Rep
     Product = tuple[tuple[int, frozenset[int]], ...]
     start: Product = tuple((i, _closure(p, {0})) for i, p in enumerate(patterns))
     budget.spend(len(patterns) + 1)
-    seen: set[Product] = {start}
-    found: dict[frozenset[int], Representative] = {}
-    stack: list[tuple[tuple[str, ...], Product]] = [((), start)]
-    # Per product state: live patterns that wait for one literal (by that literal), and the others. A
-    # pattern waiting for "orders" dies on any other segment, so it is never stepped for one.
-    index: dict[
-        Product, tuple[dict[str, list[tuple[int, frozenset[int]]]], list[tuple[int, frozenset[int]]]]
-    ] = {}
+    found: dict[object, Representative] = {}
+    # Per product state: live patterns that wait for one literal (by that literal), the others, and the
+    # symbols worth stepping. A pattern waiting for "orders" dies on any other segment, so it is never
+    # stepped for one; a symbol that can only keep patterns nobody asked about is not stepped at all.
+    Live = list[tuple[int, frozenset[int]]]
+    index: dict[Product, tuple[dict[str, Live], Live, list[str]]] = {}
+    prune = relevant is not None or within is not None
 
-    def split(
-        states: Product,
-    ) -> tuple[dict[str, list[tuple[int, frozenset[int]]]], list[tuple[int, frozenset[int]]]]:
+    def split(states: Product) -> tuple[dict[str, Live], Live, list[str]]:
         found_split = index.get(states)
         if found_split is None:
-            budget.spend(len(states) // 8 + 1)
-            waiting: dict[str, list[tuple[int, frozenset[int]]]] = {}
-            other: list[tuple[int, frozenset[int]]] = []
+            # The split, then the symbols: each live pattern's next literals.
+            budget.spend(len(states) // 8 + len(states) // 4 + 2)
+            waiting: dict[str, Live] = {}
+            other: Live = []
             for i, s in states:
-                need = _need(patterns[i], s)
-                (waiting.setdefault(need, []) if need is not None else other).append((i, s))
-            found_split = index[states] = (waiting, other)
+                needs = _needs(patterns[i], s)
+                if needs is None:
+                    other.append((i, s))
+                for need in needs or ():
+                    waiting.setdefault(need, []).append((i, s))
+            if not prune or any(asked[i] for i, _s in other):
+                symbols = {fresh, *waiting}
+                for i, s in other:
+                    symbols |= _expects(patterns[i], s)
+            else:
+                # Only `other` and the patterns waiting for the symbol survive a step: without an asked
+                # pattern among them, everything below is left anyway.
+                symbols = {n for n, live in waiting.items() if any(asked[i] for i, _s in live)}
+            symbols.discard("")
+            found_split = index[states] = (waiting, other, sorted(symbols))
         return found_split
 
-    def advance(word: tuple[str, ...], states: Product, symbol: str) -> Product:
-        waiting, other = split(states)
-        live = [*other, *waiting.get(symbol, ())] if symbol else list(states)
+    def advance(states: Product, symbol: str) -> tuple[Product, frozenset[int]] | None:
+        """The product state after ``symbol`` and the patterns accepting there; ``None`` when no word at
+        or below it is asked about (it is left, with everything below it)."""
+        waiting, other, _symbols = split(states)
+        live = [*other, *waiting.get(symbol, ())] if symbol else states
         budget.spend(len(live) // 2 + 1)
-        nxt = tuple(sorted((i, t) for i, s in live if (t := step(i, s, symbol))))
-        accepted = frozenset(i for i, t in nxt if _accepts(patterns[i], t))
-        if accepted not in found:
-            found[accepted] = Representative(word, accepted)
-        return nxt
+        stepped: list[tuple[int, frozenset[int]]] = []
+        for i, s in live:  # step(), inlined: this loop is most of the walk's time
+            key = (i, s, symbol)
+            t = steps.get(key)
+            if t is None:
+                t = step(i, s, symbol)
+            if t:
+                stepped.append((i, t))
+        stepped.sort()  # by index alone: each pattern appears once
+        if prune and not (any(asked[i] for i, _t in stepped) and any(inside[i] for i, _t in stepped)):
+            return None
+        return tuple(stepped), frozenset(i for i, t in stepped if ends[i] in t or _FINAL in t)
 
-    while stack:
-        word, states = stack.pop()
-        budget.spend(len(states) // 4 + 1)  # the symbols below: each live pattern's next literals
-        # The closing empty segment: a trailing slash, or the root "/" when the word is empty.
-        advance((*word, ""), states, "")
-        symbols = {fresh}
-        for i, s in states:
-            symbols |= _expects(patterns[i], s)
-        symbols.discard("")
-        for symbol in sorted(symbols):  # sorted: representatives never depend on hash order
-            path = (*word, symbol)
-            nxt = advance(path, states, symbol)
-            if nxt and nxt not in seen:
-                seen.add(nxt)
-                stack.append((path, nxt))
+    def record(word: tuple[str, ...], accepted: frozenset[int], nxt: Product, deeper: bool) -> None:
+        key = (accepted, frozenset(i for i, _t in nxt if asked[i])) if every_state else accepted
+        if key not in found:
+            found[key] = Representative(word, accepted, deeper)
+
+    def goes_deeper(nxt: Product) -> bool:
+        if not every_state:
+            return True
+        budget.spend(len(nxt) // 2 + 1)
+        return any(inside[i] and _greedy(patterns[i], t) for i, t in nxt)
+
+    Emit = Callable[[tuple[str, ...], frozenset[int], Product], None]
+
+    def below(prefix: tuple[str, ...], states: Product, emit: Emit) -> None:
+        """Every word below ``prefix`` (whose product state is ``states``), each emitted with what accepts
+        it and its product state."""
+        seen: set[Product] = {states}
+        stack = [(prefix, states)]
+        while stack:
+            word, states = stack.pop()
+            # The closing empty segment (a trailing slash) first, then each symbol, in sorted order:
+            # representatives never depend on hash order.
+            for symbol in ("", *split(states)[2]):
+                stepped = advance(states, symbol)
+                if stepped is None:
+                    continue
+                nxt, accepted = stepped
+                path = (*word, symbol)
+                emit(path, accepted, nxt)
+                if symbol and nxt and nxt not in seen:
+                    seen.add(nxt)
+                    stack.append((path, nxt))
+
+    # Below the first segment, many APIs repeat one shape (/svc1/items/{id}, /svc2/items/{id}...): the
+    # walk below a first segment depends only on the live patterns' remaining tokens and NFA states (and
+    # whether they are asked about), not on which patterns they are. So it is walked once per shape and
+    # its words and classes are carried over to every first segment of that shape, pattern by pattern.
+    Entry = tuple[tuple[str, ...], tuple[int, ...], tuple[tuple[int, frozenset[int]], ...], bool]
+    shapes: dict[tuple[object, ...], list[Entry]] = {}
+
+    def first_segment(prefix: tuple[str, ...], states: Product) -> None:
+        budget.spend(len(states) // 2 + 1)  # its shape
+        shape = tuple((_remaining(patterns[i], t), asked[i], inside[i]) for i, t in states)
+        entries = shapes.get(shape)
+        if entries is None:
+            position = {i: k for k, (i, _t) in enumerate(states)}
+            entries = shapes[shape] = []
+
+            def keep(word: tuple[str, ...], accepted: frozenset[int], nxt: Product) -> None:
+                entries.append(
+                    (
+                        word[len(prefix) :],
+                        tuple(position[i] for i in accepted),
+                        tuple((position[i], t) for i, t in nxt) if every_state else (),
+                        goes_deeper(nxt),
+                    )
+                )
+
+            below(prefix, states, keep)
+        order = [i for i, _t in states]
+        # Carried over: each entry's classes and product state renamed, pattern by pattern.
+        budget.spend(sum(len(e[1]) + len(e[2]) for e in entries) // 4 + len(entries) + 1)
+        for suffix, accepted, nxt, deeper in entries:
+            record(
+                (*prefix, *suffix),
+                frozenset(order[k] for k in accepted),
+                tuple((order[k], t) for k, t in nxt),
+                deeper,
+            )
+
+    firsts: set[Product] = set()
+
+    def from_root(word: tuple[str, ...], accepted: frozenset[int], nxt: Product) -> None:
+        record(word, accepted, nxt, goes_deeper(nxt))
+        if word != ("",) and nxt and nxt not in firsts:
+            firsts.add(nxt)
+            first_segment(word, nxt)
+
+    # The root: its closing empty segment is the root "/" itself.
+    for symbol in ("", *split(start)[2]):
+        stepped = advance(start, symbol)
+        if stepped is not None:
+            from_root((symbol,), stepped[1], stepped[0])
     return list(found.values())

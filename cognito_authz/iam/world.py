@@ -11,8 +11,10 @@ which compared values each parameter equals: no product of bindings is ever buil
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Mapping
 from threading import Lock
+from types import MappingProxyType
+from typing import Any
 
 from cognito_authz._frozen import Frozen, set_field
 from cognito_authz.iam.classes import Budget
@@ -26,11 +28,13 @@ from cognito_authz.routing import STANDARD_VERBS, request_segments
 
 __all__ = [
     "PolicyFacts",
+    "allowing_routes",
     "binding_count",
     "claim_texts",
     "decide_cost",
     "policy_facts",
     "request_patterns",
+    "table_takes_any_head",
     "value_segments",
 ]
 
@@ -51,13 +55,15 @@ class Template(Frozen):
         set_field(self, "claim", claim)
 
 
-class PolicyFacts(Frozen):
+class PolicyFacts(Frozen, hidden=("by_verb", "route_of")):
     """Computed once per policy: its HTTP routes, templates, the table and every literal they hold."""
 
     __slots__ = (
+        "by_verb",
         "condition_claims",
         "flag_claims",
         "literals",
+        "route_of",
         "routes",
         "table",
         "templated_claims",
@@ -65,6 +71,9 @@ class PolicyFacts(Frozen):
         "websocket_keys",
     )
     routes: tuple[Route, ...]
+    route_of: Mapping[str, Route]  # the policy's HTTP routes by their text
+    # Filled lazily by request_patterns, per verb: route patterns by their first segment (a cache)
+    by_verb: dict[str, Any]
     templates: tuple[Template, ...]
     table: tuple[Route, ...] | None  # None: no table, every well-formed request is routable
     websocket_keys: tuple[str, ...]
@@ -89,6 +98,8 @@ class PolicyFacts(Frozen):
         flag_claims: frozenset[str],
     ) -> None:
         set_field(self, "routes", routes)
+        set_field(self, "route_of", MappingProxyType({route.text: route for route in routes}))
+        set_field(self, "by_verb", {})
         set_field(self, "templates", templates)
         set_field(self, "table", table)
         set_field(self, "websocket_keys", websocket_keys)
@@ -204,16 +215,115 @@ def value_segments(value: str, greedy: bool) -> tuple[str, ...] | None:
     return parts if request_segments("/" + value) == parts else None
 
 
+def _may_hold(condition: Condition, principal: Principal) -> bool:
+    """False only when ``condition`` cannot hold for ``principal`` whatever the request: it names groups
+    or scopes the principal lacks (``groups``/``scopes`` any of, ``all_groups``/``all_scopes`` every one,
+    as ``Condition`` says). Read only from a principal whose lists are plain tuples, which ``decide``
+    reads as they are; anything else may hold."""
+    for names, held, every in (
+        (condition.groups, principal.groups, False),
+        (condition.all_groups, principal.groups, True),
+        (condition.scopes, principal.scopes, False),
+        (condition.all_scopes, principal.scopes, True),
+    ):
+        if names is None or type(held) is not tuple:
+            continue
+        if every and not set(names).issubset(held):
+            return False
+        if not every and set(names).isdisjoint(held):
+            return False
+    return True
+
+
+def allowing_routes(policy: Policy, principal: Principal, budget: Budget) -> frozenset[str]:
+    """The texts of the policy routes named by an allow rule whose ``when`` may hold for ``principal``.
+
+    ``decide`` allows a request only when an allow rule's route matches it and the rule's conditions
+    hold, so every request it allows is matched by one of these routes. Read from the policy's model,
+    not from ``Policy.allowed_routes`` (which the choice uses, as a hint)."""
+    budget.spend(len(policy.rules) // 2 + 1)
+    out: set[str] = set()
+    for rule in policy.rules:
+        if rule.effect == "allow" and (rule.when is None or _may_hold(rule.when, principal)):
+            out.update(route.text for route in rule.routes if route.method is not None)
+    return frozenset(out)
+
+
+# A pattern's first segment when it is a literal ('' for the root's patterns: no token, or an empty one
+# first, which only the root "/" can match), else None: a pattern that can take any first segment (a
+# parameter, or a glob's '*').
+Head = str | None
+
+
+def head_of(pattern: SegmentPattern) -> Head:
+    first = pattern.tokens[0] if pattern.tokens else ""
+    return first if isinstance(first, str) else None
+
+
+def heads_of(facts: PolicyFacts, texts: Iterable[str], verb: str) -> set[Head]:
+    """The heads (see :func:`head_of`) of the policy routes named by ``texts`` on ``verb``."""
+    return {
+        head_of(route_pattern(route))
+        for text in texts
+        if (route := facts.route_of.get(text)) is not None and route.method in ("ANY", verb)
+    }
+
+
+# Per policy and verb (not per token): the table's and the policy's own route patterns by head, and the
+# policy route texts behind each policy pattern. Built once per policy, like PolicyFacts, and not charged
+# to any proof, so the same token always spends the same units.
+_ByHead = dict[Head, list[tuple[SegmentPattern, frozenset[str]]]]
+
+
+def _verb_patterns(facts: PolicyFacts, verb: str) -> tuple[_ByHead, _ByHead]:
+    found = facts.by_verb.get(verb)
+    if found is None:
+        table: _ByHead = {}
+        for route in facts.table or ():
+            if route.method in ("ANY", verb):
+                pattern = route_pattern(route)
+                table.setdefault(head_of(pattern), []).append((pattern, frozenset((route.text,))))
+        texts: dict[SegmentPattern, set[str]] = {}
+        for route in facts.routes:
+            if route.method in ("ANY", verb):
+                texts.setdefault(route_pattern(route), set()).add(route.text)
+        policy: _ByHead = {}
+        for pattern, named in texts.items():
+            policy.setdefault(head_of(pattern), []).append((pattern, frozenset(named)))
+        found = facts.by_verb[verb] = (table, policy)
+    return found
+
+
+def table_takes_any_head(facts: PolicyFacts, verb: str) -> bool:
+    """Whether a table route on ``verb`` starts with a parameter (reaches every first segment)."""
+    return None in _verb_patterns(facts, verb)[0]
+
+
 def request_patterns(
-    facts: PolicyFacts, principal: Principal, verb: str, budget: Budget
-) -> tuple[list[SegmentPattern], list[SegmentPattern]]:
-    """(table patterns, policy patterns) that apply to ``verb`` for ``principal`` (see module doc)."""
-    budget.spend(len(facts.table or ()) + len(facts.routes) + 1)  # the two passes below, before them
-    table = [route_pattern(r) for r in facts.table or () if r.method in ("ANY", verb)]
-    policy: dict[SegmentPattern, None] = {}
-    for route in facts.routes:
-        if route.method in ("ANY", verb):
-            policy[route_pattern(route)] = None
+    facts: PolicyFacts,
+    principal: Principal,
+    verb: str,
+    budget: Budget,
+    heads: Collection[Head] | None = None,
+) -> tuple[list[SegmentPattern], list[SegmentPattern], list[frozenset[str]]]:
+    """(table patterns, policy patterns, the policy route texts behind each policy pattern) that apply
+    to ``verb`` for ``principal`` (see the module doc).
+
+    ``heads`` (``None``: all) keeps only the patterns whose first segment is one of them, plus those
+    that can take any first segment (head ``None``) and the root's (head ``""``): a walk asked only
+    about words starting with these heads never steps the others past the first segment, where they
+    die, and they accept neither the root nor any word it is asked about."""
+    table_by_head, policy_by_head = _verb_patterns(facts, verb)
+    # In a fixed order (never a set's): the walk's representatives, and so the choice, follow it.
+    if heads is None:
+        keys = list(dict.fromkeys([*table_by_head, *policy_by_head]))
+    else:
+        keys = [None, "", *sorted(head for head in heads if head)]
+    budget.spend(len(keys) // 8 + 1)
+    table = [pattern for key in keys for pattern, _texts in table_by_head.get(key, ())]
+    policy: dict[SegmentPattern, frozenset[str]] = {
+        pattern: texts for key in keys for pattern, texts in policy_by_head.get(key, ())
+    }
     for template in facts.templates:
         route = template.route
         if route.method not in ("ANY", verb):
@@ -222,7 +332,10 @@ def request_patterns(
         for text in claim_texts(principal, template.claim):
             budget.spend(2)  # a canonical check and a pattern: about 2 us
             segments = value_segments(text, greedy)
-            if segments is not None:
-                policy[route_pattern(route, {template.param: segments})] = None
+            if segments is None:
+                continue
+            variant = route_pattern(route, {template.param: segments})
+            if heads is None or head_of(variant) in keys:
+                policy[variant] = policy.get(variant, frozenset()) | {route.text}
     budget.spend(len(table) + len(policy))  # what the walk is handed
-    return table, list(policy)
+    return table, list(policy), list(policy.values())
