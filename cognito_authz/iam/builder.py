@@ -14,7 +14,6 @@ from __future__ import annotations
 import gc
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from functools import partial
 from threading import Lock
 from typing import Any, Literal
 
@@ -46,7 +45,7 @@ from cognito_authz.iam.world import (
     policy_facts,
 )
 from cognito_authz.policy import Policy
-from cognito_authz.principal import Principal
+from cognito_authz.principal import Principal, derived_answers
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
@@ -251,8 +250,8 @@ def clear_memo() -> None:
     with _MEMO_LOCK:
         _MEMO.clear()
         _FINISHED.clear()
-        _BY_CALLER.clear()
         _TEMPLATES.clear()
+        _GENERATION[0] += 1  # answers kept on principals (derived_answers) are never found again
 
 
 def _memo_key(
@@ -356,20 +355,23 @@ _FINISHED_SIZE = 1024
 
 
 # The same again, by the caller's identity: a repeated token gets back the very Principal object the
-# verifier cached, so (policy, principal, ARN, verdict, limits) finds its answer with one dictionary
-# lookup, before any renaming or memo key is worked out. Entries hold the policy and principal
-# themselves, so their ids cannot be reused while the entry lives; both are immutable.
-# A renamed caller's entry is the way to fill its answer again (a new caller's answer is freshly filled,
-# so it is handed out as it is instead of being copied for the cache).
-_BY_CALLER: OrderedDict[
-    tuple[Any, ...], tuple[Policy, Principal, PolicyResult | Callable[[], PolicyResult]]
-] = OrderedDict()
+# verifier cached, and that principal keeps its own answers (principal.derived_answers), keyed by the
+# policy, ARN, verdict, limits and the memo's generation: one lookup before any renaming or memo key is
+# worked out, and no process-wide table keeps principals alive. Entries hold the policy itself, so its
+# id cannot be reused while the entry lives. A renamed caller's entry is the way to fill its answer
+# again (a new caller's answer is freshly filled, so it is handed out as it is instead of being copied
+# for the cache).
+_GENERATION = [0]
+
 
 # A new caller of a memoized, renamed shape: the stand-in's answer for the σ-image of the caller's ARN,
 # settled once (every step of `_settle` reads the ARN and the document only up to σ) and kept as an
 # AnswerTemplate, or as the reason and detail of a request-scoped answer. Keyed by the memo key, the
 # σ-image of the ARN and the verdict; the size check is the caller's own (lengths are not σ-invariant).
 _Outcome = AnswerTemplate | tuple[str, str]
+# _filled_answer's arguments after the policy and principal: (ARN, max_bytes, allowed, values, proof,
+# outcome, unnameable).
+_FillArgs = tuple[MethodArn, int, bool, Mapping[str, str], "_Proof", _Outcome, bool]
 _TEMPLATES: OrderedDict[tuple[Any, ...], tuple[Policy, _Proof, _Outcome, bool]] = OrderedDict()
 _TEMPLATES_SIZE = 1024
 
@@ -445,25 +447,27 @@ def build_principal_policy(
         return PolicyResult(document, "principal", "", document_size(document), exact=True)
     if allowed is None:
         allowed = policy.decide(principal, method_arn.verb, method_arn.path).allowed
-    arn_text = method_arn.arn  # a property that builds the string: read once
-    caller_key = (id(policy), id(principal), arn_text, allowed, max_bytes, budget)
-    with _MEMO_LOCK:
-        seen = _BY_CALLER.get(caller_key)
-    if seen is not None and seen[0] is policy and seen[1] is principal:
-        answer = seen[2]
-        return _copied(answer) if isinstance(answer, PolicyResult) else answer()
+    arn_text = method_arn.arn
+    caller_key = (id(policy), arn_text, allowed, max_bytes, budget, _GENERATION[0])
+    answers = derived_answers(principal)
+    seen = answers.get(caller_key) if answers is not None else None
+    if seen is not None and seen[0] is policy:
+        answer = seen[1]
+        return _copied(answer) if type(answer) is PolicyResult else _filled_answer(policy, principal, *answer)
     key, renaming = _caller_key(policy, principal, method_arn, budget)
     if renaming is not None:
-        again = _renamed_answer(
+        fill = _renamed_answer(
             policy, principal, method_arn, arn_text, max_bytes, allowed, budget, key, renaming
         )
-        _remember(caller_key, policy, principal, again)
-        return again()
+        if answers is not None:
+            answers[caller_key] = (policy, fill)
+        return _filled_answer(policy, principal, *fill)
     done_key = (*key, (), arn_text, allowed, max_bytes)
     with _MEMO_LOCK:
         done = _FINISHED.get(done_key)
     if done is not None and done[0] is policy:
-        _remember(caller_key, policy, principal, done[1])
+        if answers is not None:
+            answers[caller_key] = (policy, done[1])
         return _copied(done[1])
     result = _finish(
         policy,
@@ -477,20 +481,9 @@ def build_principal_policy(
         _FINISHED[done_key] = (policy, result)
         while len(_FINISHED) > _FINISHED_SIZE:
             _FINISHED.popitem(last=False)
-    _remember(caller_key, policy, principal, result)
+    if answers is not None:
+        answers[caller_key] = (policy, result)
     return _copied(result)
-
-
-def _remember(
-    key: tuple[Any, ...],
-    policy: Policy,
-    principal: Principal,
-    result: PolicyResult | Callable[[], PolicyResult],
-) -> None:
-    with _MEMO_LOCK:
-        _BY_CALLER[key] = (policy, principal, result)
-        while len(_BY_CALLER) > _FINISHED_SIZE:
-            _BY_CALLER.popitem(last=False)
 
 
 def _renamed_answer(
@@ -503,14 +496,15 @@ def _renamed_answer(
     budget: int,
     key: tuple[Any, ...],
     renaming: Renaming,
-) -> Callable[[], PolicyResult]:
+) -> _FillArgs:
     """How to answer a caller whose proof is the stand-in's renamed through σ: the stand-in's answer for
     the σ-image of the ARN, settled once per shape, ARN image and verdict, then filled with the caller's
     values (:class:`~cognito_authz.iam.renaming.AnswerTemplate`), which is σ applied to it. Equal to
     ``_finish`` on the rendered proof: σ is its own inverse, fixes every literal and carries each glob's
     matches along (docs/architecture.md, step 5), so each test `_settle` makes on the document and the
     ARN answers alike for the two; only lengths differ, and the size check is made on the caller's.
-    Each call of the returned function fills a fresh answer."""
+    The result is the arguments of :func:`_filled_answer` after the policy and principal; each call
+    fills a fresh answer."""
     prefix = method_arn.prefix
     # The stand-in's request. σ moves only segments that are values or placeholders (which all hold a
     # '~'); when neither is even a substring of the ARN (the usual request: no user id in it), the ARN
@@ -535,10 +529,9 @@ def _renamed_answer(
             while len(_TEMPLATES) > _TEMPLATES_SIZE:
                 _TEMPLATES.popitem(last=False)
     _policy, proof, outcome, unnameable = hit
-    # A partial, not a closure: one object instead of a cell per captured name, on every new caller.
-    return partial(
-        _filled_answer, policy, principal, method_arn, max_bytes, allowed, values, proof, outcome, unnameable
-    )
+    # The arguments, not a closure or a partial: the principal keeps them (derived_answers), so they must
+    # not hold the principal itself (a reference cycle would outlive the verifier's cache entry).
+    return method_arn, max_bytes, allowed, values, proof, outcome, unnameable
 
 
 def _filled_answer(

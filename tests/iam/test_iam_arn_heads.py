@@ -36,6 +36,12 @@ def _cold() -> None:
         "get/orders",
         "GET",
         "GET/a b",
+        "GET/a\tb",
+        "GET/\x7f",
+        "GET/\x00",
+        "GET/caf\u00e9",
+        "GET/a\u2028b",
+        "$con\nnect",
         "",
         "$bad key",
     ],
@@ -104,12 +110,15 @@ def test_a_parsed_arn_is_its_text_and_what_its_components_build(text: str, warm:
         parsed.partition, parsed.region, parsed.account, parsed.api_id, parsed.stage, parsed.verb, parsed.path
     )
     assert parsed.arn == text == rebuilt.arn == str(parsed)
+    assert parsed.prefix == rebuilt.prefix == text[: len(parsed.prefix)]
+    assert parsed.prefix.endswith(f":{parsed.api_id}/{parsed.stage}/")
     assert parsed == rebuilt
     assert hash(parsed) == hash(rebuilt)
     assert repr(parsed) == repr(rebuilt)
     for copied in (copy.copy(parsed), copy.deepcopy(parsed), pickle.loads(pickle.dumps(parsed))):
         assert copied == parsed
         assert copied.arn == text
+        assert copied.prefix == parsed.prefix
 
 
 @pytest.mark.parametrize("warm", [False, True])
