@@ -232,7 +232,7 @@ class LambdaAuthorizer:
             candidates.append(bearer_token(value))
         if self.token_query:
             query = event.get("queryStringParameters")
-            value = query.get(self.token_query) if isinstance(query, Mapping) else None
+            value = query.get(self.token_query) if type(query) is dict or isinstance(query, Mapping) else None
             if isinstance(value, str):
                 sources += 1
                 candidates.append(bearer_token(value))
