@@ -255,16 +255,25 @@ def clear_memo() -> None:
 
 
 def _memo_key(
-    facts: PolicyFacts, principal: Principal, renamed: tuple[tuple[str, str], ...]
+    policy: Policy,
+    prefix: str,
+    budget: int,
+    facts: PolicyFacts,
+    principal: Principal,
+    renamed: tuple[tuple[str, str], ...],
 ) -> tuple[Any, ...]:
     # Everything decide reads from a principal: its lists, token use, client, and each claim a condition
-    # names (a renamed claim by its placeholder only, so equal-shaped callers share one proof). A plain
-    # loop: for the two or three names a policy has, cheaper than a generator or maps.
+    # names (a renamed claim by its placeholder only, so equal-shaped callers share one proof), after the
+    # policy, API and stage, and budget. A plain loop: for the two or three names a policy has, cheaper
+    # than a generator or maps; one tuple built in place rather than splatted into another.
     get, placeholders = principal.claims.get, dict(renamed)
     claims = []
     for name in facts.condition_claims:
         claims.append((name, placeholders.get(name) or repr(get(name))))
     return (
+        id(policy),
+        prefix,
+        budget,
         tuple(principal.groups),
         tuple(principal.scopes),
         principal.token_use,
@@ -273,14 +282,24 @@ def _memo_key(
     )
 
 
+# The facts of the policy asked last (an authorizer serves one policy): found without policy_facts'
+# lock and table. A pair replaced in one store, so a reader sees either the old pair or the new one.
+_LAST_FACTS: list[tuple[Policy, PolicyFacts] | None] = [None]
+
+
 def _caller_key(
     policy: Policy, principal: Principal, arn: MethodArn, budget: int
 ) -> tuple[tuple[Any, ...], Renaming | None]:
     """The memo key of the caller's proof (value-free when renamed), and the renaming if any."""
-    facts = policy_facts(policy)
+    last = _LAST_FACTS[0]
+    if last is not None and last[0] is policy:
+        facts = last[1]
+    else:
+        facts = policy_facts(policy)
+        _LAST_FACTS[0] = (policy, facts)
     renaming = plan_renaming(facts, principal)
     renamed = renaming.key if renaming is not None else ()
-    return (id(policy), arn.prefix, budget, *_memo_key(facts, principal, renamed)), renaming
+    return _memo_key(policy, arn.prefix, budget, facts, principal, renamed), renaming
 
 
 def _proof_for(
@@ -698,4 +717,23 @@ def _sized(
             ", ".join(proof.rules) or "?",
             proof.detail,
         )
-    return PolicyResult(document, "principal", proof.reason, size, proof.detail, proof.rules, proof.exact)
+    # Through the slot descriptors (the frozen __init__ sets each field by name): once per new caller.
+    result = _new_object(PolicyResult)
+    _set_document(result, document)
+    _set_scope(result, "principal")
+    _set_reason(result, proof.reason)
+    _set_size(result, size)
+    _set_detail(result, proof.detail)
+    _set_rules(result, proof.rules)
+    _set_exact(result, proof.exact)
+    return result
+
+
+_new_object = object.__new__
+_set_document = PolicyResult.__dict__["document"].__set__
+_set_scope = PolicyResult.__dict__["scope"].__set__
+_set_reason = PolicyResult.__dict__["reason"].__set__
+_set_size = PolicyResult.__dict__["size"].__set__
+_set_detail = PolicyResult.__dict__["detail"].__set__
+_set_rules = PolicyResult.__dict__["rules"].__set__
+_set_exact = PolicyResult.__dict__["exact"].__set__

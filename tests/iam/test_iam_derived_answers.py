@@ -128,3 +128,54 @@ def test_copies_carry_no_kept_answers() -> None:
 
 def test_only_principals_keep_answers() -> None:
     assert derived_answers(object()) is None  # type: ignore[arg-type]
+
+
+_TENANT_GUARD = Policy.from_dict(
+    {
+        "version": 1,
+        "rules": [
+            {"id": "admin-everything", "routes": ["ANY /{proxy+}"], "when": {"groups": ["admin"]}},
+            {
+                "id": "tenant-guard",
+                "effect": "deny",
+                "routes": ["ANY /tenants/{tenantId}/{proxy+}"],
+                "unless": {"claims": {"custom:tenant_id": "{tenantId}"}},
+            },
+        ],
+    }
+)
+
+
+@pytest.mark.parametrize("path", ["/orders/42", "/tenants/t-2/x", "/tenants/t-9/x"])
+def test_a_new_callers_inexact_answer_carries_every_field_of_a_cold_build(path: str) -> None:
+    # An admin with a tenant claim gets an inexact document (IAM cannot say "every tenant but mine"): the
+    # answer filled for a new caller of that shape must carry the same reason, detail, rules and
+    # exactness as a cold build for it, not only the same document.
+    def answer(tenant: str) -> tuple[Any, ...]:
+        principal = Principal.from_claims(
+            {"sub": f"u-{tenant}", "cognito:groups": ["admin"], "custom:tenant_id": tenant}
+        )
+        arn = MethodArn.parse(f"{PREFIX}GET{path}")
+        allowed = _TENANT_GUARD.decide(principal, "GET", path).allowed
+        result = build_principal_policy(_TENANT_GUARD, principal, arn, allowed=allowed)
+        return (
+            result.document,
+            result.scope,
+            result.reason,
+            result.size,
+            result.detail,
+            result.rules,
+            result.exact,
+        )
+
+    clear_memo()
+    answer("t-1")  # the shape's proof and settled answer
+    filled = answer("t-2")  # a new caller of the shape: filled from the template
+    clear_memo()
+    cold = answer("t-2")
+    assert filled == cold
+    if cold[1] == "principal":
+        assert cold[2] == "inexact"
+        assert cold[5] == ("admin-everything",)
+        assert cold[4].startswith("IAM globs cannot say everything decide allows")
+        assert cold[6] is False
