@@ -536,21 +536,52 @@ def _renamed_answer(
     if moved:
         image = rename(arn_text, prefix, swap_of(values))
     template_key = (*key, image, allowed)
-    with _MEMO_LOCK:
-        hit = _TEMPLATES.get(template_key)
-        if hit is not None and hit[0] is policy:
-            _TEMPLATES.move_to_end(template_key)
-    if hit is None or hit[0] is not policy:
+    hit = _template(policy, template_key)
+    if hit is None:
         proof = _memoized_proof(policy, principal, method_arn, budget, key, renaming)
-        hit = (policy, proof, *_outcome(policy, renaming, _image_arn(method_arn, image), allowed, proof))
+        # Settled without reading the ARN: one template for every such request of the shape, so a new
+        # user asking a path no caller of its shape asked before finds it too (kept under its ARN's
+        # image as well, where the next caller asking the same request looks first).
+        any_key = (*key, _ANY_ARN, allowed) if _settles_alike(proof, image, allowed) else None
+        if any_key is not None:
+            hit = _template(policy, any_key)
+        if hit is None:
+            hit = (policy, proof, *_outcome(policy, renaming, _image_arn(method_arn, image), allowed, proof))
         with _MEMO_LOCK:
             _TEMPLATES[template_key] = hit
+            if any_key is not None:
+                _TEMPLATES[any_key] = hit
             while len(_TEMPLATES) > _TEMPLATES_SIZE:
                 _TEMPLATES.popitem(last=False)
     _policy, proof, outcome, unnameable = hit
     # The arguments, not a closure or a partial: the principal keeps them (derived_answers), so they must
     # not hold the principal itself (a reference cycle would outlive the verifier's cache entry).
     return method_arn, max_bytes, allowed, values, proof, outcome, unnameable
+
+
+# In place of the ARN image in a template's key: the answer was settled without reading the ARN.
+_ANY_ARN = None
+
+
+def _template(policy: Policy, template_key: tuple[Any, ...]) -> tuple[Policy, _Proof, _Outcome, bool] | None:
+    with _MEMO_LOCK:
+        hit = _TEMPLATES.get(template_key)
+        if hit is not None and hit[0] is policy:
+            _TEMPLATES.move_to_end(template_key)
+            return hit
+    return None
+
+
+def _settles_alike(proof: _Proof, image: str, allowed: bool) -> bool:
+    """Whether `_settle` answers the stand-in's request ``image`` without reading it: with no document (a
+    request-scoped answer, the caller's own ARN named when filled), or when the document already answers
+    it as decide does (covers it exactly when it is allowed). Then the settled document is the proof's
+    own, whatever the ARN; only a request that must be added to it, or refused, reads the ARN."""
+    document = proof.document
+    if document is None:
+        return True
+    covered = proof.allows(image) if proof.allows is not None else iam_allows(document, image)
+    return covered == allowed
 
 
 def _filled_answer(
