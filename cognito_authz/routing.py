@@ -67,6 +67,7 @@ __all__ = [
     "STANDARD_VERBS",
     "api_relative_path",
     "framework_method",
+    "rebuilt_path",
     "request_method",
     "request_segments",
     "split_path",
@@ -215,15 +216,25 @@ def _decode_segment(segment: str) -> str | None:
 
 
 def api_relative_path(template: str, path_parameters: Mapping[str, str] | None) -> str | None:
-    """Rebuild the API-relative request path from a route template and the event's path parameters.
+    """The API-relative request path rebuilt from a route template and the event's path parameters, when
+    it names a route (:func:`request_segments`); ``None`` when it cannot be rebuilt with certainty
+    (:func:`rebuilt_path`) or names no route (``.`` or ``..`` values, two trailing slashes).
+    """
+    path = rebuilt_path(template, path_parameters)
+    return path if path is not None and request_segments(path) is not None else None
+
+
+def rebuilt_path(template: str, path_parameters: Mapping[str, str] | None) -> str | None:
+    """Rebuild the request path from a route template and the event's path parameters.
 
     ``template`` is a REST ``resource`` (``/tenants/{tenantId}/{proxy+}``) or the path part of an HTTP API
     ``routeKey``. Parameter values arrive decoded (fact 4); each is percent-encoded again so that
     :func:`request_segments` of the result gives back exactly the values (a ``/`` inside a greedy value
     separates segments, as a greedy variable spans them). ``None`` when the path cannot be rebuilt with
-    certainty: a template that is not a path (``$default``), a missing or empty parameter, a
-    non-greedy value holding ``/`` (it came from ``%2F`` or from a mismatch: fail closed), or a result
-    naming no route (``.`` or ``..`` values).
+    certainty: a template that is not a path (``$default``), a missing or empty parameter, a non-greedy
+    value holding ``/`` (it came from ``%2F`` or from a mismatch: fail closed). The result may still name
+    no route (a ``..`` value, ``orders//`` in a greedy one): the adapters hand it to ``decide``, which
+    denies it (fact 5), where :func:`api_relative_path` answers ``None``.
     """
     if not isinstance(template, str) or not template.startswith("/"):
         return None
@@ -253,10 +264,7 @@ def api_relative_path(template: str, path_parameters: Mapping[str, str] | None) 
             parts.extend(quote(part, safe=_SEGMENT_SAFE) for part in value.split("/"))
         except UnicodeEncodeError:  # a lone surrogate: no request on the wire carries one
             return None
-    path = "/" + "/".join(parts)
-    # A greedy value may end in the request's single trailing slash (``orders/`` for ``/orders/``), which
-    # routes like none (fact 3); anything else that names no route is refused.
-    return path if request_segments(path) is not None else None
+    return "/" + "/".join(parts)
 
 
 def strip_base_path(path: str, base_path: str) -> str | None:

@@ -41,6 +41,8 @@ DEMO_POLICY = POLICIES / "demo.yaml"
 DEMO_CASES = POLICIES / "demo.cases.yaml"
 DESIGN_POLICY = POLICIES / "design_example.yaml"
 DESIGN_CASES = POLICIES / "design_example.cases.yaml"
+#: design_example's rules behind a table with a route for each tenant itself: not cache-safe.
+TENANT_ROOT_POLICY = POLICIES / "design_example_tenant_root.yaml"
 EVENTS = Path(__file__).resolve().parent / "events"
 ARN = "arn:aws:execute-api:eu-west-1:123456789012:k7xq2v9d1a/prod/GET/orders/42"
 
@@ -377,10 +379,26 @@ def test_demo_shows_every_persona_gets_an_exact_cached_answer(cli: Run) -> None:
     assert "cached answers: 6 of 6 personas get an exact principal-wide IAM document" in text
 
 
+def test_demo_on_the_design_example_matches_its_table_and_every_answer_is_exact(cli: Run) -> None:
+    # Every persona of the policy-language example, through every adapter the demo drives: each decision as
+    # the decision table says (a protected handler denies /orders// rather than answering 500; groups a
+    # case gives in API Gateway's forwarded string form are minted as the list the token carries), and
+    # each cached answer exact over the example's route table.
+    status, out, _ = cli("demo", "--policy", str(DESIGN_POLICY), "--cases", str(DESIGN_CASES), "--json")
+    report = json.loads(out)
+    assert [row for row in report["rows"] if not row["ok"]] == []
+    assert status == 0
+    assert report["ok"] is True
+    answers = report["cached_answers"]
+    assert len(answers) == 9
+    assert [name for name, answer in answers.items() if not answer["exact"]] == []
+
+
 def test_demo_names_the_persona_whose_cached_answer_cannot_be_exact(cli: Run) -> None:
-    # design_example's admin with a tenant may GET every tenant but reach only their own tenant's subtree:
-    # no set of IAM globs says that (docs/architecture.md), so the demo says which persona and which rule.
-    _, out, _ = cli("demo", "--policy", str(DESIGN_POLICY), "--cases", str(DESIGN_CASES), "--json")
+    # With a route for each tenant itself, design_example's admin with a tenant may GET every tenant but
+    # reach only their own tenant's subtree: no set of IAM globs says that (docs/deployment.md), so the
+    # demo says which persona and which rule.
+    _, out, _ = cli("demo", "--policy", str(TENANT_ROOT_POLICY), "--cases", str(DESIGN_CASES), "--json")
     answers = json.loads(out)["cached_answers"]
     inexact = {name: answer for name, answer in answers.items() if not answer["exact"]}
     assert list(inexact) == ["admin-1 (groups: admin; custom:tenant_id=acme)"]
@@ -461,17 +479,24 @@ def test_installed_console_script_runs_the_demo() -> None:
 # --- lint -------------------------------------------------------------------------------------------
 
 
-def test_lint_reports_cache_safety_and_advice(cli: Run) -> None:
-    status, out, _ = cli("lint", str(DESIGN_POLICY))
+def test_lint_says_the_design_example_is_cache_safe(cli: Run) -> None:
+    status, out, _ = cli("lint", "--require-cache-safe", str(DESIGN_POLICY))
     assert status == 0
-    assert out.startswith(f"{DESIGN_POLICY}: 4 rules, 0 errors, 0 warnings\n")
+    assert out.startswith(f"{DESIGN_POLICY}: 4 rules, 0 errors, 0 warnings\nroute table: 11 routes\n")
+    assert "cache-safe: yes. Every principal gets an exact principal-wide document" in out
+
+
+def test_lint_reports_cache_safety_and_advice(cli: Run) -> None:
+    status, out, _ = cli("lint", str(TENANT_ROOT_POLICY))
+    assert status == 0
+    assert out.startswith(f"{TENANT_ROOT_POLICY}: 4 rules, 0 errors, 0 warnings\n")
     assert "cache-safe: no (blocking rules: tenant-guard" in out
     assert "advice: " in out
     assert "REQUEST authorizer" in out
 
 
 def test_lint_require_cache_safe(cli: Run, orders_files: tuple[Path, Path]) -> None:
-    status, _, _ = cli("lint", "--require-cache-safe", str(DESIGN_POLICY))
+    status, _, _ = cli("lint", "--require-cache-safe", str(TENANT_ROOT_POLICY))
     assert status == 1
     status, out, _ = cli("lint", "--require-cache-safe", str(orders_files[0]))
     assert status == 0
@@ -796,12 +821,15 @@ def test_iam_text_output(cli: Run, tmp_path: Path, orders_files: tuple[Path, Pat
 
 
 def test_iam_inexpressible_gives_the_exact_part_and_the_current_request(cli: Run, tmp_path: Path) -> None:
-    # The design example: an admin of tenant acme may call everything except other tenants' subtrees
-    # ("any tenant but acme"), which IAM globs cannot say: the largest exact part plus this request.
+    # The design example behind a route for each tenant itself: an admin of tenant acme may read every
+    # tenant but enter only acme's subtree ("any tenant but acme"), which IAM globs cannot say: the
+    # largest exact part plus this request.
     claims = write(
         tmp_path / "admin.json", {"sub": "ada", "cognito:groups": ["admin"], "custom:tenant_id": "acme"}
     )
-    status, out, _ = cli("iam", "--json", str(DESIGN_POLICY), "--claims", str(claims), "--method-arn", ARN)
+    status, out, _ = cli(
+        "iam", "--json", str(TENANT_ROOT_POLICY), "--claims", str(claims), "--method-arn", ARN
+    )
     assert status == 0
     result = json.loads(out)
     assert result["scope"] == "principal"

@@ -35,6 +35,7 @@ DESIGN = "examples/policies/design_example.yaml"
 CLI_SESSIONS: dict[str, list[str]] = {
     "cli_lint_flawed": ["lint", "docs/snippets/flawed_policy.yaml"],
     "cli_lint": ["lint", DESIGN],
+    "cli_lint_tenant_root": ["lint", "examples/policies/design_example_tenant_root.yaml"],
     "cli_test": ["test", DESIGN, "examples/policies/design_example.cases.yaml"],
     "cli_explain": [
         "explain",

@@ -563,7 +563,10 @@ def api_path(event: Mapping[str, Any], kind: ProxyKind, base_path: str | None = 
     template = _route_template(event, ctx, kind)
     if template is not None:
         parameters = event.get("pathParameters")
-        rebuilt = routing.api_relative_path(template, parameters if isinstance(parameters, Mapping) else None)
+        # A rebuilt path that names no route (a ``..`` value, ``orders//`` in a greedy one) is still this
+        # request's path: decide denies it (routing fact 5), as the authorizer does, so the caller gets a
+        # 403 and not a 500.
+        rebuilt = routing.rebuilt_path(template, parameters if isinstance(parameters, Mapping) else None)
         if rebuilt is None:
             raise EventError(f"cannot rebuild the request path from route {template!r} and its parameters")
         return rebuilt

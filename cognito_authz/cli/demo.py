@@ -211,6 +211,7 @@ def _mint(issuer: LocalIssuer, claims: Mapping[str, Any], **options: Any) -> str
     with an odd value) is minted as given, with the free-form overrides.
     """
     from cognito_authz.claimsets import ACCESS_TOKEN_CLAIMS
+    from cognito_authz.principal import normalize_string_list
     from cognito_authz.testing.issuer import DEFAULT_SCOPES
 
     rest = dict(claims)
@@ -218,7 +219,9 @@ def _mint(issuer: LocalIssuer, claims: Mapping[str, Any], **options: Any) -> str
     groups = rest.pop("cognito:groups", [])
     scope = rest.pop("scope", None)
     username = str(rest.pop("username", sub or "demo-user"))
-    group_list = groups if isinstance(groups, list) else [str(groups)]
+    # A case may give groups as API Gateway forwards them to a handler ("[admin support]"): the token
+    # Cognito issued carries them as a list, so that is what is minted.
+    group_list = groups if isinstance(groups, list) else list(normalize_string_list(groups))
     scopes = str(scope).split() if scope else DEFAULT_SCOPES  # Cognito always grants some scope
     signable = all(isinstance(v, str) and k not in ACCESS_TOKEN_CLAIMS for k, v in rest.items())
     if signable and (sub is None or isinstance(sub, str)):

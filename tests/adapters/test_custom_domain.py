@@ -58,10 +58,12 @@ REST_API, HTTP_API, REGION = "k7xq2v9d1a", "r2d4f6h8j0", "eu-west-1"
 CUSTOM_DOMAIN, MAPPING = "api.example.com", "v1"
 
 #: Cases where the decision table states what ``decide`` does with a path that cannot be rebuilt with
-#: certainty from an event: API Gateway hands ``pathParameters`` decoded, so ``..``, an empty segment
-#: (``//``) or an encoded ``/`` inside a one-segment parameter cannot be told apart from other requests,
-#: and every adapter fails closed (500) instead of deciding. Checked: the same answer both ways, never 200.
-UNREBUILDABLE = {"/orders//", "/orders/..", "/orders/4%2F2"}
+#: certainty from an event: API Gateway hands ``pathParameters`` decoded, so an encoded ``/`` inside a
+#: one-segment parameter cannot be told apart from a real ``/``, and an empty parameter value (``/orders//``
+#: selecting ``/orders/{orderId}`` here) cannot be told apart from a missing one. Every proxy adapter fails
+#: closed (500) instead of deciding. Checked: the same answer both ways, never 200. A ``..`` value rebuilds
+#: to a path that names no route: decided, and denied (403), as the decision table says.
+UNREBUILDABLE = {"/orders//", "/orders/4%2F2"}
 
 
 def route_for(path: str) -> tuple[str, dict[str, str] | None]:

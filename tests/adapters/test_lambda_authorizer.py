@@ -29,6 +29,8 @@ from cognito_authz.testing import LocalIssuer
 
 EVENTS = Path(__file__).resolve().parent.parent / "events"
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "policies" / "design_example.yaml"
+#: The same rules behind a route for each tenant itself, where one caller cannot get an exact document.
+TENANT_ROOT = EXAMPLE.with_name("design_example_tenant_root.yaml")
 
 AUTHORIZER_EVENTS = {
     "rest_token.json": EventKind.REST_TOKEN,
@@ -226,13 +228,14 @@ def test_request_scope_option_covers_only_the_method_arn(
 
 
 def test_inexpressible_principal_gets_the_exact_part_and_its_own_request(
-    issuer: LocalIssuer, policy: Policy, caplog: pytest.LogCaptureFixture
+    issuer: LocalIssuer, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """An admin of tenant acme: 'every tenant except acme' is denied, which IAM globs cannot say. The
-    answer is the largest exactly expressible part plus the current request's ARN, logged; never a
-    request-scoped Deny that would lock the caller out for the cache TTL."""
+    """An admin of tenant acme, behind a route for each tenant itself: every tenant's record is allowed
+    but 'every tenant's subtree except acme's' is denied, which IAM globs cannot say. The answer is the
+    largest exactly expressible part plus the current request's ARN, logged; never a request-scoped
+    Deny that would lock the caller out for the cache TTL."""
     token = issuer.mint_id_token(groups=["admin"], custom_attributes={"tenant_id": "acme"})
-    authorizer = LambdaAuthorizer(issuer.verifier(token_use="id"), policy)
+    authorizer = LambdaAuthorizer(issuer.verifier(token_use="id"), Policy.from_file(TENANT_ROOT))
     event = load_event("rest_token.json", token, verb="GET", path="/tenants/acme/reports")
     with caplog.at_level(logging.INFO, logger="cognito_authz.iam"):
         response = authorizer(event, None)
