@@ -190,7 +190,18 @@ class Principal(Frozen, hidden=("_derived",)):
         _set_sub(principal, get("sub"))
         _set_username(principal, username if isinstance(username, str) else None)
         _set_groups(principal, groups)
-        _set_scopes(principal, normalize_string_list(get("scope"), separators=""))
+        scope = get("scope")
+        if type(scope) is str and "[" not in scope:
+            # normalize_string_list's usual case, written out (a call with a keyword on every fresh verify).
+            words = scope.split()
+            scopes = (
+                tuple(words)
+                if len(words) < 2 or len(set(words)) == len(words)
+                else tuple(dict.fromkeys(words))
+            )
+        else:
+            scopes = normalize_string_list(scope, separators="")
+        _set_scopes(principal, scopes)
         _set_token_use(principal, token_use)
         _set_client_id(principal, client_id if isinstance(client_id, str) else None)
         _set_issuer(principal, get("iss"))
