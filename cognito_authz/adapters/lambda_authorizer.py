@@ -221,6 +221,19 @@ class LambdaAuthorizer:
         if kind is EventKind.REST_TOKEN:
             return bearer_token(_optional_str(event.get("authorizationToken")))
         headers = event.get("headers")
+        if (
+            type(headers) is dict
+            and kind is not EventKind.WEBSOCKET
+            and event.get("multiValueHeaders") is None
+        ):
+            # The usual REQUEST event (HTTP API 2.0): one plain header map and the token in its header.
+            # When the header is there and no query parameter could be a second source, the steps below
+            # would answer with the header's token alone; anything else takes them.
+            named, value = find_header(headers, self.token_header, None)
+            if named:
+                query = event.get("queryStringParameters") if self.token_query else None
+                if query is None or (type(query) is dict and self.token_query not in query):
+                    return bearer_token(value)
         headers = headers if type(headers) is dict or isinstance(headers, Mapping) else None
         multi = event.get("multiValueHeaders")
         multi = multi if type(multi) is dict or (multi is not None and isinstance(multi, Mapping)) else None
