@@ -14,6 +14,12 @@ is renamed is keyed by the caller's identity only, never by its values, so a ret
 token costs what a first-time user costs (the shape's memoized proof and settled answer are reused, as
 they are for every user of the shape after the first). Rows with a repeated token show the cost of
 everything but the signature.
+
+In the rows above every user asks the same request (``GET /orders/42``). The row with distinct paths
+asks ``GET /orders/{n}`` with a new ``n`` on every call (4,096 of them, more than any answer cache of the
+builder holds), as new users of a real API ask for their own resources: an answer settled for one
+request cannot be found again by its ARN, so it measures what a new user pays when nobody of its shape
+has asked its exact request before.
 """
 
 from __future__ import annotations
@@ -34,6 +40,8 @@ __all__ = ["AUTHORIZER_BUDGET", "REPEATED_BUDGET", "run"]
 AUTHORIZER_BUDGET = 2.5
 REPEATED_BUDGET = 1.0
 DATA = Path(__file__).resolve().parent / "data"
+# Distinct request paths of the distinct-paths row: more than the builder's answer caches hold (1,024).
+_DISTINCT_PATHS = 4096
 _EVENTS = Path(__file__).resolve().parents[1] / "tests" / "events"
 
 _PERSONAS: tuple[tuple[list[str], list[str]], ...] = (
@@ -43,11 +51,11 @@ _PERSONAS: tuple[tuple[list[str], list[str]], ...] = (
 )
 
 
-def _rest_token_event(token: str) -> dict[str, Any]:
+def _rest_token_event(token: str, path: str = "/orders/42") -> dict[str, Any]:
     return {
         "type": "TOKEN",
         "authorizationToken": f"Bearer {token}",
-        "methodArn": "arn:aws:execute-api:eu-west-1:123456789012:k7xq2v9d1a/prod/GET/orders/42",
+        "methodArn": f"arn:aws:execute-api:eu-west-1:123456789012:k7xq2v9d1a/prod/GET{path}",
     }
 
 
@@ -120,6 +128,21 @@ def run(setup: Setup) -> list[Row]:
                 AUTHORIZER_BUDGET,
             )
         )
+        if label == "REST TOKEN event":
+            paths = LambdaAuthorizer(issuer.verifier("access", token_cache_size=distinct // 2), policy)
+            events = [_rest_token_event(tokens[n % distinct], f"/orders/{n}") for n in range(_DISTINCT_PATHS)]
+            measured = setup.against_floor(_cycler(paths, events))
+            rows.append(
+                Row(
+                    "authorizer",
+                    f"authorizer, {label} (fresh tokens, distinct users, distinct paths)",
+                    measured.median_us,
+                    "us",
+                    measured.ratio,
+                    "floor",
+                    AUTHORIZER_BUDGET,
+                )
+            )
         warm = LambdaAuthorizer(issuer.verifier("access"), policy)
         measured = setup.against_floor(_cycler(warm, [make_event(tokens[0])]))
         rows.append(

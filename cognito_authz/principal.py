@@ -13,7 +13,7 @@ from typing import Any
 
 from cognito_authz._frozen import Frozen
 
-__all__ = ["Principal", "normalize_bool", "normalize_string_list"]
+__all__ = ["Principal", "derived_answers", "normalize_bool", "normalize_string_list"]
 
 
 _STR_ONLY = {str}
@@ -73,7 +73,7 @@ def normalize_bool(value: Any) -> Any:
 _BOOLEAN_CLAIMS = ("email_verified", "phone_number_verified")
 
 
-class Principal(Frozen):
+class Principal(Frozen, hidden=("_derived",)):
     """The verified caller.
 
     ``groups`` and ``scopes`` are always tuples (possibly empty); ``claims`` is a read-only mapping of every
@@ -85,7 +85,19 @@ class Principal(Frozen):
     id, with no ``username`` and no groups: :attr:`is_machine` says so.
     """
 
-    __slots__ = ("claims", "client_id", "groups", "issuer", "scopes", "sub", "token_use", "username")
+    # ``_derived``: answers higher layers worked out for this principal (see :func:`derived_answers`); a
+    # cache, not a field: never compared, hashed, shown, copied or pickled.
+    __slots__ = (
+        "_derived",
+        "claims",
+        "client_id",
+        "groups",
+        "issuer",
+        "scopes",
+        "sub",
+        "token_use",
+        "username",
+    )
     sub: str
     username: str | None
     groups: tuple[str, ...]
@@ -94,6 +106,7 @@ class Principal(Frozen):
     client_id: str | None
     issuer: str | None
     claims: Mapping[str, Any]
+    _derived: dict[Any, Any] | None
 
     def __init__(
         self,
@@ -115,6 +128,7 @@ class Principal(Frozen):
         _set_client_id(self, client_id)
         _set_issuer(self, issuer)
         _set_claims(self, claims)
+        _set_derived(self, None)
 
     @classmethod
     def from_claims(cls, claims: Mapping[str, Any]) -> Principal:
@@ -176,12 +190,29 @@ class Principal(Frozen):
         _set_sub(principal, get("sub"))
         _set_username(principal, username if isinstance(username, str) else None)
         _set_groups(principal, groups)
-        _set_scopes(principal, normalize_string_list(get("scope"), separators=""))
+        scope = get("scope")
+        if type(scope) is str and "[" not in scope:
+            # normalize_string_list's usual case, written out (a call with a keyword on every fresh verify).
+            words = scope.split()
+            scopes = (
+                tuple(words)
+                if len(words) < 2 or len(set(words)) == len(words)
+                else tuple(dict.fromkeys(words))
+            )
+        else:
+            scopes = normalize_string_list(scope, separators="")
+        _set_scopes(principal, scopes)
         _set_token_use(principal, token_use)
         _set_client_id(principal, client_id if isinstance(client_id, str) else None)
         _set_issuer(principal, get("iss"))
         _set_claims(principal, MappingProxyType(claims))
+        _set_derived(principal, None)
         return principal
+
+    def __setstate__(self, state: tuple[Any, ...]) -> None:
+        # A copy or an unpickled principal starts with no derived answers (they are not part of its state).
+        super().__setstate__(state)
+        _set_derived(self, None)
 
     @property
     def is_machine(self) -> bool:
@@ -211,3 +242,31 @@ _set_token_use = Principal.__dict__["token_use"].__set__
 _set_client_id = Principal.__dict__["client_id"].__set__
 _set_issuer = Principal.__dict__["issuer"].__set__
 _set_claims = Principal.__dict__["claims"].__set__
+_set_derived = Principal.__dict__["_derived"].__set__
+# What a copy or a pickle carries: the fields, never the derived answers.
+Principal._state = Principal._fields
+
+#: At most this many derived answers per principal (one token asking many requests); then they start over.
+DERIVED_ANSWERS_MAX = 16
+
+
+def derived_answers(principal: Principal) -> dict[Any, Any] | None:
+    """The principal's own cache of answers derived from it by higher layers, created on first use.
+
+    The IAM builder keeps a repeated token's answer here (keyed by policy, request and limits): the
+    verifier hands a repeated token the very principal it cached, so the answer is found again with one
+    lookup, and it lives exactly as long as the principal does, with no process-wide table keeping
+    principals alive. ``None`` for an object that is not a :class:`Principal` (nothing is kept). The
+    caller keys entries by everything the answer depends on besides the principal, and keeps them small:
+    the dict is emptied when it reaches :data:`DERIVED_ANSWERS_MAX` entries.
+    """
+    try:
+        derived = principal._derived
+    except AttributeError:  # not a Principal (or one built without its constructors): nothing is kept
+        return None
+    if derived is None:
+        derived = {}
+        _set_derived(principal, derived)
+    elif len(derived) >= DERIVED_ANSWERS_MAX:
+        derived.clear()
+    return derived

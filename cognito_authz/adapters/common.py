@@ -76,6 +76,12 @@ def bearer_token(value: str | None) -> str | None:
     """
     if value is None:
         return None
+    if value[:7] == "Bearer ":
+        # The usual header: what the steps below give for it (they strip, split at the first space and
+        # strip the rest), unless nothing follows the scheme, where they answer differently.
+        token = value[7:].strip()
+        if token:
+            return token
     value = value.strip()
     if not value:
         return None
@@ -113,6 +119,13 @@ def find_header(
     """
     wanted = name.lower()
     values: list[str] = []
+    if multi is None and type(headers) is dict:
+        # The usual event: one plain map of headers. The same steps as the loop below, for it alone.
+        named = _collect_header(headers, wanted, values)
+        if len(values) == 1:
+            return named, values[0]
+        distinct = set(values)
+        return named, (distinct.pop() if len(distinct) == 1 else None)
     named = False
     for source in (headers, multi):
         if source is None:
@@ -136,7 +149,16 @@ def _collect_header(source: Mapping[str, Any], wanted: str, values: list[str]) -
     decides exactly the same way.
     """
     try:
-        matches = list(map(str.lower, source)).count(wanted)
+        if wanted.isascii():
+            # Only a name as long as `wanted` can lower to it: lower() maps each character to one
+            # character, except U+0130, whose two hold a non-ASCII one (tests/adapters/test_header_lookup.py
+            # checks this over every code point). So when `wanted` is the only key of its length, it is the
+            # only spelling there is, and the lengths are counted without building a lowered copy of each.
+            matches = list(map(len, source)).count(len(wanted))
+            if matches != 1 or wanted not in source:
+                matches = list(map(str.lower, source)).count(wanted)
+        else:
+            matches = list(map(str.lower, source)).count(wanted)
     except TypeError:  # a key that is not a string: the loop below skips it
         matches = -1
     if matches == 0:
@@ -229,6 +251,8 @@ def context_list(values: Iterable[str]) -> str:
     (:func:`read_context_list`).
     """
     if type(values) is tuple:
+        if not values:
+            return "[]"  # what the encoder writes for an empty list (the usual scopes, groups or rules)
         # A principal's groups and scopes and a decision's rules are tuples, and many callers share them:
         # their text is remembered (a tuple of strings is immutable; anything else is not kept).
         try:

@@ -21,7 +21,6 @@ from collections.abc import Iterable, Mapping
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Literal
 
-from cognito_authz._frozen import Frozen, set_field
 from cognito_authz._log import get_logger
 from cognito_authz.adapters.common import (
     Gate,
@@ -44,6 +43,7 @@ from cognito_authz.iam import (
     iam_allows,
     request_policy,
 )
+from cognito_authz.iam.document import plainly_refuses
 
 if TYPE_CHECKING:
     from cognito_authz.adapters.common import TokenVerifier
@@ -94,18 +94,9 @@ def detect_event_kind(event: Mapping[str, Any]) -> EventKind:
     raise EventError("not an API Gateway authorizer event")
 
 
-class _Request(Frozen):
-    __slots__ = ("arn", "kind", "method", "path")
-    kind: EventKind
-    method: str
-    path: str
-    arn: MethodArn | None
-
-    def __init__(self, kind: EventKind, method: str, path: str, arn: MethodArn | None) -> None:
-        set_field(self, "kind", kind)
-        set_field(self, "method", method)
-        set_field(self, "path", path)
-        set_field(self, "arn", arn)
+# What an event asks: (method, API-relative path, the ARN the IAM document names or None). A plain
+# tuple: built on every invocation and never kept.
+_Request = tuple[str, str, MethodArn | None]
 
 
 class LambdaAuthorizer:
@@ -189,20 +180,20 @@ class LambdaAuthorizer:
             # The token first: a bad token is a 401 whatever the rest of the event holds (the console's
             # test invoke sends stage "*" in methodArn, which no document can name).
             principal = self.gate.authenticate(self._token(kind, raw))
-            request = self._route(kind, raw)
-            decision, denied = self.gate.verdict(principal, request.method, request.path)
+            method, path, arn = self._route(kind, raw)
+            decision, denied = self.gate.verdict(principal, method, path)
             if denied is not None:
                 if logger.isEnabledFor(_INFO):  # the arguments are built only when logged
                     logger.info(
                         "deny %s %s sub=%s reason=%s rules=%s",
-                        request.method,
-                        request.path,
+                        method,
+                        path,
                         principal.sub,
                         denied,
                         ",".join(decision.rules) if decision is not None else "",
                     )
-                return self._respond(request, principal, decision, allowed=False)
-            return self._respond(request, principal, decision, allowed=True)
+                return self._respond(kind, arn, principal, decision, False)
+            return self._respond(kind, arn, principal, decision, True)
         except TokenError as exc:
             logger.info("unauthorized: %s", exc.reason)
             raise Exception("Unauthorized") from None  # the exact text API Gateway maps to 401
@@ -230,6 +221,19 @@ class LambdaAuthorizer:
         if kind is EventKind.REST_TOKEN:
             return bearer_token(_optional_str(event.get("authorizationToken")))
         headers = event.get("headers")
+        if (
+            type(headers) is dict
+            and kind is not EventKind.WEBSOCKET
+            and event.get("multiValueHeaders") is None
+        ):
+            # The usual REQUEST event (HTTP API 2.0): one plain header map and the token in its header.
+            # When the header is there and no query parameter could be a second source, the steps below
+            # would answer with the header's token alone; anything else takes them.
+            named, value = find_header(headers, self.token_header, None)
+            if named:
+                query = event.get("queryStringParameters") if self.token_query else None
+                if query is None or (type(query) is dict and self.token_query not in query):
+                    return bearer_token(value)
         headers = headers if type(headers) is dict or isinstance(headers, Mapping) else None
         multi = event.get("multiValueHeaders")
         multi = multi if type(multi) is dict or (multi is not None and isinstance(multi, Mapping)) else None
@@ -241,7 +245,7 @@ class LambdaAuthorizer:
             candidates.append(bearer_token(value))
         if self.token_query:
             query = event.get("queryStringParameters")
-            value = query.get(self.token_query) if isinstance(query, Mapping) else None
+            value = query.get(self.token_query) if type(query) is dict or isinstance(query, Mapping) else None
             if isinstance(value, str):
                 sources += 1
                 candidates.append(bearer_token(value))
@@ -264,8 +268,8 @@ class LambdaAuthorizer:
         # methodArn names the stage apart from the path, and never a custom domain's base path.
         arn = MethodArn.parse(_str_field(event, "methodArn"))
         if kind is EventKind.WEBSOCKET:
-            return _Request(kind, "", arn.path, arn)
-        return _Request(kind, arn.verb or "", arn.path, arn)
+            return "", arn.path, arn
+        return arn.verb or "", arn.path, arn
 
     def _route_http_v2(self, event: Mapping[str, Any]) -> _Request:
         route_arn = event.get("routeArn")
@@ -273,7 +277,7 @@ class LambdaAuthorizer:
             raise EventError("routeArn is not a string")
         if isinstance(route_arn, str):
             arn = MethodArn.parse(route_arn)
-            return _Request(EventKind.HTTP_V2, arn.verb or "", arn.path, arn)
+            return arn.verb or "", arn.path, arn
         # No routeArn: the route template and pathParameters say which request was routed (rawPath may
         # carry a stage or a custom domain's mapping), as for proxy events.
         ctx = event.get("requestContext")
@@ -281,39 +285,41 @@ class LambdaAuthorizer:
         if not isinstance(http, Mapping):
             raise EventError("HTTP API event without routeArn or requestContext.http")
         method = _str_field(http, "method")
-        return _Request(EventKind.HTTP_V2, method, api_path(event, "http_v2", self.base_path), None)
+        return method, api_path(event, "http_v2", self.base_path), None
 
     # -- response side ---------------------------------------------------------------------------
 
     def _respond(
         self,
-        request: _Request,
+        kind: EventKind,
+        arn: MethodArn | None,
         principal: Principal,
         decision: Decision | None,
-        *,
         allowed: bool,
     ) -> dict[str, Any]:
         context = flatten_context(principal, decision, self.context_claims)
-        if request.kind is EventKind.HTTP_V2 and self.http_v2_response == "simple":
+        if kind is EventKind.HTTP_V2 and self.http_v2_response == "simple":
             return {"isAuthorized": allowed, "context": context}
-        if request.arn is None:
+        if arn is None:
             raise EventError("an IAM policy response needs routeArn/methodArn")
         if self.policy_scope == "principal":
             result = build_principal_policy(
-                self.policy, principal, request.arn, max_bytes=self.max_policy_bytes, allowed=allowed
+                self.policy, principal, arn, max_bytes=self.max_policy_bytes, allowed=allowed
             )
             document = result.document
             if result.scope == "request":
                 logger.warning("request-scoped policy for sub=%s: %s", principal.sub, result.reason)
-            elif not allowed and iam_allows(document, request.arn.arn):
+            elif not allowed and not plainly_refuses(document, arn.arn) and iam_allows(document, arn.arn):
                 # Documents are checked sound over the API's routable requests; a request outside them
-                # (not in the route table) that a glob spans is still never answered Allow here.
+                # (not in the route table) that a glob spans is still never answered Allow here. The
+                # reference evaluator decides unless no Allow of the document can even begin like this
+                # ARN (plainly_refuses: the same verdict, tests/iam/test_iam_plain_refusal.py).
                 logger.warning(
                     "request-scoped policy for sub=%s: a glob covers this denied request", principal.sub
                 )
-                document = request_policy(self.policy, principal, request.arn)
+                document = request_policy(self.policy, principal, arn)
         else:
-            document = request_policy(self.policy, principal, request.arn)
+            document = request_policy(self.policy, principal, arn)
         response: dict[str, Any] = {
             "principalId": principal.sub or "anonymous",
             "policyDocument": document,

@@ -36,6 +36,8 @@ _API_ID = re.compile(r"[A-Za-z0-9]{1,64}")
 # Stage names are letters, digits, '-', '_'; HTTP APIs add the literal ``$default``.
 _STAGE = re.compile(r"\$default|[A-Za-z0-9._~-]{1,128}")
 _VERB = re.compile(r"[A-Z]{1,16}")
+# Verbs _VERB accepts without running it (every one of them matches it): the usual request's verb.
+_STANDARD_VERBS = frozenset(HTTP_VERBS)
 # WebSocket route keys: ``$connect``, ``$disconnect``, ``$default`` or a custom key (no '/').
 _ROUTE_KEY = re.compile(r"\$?[A-Za-z0-9._~:@!,;=+-]{1,128}")
 # Control characters never come from API Gateway; rejecting them keeps logs and policies clean.
@@ -56,14 +58,18 @@ _KNOWN_HEADS_MAX = 64
 _PREFIX_OF: dict[tuple[str, str, str, str, str], str] = {}
 
 
-class MethodArn(Frozen):
+class MethodArn(Frozen, hidden=("_head", "_text")):
     """A parsed execute-api method ARN (REST/HTTP) or route ARN (WebSocket).
 
     ``verb`` is ``None`` for WebSocket route ARNs, whose ``path`` is the route key (``$connect``). For
     REST/HTTP ARNs ``path`` always starts with ``/`` (``/`` for the root resource).
     """
 
-    __slots__ = ("account", "api_id", "partition", "path", "region", "stage", "verb")
+    # ``_text`` and ``_head``: the ARN text :meth:`parse` validated and its ``arn:...:{api_id}/{stage}/``
+    # part (``None`` when built from components): the canonical forms ``arn`` and ``prefix`` would build,
+    # kept so that reading them (several times per authorizer invocation) costs nothing. Hidden: not
+    # compared, hashed or shown, as the components say it all.
+    __slots__ = ("_head", "_text", "account", "api_id", "partition", "path", "region", "stage", "verb")
     partition: str
     region: str
     account: str
@@ -71,6 +77,8 @@ class MethodArn(Frozen):
     stage: str
     verb: str | None
     path: str
+    _text: str | None
+    _head: str | None
 
     def __init__(
         self,
@@ -89,6 +97,8 @@ class MethodArn(Frozen):
         set_field(self, "stage", stage)
         set_field(self, "verb", verb)
         set_field(self, "path", path)
+        set_field(self, "_text", None)
+        set_field(self, "_head", None)
 
     @classmethod
     def parse(cls, arn: object) -> MethodArn:
@@ -97,13 +107,20 @@ class MethodArn(Frozen):
             raise _bad(f"method ARN must be a string, not {type(arn).__name__}")
         if len(arn) > MAX_METHOD_ARN_LENGTH:
             raise _bad(f"method ARN longer than {MAX_METHOD_ARN_LENGTH} characters")
+        cut = arn.find("/", arn.find("/") + 1)
+        if cut > 0:
+            head_text = arn[: cut + 1]
+            known = _KNOWN_HEADS.get(head_text)
+            if known is not None:
+                # A remembered head passed the whole check below (no whitespace or control character),
+                # so only the rest of the text is left to test: the same verdict, on a fifth of the text.
+                rest = arn[cut + 1 :]
+                if not (rest.isascii() and rest.isprintable() and " " not in rest) and _CONTROL.search(rest):
+                    raise _bad("method ARN contains whitespace or control characters")
+                return cls._with_rest(known, rest, head_text)
         # isprintable() on ASCII text rules out control characters in one C pass; the regex decides the rest.
         if not (arn.isascii() and arn.isprintable() and " " not in arn) and _CONTROL.search(arn):
             raise _bad("method ARN contains whitespace or control characters")
-        cut = arn.find("/", arn.find("/") + 1)
-        known = _KNOWN_HEADS.get(arn[: cut + 1]) if cut > 0 else None
-        if known is not None:
-            return cls._with_rest(known, arn[cut + 1 :])
         parts = arn.split(":", 5)
         if len(parts) != 6 or parts[0] != "arn" or parts[2] != "execute-api":
             raise _bad("not an execute-api ARN (arn:{partition}:execute-api:{region}:{account}:...)")
@@ -125,26 +142,50 @@ class MethodArn(Frozen):
         head = (partition, region, account, api_id, stage)
         # arn[:cut + 1] is everything up to the stage's '/' (nothing before the resource holds a '/'), so
         # the components just validated are a function of it.
-        parsed = cls._with_rest(head, arn[cut + 1 :])
+        head_text = arn[: cut + 1]
+        parsed = cls._with_rest(head, arn[cut + 1 :], head_text)
         if len(_KNOWN_HEADS) >= _KNOWN_HEADS_MAX:
             _KNOWN_HEADS.clear()
             _PREFIX_OF.clear()
-        _KNOWN_HEADS[arn[: cut + 1]] = head
-        _PREFIX_OF[head] = arn[: cut + 1]
+        _KNOWN_HEADS[head_text] = head
+        _PREFIX_OF[head] = head_text
         return parsed
 
     @classmethod
-    def _with_rest(cls, head: tuple[str, str, str, str, str], rest: str) -> MethodArn:
-        """The ARN from validated components and what follows the stage: ``{verb}/{path}`` or a route key."""
+    def _with_rest(
+        cls, head: tuple[str, str, str, str, str], rest: str, head_text: str | None = None
+    ) -> MethodArn:
+        """The ARN from validated components and what follows the stage: ``{verb}/{path}`` or a route key.
+
+        ``head_text`` is the text those components were parsed from (``arn:...:{api_id}/{stage}/``), when
+        known: the parsed ARN then remembers ``head_text + rest`` as its text, which is exactly what
+        :attr:`arn` would build from the components (the head's text is a function of them and back)."""
         verb, slash, path = rest.partition("/")
         if not slash:
             # No slash after the third component: a WebSocket route ARN (``.../{stage}/$connect``).
             if not _ROUTE_KEY.fullmatch(verb):
                 raise _bad(f"invalid WebSocket route key {verb!r}")
-            return cls(*head, None, verb)
-        if not _VERB.fullmatch(verb):
-            raise _bad(f"invalid HTTP verb {verb!r}")
-        return cls(*head, verb, "/" + path)
+            verb_or_none: str | None = None
+            path = verb
+        else:
+            # The standard verbs first (a set lookup); any other text takes the regex, as before.
+            if verb not in _STANDARD_VERBS and not _VERB.fullmatch(verb):
+                raise _bad(f"invalid HTTP verb {verb!r}")
+            verb_or_none = verb
+            path = "/" + path
+        # Through the slot descriptors, which bypass the frozen __setattr__ (the class's own __init__
+        # goes through object.__setattr__ and a name lookup per field): an ARN is parsed per request.
+        parsed = _new_object(cls)
+        _set_partition(parsed, head[0])
+        _set_region(parsed, head[1])
+        _set_account(parsed, head[2])
+        _set_api_id(parsed, head[3])
+        _set_stage(parsed, head[4])
+        _set_verb(parsed, verb_or_none)
+        _set_path(parsed, path)
+        _set_text(parsed, None if head_text is None else head_text + rest)
+        _set_head(parsed, head_text)
+        return parsed
 
     @property
     def is_websocket(self) -> bool:
@@ -154,6 +195,9 @@ class MethodArn(Frozen):
     @property
     def prefix(self) -> str:
         """``arn:{partition}:execute-api:{region}:{account}:{api_id}/{stage}/``: all before the verb."""
+        head = self._head
+        if head is not None:
+            return head
         known = _PREFIX_OF.get((self.partition, self.region, self.account, self.api_id, self.stage))
         if known is not None:
             return known
@@ -162,6 +206,9 @@ class MethodArn(Frozen):
     @property
     def arn(self) -> str:
         """The ARN this object was parsed from (canonical form)."""
+        text = self._text
+        if text is not None:
+            return text
         verb, path = self.verb, self.path
         prefix = _PREFIX_OF.get((self.partition, self.region, self.account, self.api_id, self.stage))
         # Components validated by parse: only the verb and path are checked here, as build checks them
@@ -231,3 +278,16 @@ class MethodArn(Frozen):
         if not path.startswith("/"):
             raise ConfigError("an HTTP resource path starts with '/'", field="path")
         return f"{prefix}{verb}{path}"
+
+
+_new_object = object.__new__
+# The member descriptors of the slotted class; their __set__ bypasses the frozen __setattr__.
+_set_partition = MethodArn.__dict__["partition"].__set__
+_set_region = MethodArn.__dict__["region"].__set__
+_set_account = MethodArn.__dict__["account"].__set__
+_set_api_id = MethodArn.__dict__["api_id"].__set__
+_set_stage = MethodArn.__dict__["stage"].__set__
+_set_verb = MethodArn.__dict__["verb"].__set__
+_set_path = MethodArn.__dict__["path"].__set__
+_set_text = MethodArn.__dict__["_text"].__set__
+_set_head = MethodArn.__dict__["_head"].__set__

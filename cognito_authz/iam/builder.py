@@ -14,7 +14,6 @@ from __future__ import annotations
 import gc
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from functools import partial
 from threading import Lock
 from typing import Any, Literal
 
@@ -46,7 +45,7 @@ from cognito_authz.iam.world import (
     policy_facts,
 )
 from cognito_authz.policy import Policy
-from cognito_authz.principal import Principal
+from cognito_authz.principal import Principal, derived_answers
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
@@ -252,21 +251,30 @@ def clear_memo() -> None:
     with _MEMO_LOCK:
         _MEMO.clear()
         _FINISHED.clear()
-        _BY_CALLER.clear()
         _TEMPLATES.clear()
+        _GENERATION[0] += 1  # answers kept on principals (derived_answers) are never found again
 
 
 def _memo_key(
-    facts: PolicyFacts, principal: Principal, renamed: tuple[tuple[str, str], ...]
+    policy: Policy,
+    prefix: str,
+    budget: int,
+    facts: PolicyFacts,
+    principal: Principal,
+    renamed: tuple[tuple[str, str], ...],
 ) -> tuple[Any, ...]:
     # Everything decide reads from a principal: its lists, token use, client, and each claim a condition
-    # names (a renamed claim by its placeholder only, so equal-shaped callers share one proof). A plain
-    # loop: for the two or three names a policy has, cheaper than a generator or maps.
+    # names (a renamed claim by its placeholder only, so equal-shaped callers share one proof), after the
+    # policy, API and stage, and budget. A plain loop: for the two or three names a policy has, cheaper
+    # than a generator or maps; one tuple built in place rather than splatted into another.
     get, placeholders = principal.claims.get, dict(renamed)
     claims = []
     for name in facts.condition_claims:
         claims.append((name, placeholders.get(name) or repr(get(name))))
     return (
+        id(policy),
+        prefix,
+        budget,
         tuple(principal.groups),
         tuple(principal.scopes),
         principal.token_use,
@@ -275,14 +283,24 @@ def _memo_key(
     )
 
 
+# The facts of the policy asked last (an authorizer serves one policy): found without policy_facts'
+# lock and table. A pair replaced in one store, so a reader sees either the old pair or the new one.
+_LAST_FACTS: list[tuple[Policy, PolicyFacts] | None] = [None]
+
+
 def _caller_key(
     policy: Policy, principal: Principal, arn: MethodArn, budget: int
 ) -> tuple[tuple[Any, ...], Renaming | None]:
     """The memo key of the caller's proof (value-free when renamed), and the renaming if any."""
-    facts = policy_facts(policy)
+    last = _LAST_FACTS[0]
+    if last is not None and last[0] is policy:
+        facts = last[1]
+    else:
+        facts = policy_facts(policy)
+        _LAST_FACTS[0] = (policy, facts)
     renaming = plan_renaming(facts, principal)
     renamed = renaming.key if renaming is not None else ()
-    return (id(policy), arn.prefix, budget, *_memo_key(facts, principal, renamed)), renaming
+    return _memo_key(policy, arn.prefix, budget, facts, principal, renamed), renaming
 
 
 def _proof_for(
@@ -357,20 +375,23 @@ _FINISHED_SIZE = 1024
 
 
 # The same again, by the caller's identity: a repeated token gets back the very Principal object the
-# verifier cached, so (policy, principal, ARN, verdict, limits) finds its answer with one dictionary
-# lookup, before any renaming or memo key is worked out. Entries hold the policy and principal
-# themselves, so their ids cannot be reused while the entry lives; both are immutable.
-# A renamed caller's entry is the way to fill its answer again (a new caller's answer is freshly filled,
-# so it is handed out as it is instead of being copied for the cache).
-_BY_CALLER: OrderedDict[
-    tuple[Any, ...], tuple[Policy, Principal, PolicyResult | Callable[[], PolicyResult]]
-] = OrderedDict()
+# verifier cached, and that principal keeps its own answers (principal.derived_answers), keyed by the
+# policy, ARN, verdict, limits and the memo's generation: one lookup before any renaming or memo key is
+# worked out, and no process-wide table keeps principals alive. Entries hold the policy itself, so its
+# id cannot be reused while the entry lives. A renamed caller's entry is the way to fill its answer
+# again (a new caller's answer is freshly filled, so it is handed out as it is instead of being copied
+# for the cache).
+_GENERATION = [0]
+
 
 # A new caller of a memoized, renamed shape: the stand-in's answer for the σ-image of the caller's ARN,
 # settled once (every step of `_settle` reads the ARN and the document only up to σ) and kept as an
 # AnswerTemplate, or as the reason and detail of a request-scoped answer. Keyed by the memo key, the
 # σ-image of the ARN and the verdict; the size check is the caller's own (lengths are not σ-invariant).
 _Outcome = AnswerTemplate | tuple[str, str]
+# _filled_answer's arguments after the policy and principal: (ARN, max_bytes, allowed, values, proof,
+# outcome, unnameable).
+_FillArgs = tuple[MethodArn, int, bool, Mapping[str, str], "_Proof", _Outcome, bool]
 _TEMPLATES: OrderedDict[tuple[Any, ...], tuple[Policy, _Proof, _Outcome, bool]] = OrderedDict()
 _TEMPLATES_SIZE = 1024
 
@@ -446,25 +467,27 @@ def build_principal_policy(
         return PolicyResult(document, "principal", "", document_size(document), exact=True)
     if allowed is None:
         allowed = policy.decide(principal, method_arn.verb, method_arn.path).allowed
-    arn_text = method_arn.arn  # a property that builds the string: read once
-    caller_key = (id(policy), id(principal), arn_text, allowed, max_bytes, budget)
-    with _MEMO_LOCK:
-        seen = _BY_CALLER.get(caller_key)
-    if seen is not None and seen[0] is policy and seen[1] is principal:
-        answer = seen[2]
-        return _copied(answer) if isinstance(answer, PolicyResult) else answer()
+    arn_text = method_arn.arn
+    caller_key = (id(policy), arn_text, allowed, max_bytes, budget, _GENERATION[0])
+    answers = derived_answers(principal)
+    seen = answers.get(caller_key) if answers is not None else None
+    if seen is not None and seen[0] is policy:
+        answer = seen[1]
+        return _copied(answer) if type(answer) is PolicyResult else _filled_answer(policy, principal, *answer)
     key, renaming = _caller_key(policy, principal, method_arn, budget)
     if renaming is not None:
-        again = _renamed_answer(
+        fill = _renamed_answer(
             policy, principal, method_arn, arn_text, max_bytes, allowed, budget, key, renaming
         )
-        _remember(caller_key, policy, principal, again)
-        return again()
+        if answers is not None:
+            answers[caller_key] = (policy, fill)
+        return _filled_answer(policy, principal, *fill)
     done_key = (*key, (), arn_text, allowed, max_bytes)
     with _MEMO_LOCK:
         done = _FINISHED.get(done_key)
     if done is not None and done[0] is policy:
-        _remember(caller_key, policy, principal, done[1])
+        if answers is not None:
+            answers[caller_key] = (policy, done[1])
         return _copied(done[1])
     result = _finish(
         policy,
@@ -478,20 +501,9 @@ def build_principal_policy(
         _FINISHED[done_key] = (policy, result)
         while len(_FINISHED) > _FINISHED_SIZE:
             _FINISHED.popitem(last=False)
-    _remember(caller_key, policy, principal, result)
+    if answers is not None:
+        answers[caller_key] = (policy, result)
     return _copied(result)
-
-
-def _remember(
-    key: tuple[Any, ...],
-    policy: Policy,
-    principal: Principal,
-    result: PolicyResult | Callable[[], PolicyResult],
-) -> None:
-    with _MEMO_LOCK:
-        _BY_CALLER[key] = (policy, principal, result)
-        while len(_BY_CALLER) > _FINISHED_SIZE:
-            _BY_CALLER.popitem(last=False)
 
 
 def _renamed_answer(
@@ -504,14 +516,15 @@ def _renamed_answer(
     budget: int,
     key: tuple[Any, ...],
     renaming: Renaming,
-) -> Callable[[], PolicyResult]:
+) -> _FillArgs:
     """How to answer a caller whose proof is the stand-in's renamed through σ: the stand-in's answer for
     the σ-image of the ARN, settled once per shape, ARN image and verdict, then filled with the caller's
     values (:class:`~cognito_authz.iam.renaming.AnswerTemplate`), which is σ applied to it. Equal to
     ``_finish`` on the rendered proof: σ is its own inverse, fixes every literal and carries each glob's
     matches along (docs/architecture.md, step 5), so each test `_settle` makes on the document and the
     ARN answers alike for the two; only lengths differ, and the size check is made on the caller's.
-    Each call of the returned function fills a fresh answer."""
+    The result is the arguments of :func:`_filled_answer` after the policy and principal; each call
+    fills a fresh answer."""
     prefix = method_arn.prefix
     # The stand-in's request. σ moves only segments that are values or placeholders (which all hold a
     # '~'); when neither is even a substring of the ARN (the usual request: no user id in it), the ARN
@@ -524,22 +537,52 @@ def _renamed_answer(
     if moved:
         image = rename(arn_text, prefix, swap_of(values))
     template_key = (*key, image, allowed)
+    hit = _template(policy, template_key)
+    if hit is None:
+        proof = _memoized_proof(policy, principal, method_arn, budget, key, renaming)
+        # Settled without reading the ARN: one template for every such request of the shape, so a new
+        # user asking a path no caller of its shape asked before finds it too (kept under its ARN's
+        # image as well, where the next caller asking the same request looks first).
+        any_key = (*key, _ANY_ARN, allowed) if _settles_alike(proof, image, allowed) else None
+        if any_key is not None:
+            hit = _template(policy, any_key)
+        if hit is None:
+            hit = (policy, proof, *_outcome(policy, renaming, _image_arn(method_arn, image), allowed, proof))
+        with _MEMO_LOCK:
+            _TEMPLATES[template_key] = hit
+            if any_key is not None:
+                _TEMPLATES[any_key] = hit
+            while len(_TEMPLATES) > _TEMPLATES_SIZE:
+                _TEMPLATES.popitem(last=False)
+    _policy, proof, outcome, unnameable = hit
+    # The arguments, not a closure or a partial: the principal keeps them (derived_answers), so they must
+    # not hold the principal itself (a reference cycle would outlive the verifier's cache entry).
+    return method_arn, max_bytes, allowed, values, proof, outcome, unnameable
+
+
+# In place of the ARN image in a template's key: the answer was settled without reading the ARN.
+_ANY_ARN = None
+
+
+def _template(policy: Policy, template_key: tuple[Any, ...]) -> tuple[Policy, _Proof, _Outcome, bool] | None:
     with _MEMO_LOCK:
         hit = _TEMPLATES.get(template_key)
         if hit is not None and hit[0] is policy:
             _TEMPLATES.move_to_end(template_key)
-    if hit is None or hit[0] is not policy:
-        proof = _memoized_proof(policy, principal, method_arn, budget, key, renaming)
-        hit = (policy, proof, *_outcome(policy, renaming, _image_arn(method_arn, image), allowed, proof))
-        with _MEMO_LOCK:
-            _TEMPLATES[template_key] = hit
-            while len(_TEMPLATES) > _TEMPLATES_SIZE:
-                _TEMPLATES.popitem(last=False)
-    _policy, proof, outcome, unnameable = hit
-    # A partial, not a closure: one object instead of a cell per captured name, on every new caller.
-    return partial(
-        _filled_answer, policy, principal, method_arn, max_bytes, allowed, values, proof, outcome, unnameable
-    )
+            return hit
+    return None
+
+
+def _settles_alike(proof: _Proof, image: str, allowed: bool) -> bool:
+    """Whether `_settle` answers the stand-in's request ``image`` without reading it: with no document (a
+    request-scoped answer, the caller's own ARN named when filled), or when the document already answers
+    it as decide does (covers it exactly when it is allowed). Then the settled document is the proof's
+    own, whatever the ARN; only a request that must be added to it, or refused, reads the ARN."""
+    document = proof.document
+    if document is None:
+        return True
+    covered = proof.allows(image) if proof.allows is not None else iam_allows(document, image)
+    return covered == allowed
 
 
 def _filled_answer(
@@ -706,4 +749,23 @@ def _sized(
             ", ".join(proof.rules) or "?",
             proof.detail,
         )
-    return PolicyResult(document, "principal", proof.reason, size, proof.detail, proof.rules, proof.exact)
+    # Through the slot descriptors (the frozen __init__ sets each field by name): once per new caller.
+    result = _new_object(PolicyResult)
+    _set_document(result, document)
+    _set_scope(result, "principal")
+    _set_reason(result, proof.reason)
+    _set_size(result, size)
+    _set_detail(result, proof.detail)
+    _set_rules(result, proof.rules)
+    _set_exact(result, proof.exact)
+    return result
+
+
+_new_object = object.__new__
+_set_document = PolicyResult.__dict__["document"].__set__
+_set_scope = PolicyResult.__dict__["scope"].__set__
+_set_reason = PolicyResult.__dict__["reason"].__set__
+_set_size = PolicyResult.__dict__["size"].__set__
+_set_detail = PolicyResult.__dict__["detail"].__set__
+_set_rules = PolicyResult.__dict__["rules"].__set__
+_set_exact = PolicyResult.__dict__["exact"].__set__

@@ -26,6 +26,7 @@ __all__ = [
     "glob_match",
     "iam_allows",
     "iam_evaluator",
+    "plainly_refuses",
     "policy_document",
 ]
 
@@ -328,3 +329,52 @@ def iam_allows(document: Mapping[str, Any], resource_arn: str) -> bool:
                 return False
             allowed = True
     return allowed
+
+
+def plainly_refuses(document: Any, resource_arn: str) -> bool:
+    """``True`` only when :func:`iam_allows` answers ``False`` for this ARN without raising, seen from the
+    document's shape alone; ``False`` means "ask :func:`iam_allows`".
+
+    It answers only for the plain documents the builder writes: a dict whose ``Statement`` is a list of
+    dicts, each with ``Effect`` ``Allow`` or ``Deny``, ``Action`` exactly ``execute-api:Invoke``, a
+    non-empty list of string Resources and none of ``Condition``, ``NotAction``, ``NotResource``. Such a
+    document is valid, so :func:`iam_allows` cannot raise on it, and it allows an ARN only through an
+    Allow Resource that matches it; a Resource matches only an ARN that begins with its text before the
+    first ``*`` or ``?`` (the whole Resource, when it has neither, which must then equal the ARN). When no
+    Allow Resource passes that test, nothing can allow the ARN. The authorizer asks this before its
+    reference check of a denied request's document: the same verdict, for a few string comparisons
+    instead of a walk of every statement.
+    """
+    if type(document) is not dict or type(resource_arn) is not str:
+        return False
+    statements = document.get("Statement")
+    if type(statements) is not list:
+        return False
+    for statement in statements:
+        if type(statement) is not dict:
+            return False
+        # Exact str types throughout: a str subclass could compare or lower itself its own way.
+        action, effect = statement.get("Action"), statement.get("Effect")
+        if type(action) is not str or action != INVOKE_ACTION or type(effect) is not str:
+            return False
+        resources = statement.get("Resource")
+        if type(resources) is not list or not resources:
+            return False
+        if "Condition" in statement or "NotAction" in statement or "NotResource" in statement:
+            return False
+        if effect == "Allow":
+            for resource in resources:
+                if type(resource) is not str:
+                    return False
+                if "*" in resource or "?" in resource:
+                    if resource_arn.startswith(resource[: _first_wild(resource)]):
+                        return False  # it may match: unsure
+                elif resource == resource_arn:
+                    return False  # it matches
+        elif effect == "Deny":
+            for resource in resources:
+                if type(resource) is not str:
+                    return False
+        else:
+            return False
+    return True

@@ -29,7 +29,16 @@ from cognito_authz.iam.patterns import plain_segment
 from cognito_authz.iam.world import PolicyFacts, claim_texts
 from cognito_authz.principal import Principal
 
-__all__ = ["AnswerTemplate", "Renaming", "RenderPlan", "plan_renaming", "rename", "render", "swap_of"]
+__all__ = [
+    "AnswerTemplate",
+    "Renaming",
+    "RenderPlan",
+    "plain_value",
+    "plan_renaming",
+    "rename",
+    "render",
+    "swap_of",
+]
 
 # Claims whose values decide reads through the principal's own lists, never renamed.
 _LIST_CLAIMS = frozenset({"cognito:groups", "scope"})
@@ -104,15 +113,28 @@ def _renamable(facts: PolicyFacts) -> tuple[str, ...]:
     return names
 
 
+def plain_value(value: str) -> bool:
+    """:func:`~cognito_authz.iam.patterns.plain_segment` for a claim value, answered without the routing
+    model for the usual ones: at most 256 ASCII letters, digits and ``-`` with at least one letter or digit
+    (a Cognito ``sub`` is a UUID) hold none of the characters the plain test refuses, and are their own
+    only request segment (no escape, no dot segment, not empty); anything else asks ``plain_segment``.
+    ``tests/iam/test_iam_renaming.py`` holds the two to the same answers."""
+    if len(value) <= 256 and value.isascii() and value.replace("-", "").isalnum():
+        return True
+    return plain_segment(value)
+
+
 def plan_renaming(facts: PolicyFacts, principal: Principal) -> Renaming | None:
     """The renaming for ``principal``, or ``None`` when its values do not meet the conditions above."""
     claims = principal.claims
     literals = facts.literals
+    hit = _RENAMABLE.get(id(facts))
+    names = hit[1] if hit is not None and hit[0] is facts else _renamable(facts)
     index: dict[str, str] = {}  # value -> placeholder
     renamed: list[str] = []
-    for name in _renamable(facts):
+    for name in names:
         value = claims.get(name)
-        if type(value) is not str or value in literals or not plain_segment(value):
+        if type(value) is not str or value in literals or not plain_value(value):
             continue
         if value.startswith("~"):
             return None  # could equal a placeholder: no renaming at all
@@ -121,11 +143,13 @@ def plan_renaming(facts: PolicyFacts, principal: Principal) -> Renaming | None:
         renamed.append(name)
     if not index:
         return None
-    taken = {*index, *index.values()}
+    taken = None
     for name in facts.condition_claims:
         # An absent claim has no texts (list claims are read from the principal's own lists).
         if name in renamed or (name not in _LIST_CLAIMS and claims.get(name) is None):
             continue
+        if taken is None:
+            taken = {*index, *index.values()}
         if taken.intersection(claim_texts(principal, name)):
             return None  # a claim kept as it is shares a value with a renamed one
     key = []  # (name, placeholder) per renamed claim
@@ -134,7 +158,18 @@ def plan_renaming(facts: PolicyFacts, principal: Principal) -> Renaming | None:
     values = {}  # placeholder -> value
     for value, name in index.items():
         values[name] = value
-    return Renaming(values, principal, tuple(key))
+    # Through the slot descriptors (the frozen __init__ sets each field by name): once per new caller.
+    renaming = _new_object(Renaming)
+    _set_values(renaming, values)
+    _set_principal(renaming, principal)
+    _set_key(renaming, tuple(key))
+    return renaming
+
+
+_new_object = object.__new__
+_set_values = Renaming.__dict__["values"].__set__
+_set_principal = Renaming.__dict__["principal"].__set__
+_set_key = Renaming.__dict__["key"].__set__
 
 
 def swap_of(values: Mapping[str, str]) -> dict[str, str]:

@@ -37,7 +37,19 @@ def _oracle(headers: Any, name: str, multi: Any) -> tuple[bool, str | None]:
 
 
 _NAMES = st.sampled_from(
-    ["authorization", "Authorization", "AUTHORIZATION", "aUtHoRiZaTiOn", "host", "x-token", "X-Token"]
+    [
+        "authorization",
+        "Authorization",
+        "AUTHORIZATION",
+        "aUtHoRiZaTiOn",
+        "host",
+        "x-token",
+        "X-Token",
+        "X-TO\u212aEN",  # the Kelvin sign lowers to "k": another spelling of x-token, of the same length
+        "author\u0130zation",  # U+0130 lowers to two characters: not a spelling of authorization
+        "authorizatio",
+        "x-tokens",
+    ]
 )
 # Mostly spellings of the names asked for, so that several of them meet in one map often.
 _KEYS = st.one_of(_NAMES, _NAMES, _NAMES, st.text(max_size=6), st.integers(0, 3), st.none())
@@ -69,3 +81,48 @@ def test_two_spellings_with_one_value_are_one_header_and_with_two_are_refused() 
     assert find_header({"authorization": "t", "Authorization": "u"}, "authorization") == (True, None)
     assert find_header({"Authorization": "t"}, "authorization", {"authorization": ["t", "u"]}) == (True, None)
     assert find_header({"host": "h"}, "authorization") == (False, None)
+
+
+def test_only_one_character_lowers_to_several_and_they_are_not_all_ascii() -> None:
+    # find_header counts only the keys as long as an ASCII name: sound because lower() maps every other
+    # character to exactly one, and the one that does not (U+0130) gives a non-ASCII character too.
+    several = [chr(c) for c in range(0x110000) if len(chr(c).lower()) != 1]
+    assert several == ["\u0130"]
+    assert not chr(0x130).lower().isascii()
+
+
+def test_bearer_token_examples() -> None:
+    from cognito_authz.adapters.common import bearer_token
+
+    for value, token in [
+        ("Bearer abc", "abc"),
+        ("Bearer  abc ", "abc"),
+        ("Bearer ", "Bearer"),
+        ("Bearer    ", "Bearer"),
+        (" Bearer abc", "abc"),
+        ("bearer abc", "abc"),
+        ("Basic abc", None),
+        ("abc", "abc"),
+        ("", None),
+        ("Bearer a b", "a b"),
+        ("Bearer\tabc", "Bearer\tabc"),
+    ]:
+        assert bearer_token(value) == token, value
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.text(alphabet="Bearb \t\u00a0x.-", max_size=12))
+def test_bearer_token_agrees_with_the_plain_steps(value: str) -> None:
+    from cognito_authz.adapters.common import bearer_token
+
+    stripped = value.strip()
+    scheme, sep, rest = stripped.partition(" ")
+    if not stripped:
+        expected = None
+    elif not sep:
+        expected = stripped
+    elif scheme.lower() != "bearer":
+        expected = None
+    else:
+        expected = rest.strip() or None
+    assert bearer_token(value) == expected

@@ -137,6 +137,38 @@ def test_two_different_tokens_are_refused(
     assert allowed(authorizer(event, None), event)
 
 
+@pytest.mark.parametrize(
+    ("query", "verdict"),
+    [
+        (None, "allowed"),
+        ({}, "allowed"),
+        ({"expand": "items"}, "allowed"),
+        ({"token": "READER"}, "allowed"),  # the same token twice is one token
+        ({"token": "OTHER"}, "unauthorized"),  # two different tokens
+        ({"token": "Basic abc"}, "unauthorized"),  # a second source that is not a token
+        ({"token": 7}, "allowed"),  # not a string: not a source
+    ],
+)
+def test_http_v2_header_and_query_tokens(
+    authorizer: LambdaAuthorizer, reader: str, issuer: LocalIssuer, query: Any, verdict: str
+) -> None:
+    # The usual HTTP API event (one header map, no multiValueHeaders): a query parameter named like
+    # token_query is a second source, compared with the header's token as for REST REQUEST events.
+    event = fixture("http_v2_request.json")
+    event["headers"]["authorization"] = f"Bearer {reader}"
+    other = issuer.mint_access_token(groups=["admin"])
+    if query is None:
+        event.pop("queryStringParameters", None)
+    else:
+        values = {"READER": reader, "OTHER": other}
+        event["queryStringParameters"] = {k: values.get(v, v) for k, v in query.items()}
+    if verdict == "allowed":
+        assert allowed(authorizer(event, None), event)
+    else:
+        with pytest.raises(Exception, match=r"^Unauthorized$"):
+            authorizer(event, None)
+
+
 @pytest.mark.parametrize("bad", [{"token_header": ""}, {"token_query": "a,b"}, {"token_subprotocol": ""}])
 def test_token_source_options_are_checked(bad: dict[str, Any], issuer: LocalIssuer, policy: Policy) -> None:
     with pytest.raises(ConfigError):

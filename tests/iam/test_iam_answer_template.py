@@ -227,3 +227,37 @@ def test_a_new_caller_never_sees_what_an_earlier_caller_did_to_its_answer() -> N
     assert PREFIX + "*" not in resources
     assert PREFIX + "GET/users/u-2" in resources
     assert not any("u-1" in r for r in resources)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.sampled_from([("", []), ("r", []), ("", ["admin"]), ("r", ["admin"])]),
+    st.one_of(st.none(), st.sampled_from(VALUES)),
+    st.lists(st.tuples(st.sampled_from(["GET", "PUT", "DELETE"]), st.sampled_from(PATHS)), min_size=2),
+    st.sampled_from([None, True, False]),
+)
+def test_new_callers_of_one_shape_asking_new_paths_get_the_rendered_answer(
+    shape: tuple[str, list[str]], tenant: str | None, requests: list[tuple[str, str]], allowed: bool | None
+) -> None:
+    # Requests the shape's document answers as decide does share one settled template whatever their
+    # ARN; the others are settled for their own ARN. Each caller is new (its own sub) and each asks a
+    # path no caller of the shape asked before, covered or not, allowed or not (or with a verdict the
+    # caller decided on more than the ARN), and must get exactly what the rendered proof gives.
+    scope, groups = shape
+    clear_memo()
+    for index, (verb, path) in enumerate(requests):
+        sub = f"user-{index}"
+        principal = _principal(sub, tenant, groups, scope)
+        text = path.replace("{v}", f"n{index}").replace("{w}", sub)
+        arn = MethodArn.parse(f"{PREFIX}{verb}{text}")
+        got = build_principal_policy(POLICY, principal, arn, allowed=allowed)
+        want = _the_rendered_way(principal, arn, builder.DEFAULT_MAX_BYTES, allowed)
+        assert (got.scope, got.reason, got.detail, got.rules, got.exact, got.size) == (
+            want.scope,
+            want.reason,
+            want.detail,
+            want.rules,
+            want.exact,
+            want.size,
+        ), (principal, arn.arn)
+        assert got.document == want.document, (principal, arn.arn)

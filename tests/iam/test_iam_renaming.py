@@ -120,3 +120,21 @@ def test_documents_stay_exact_for_every_principal_sharing_a_proof(principals: li
     requests = _requests(principals)
     for principal in principals:
         _check(principal, requests)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(
+    st.one_of(
+        st.text(alphabet="aZ09-", max_size=8),
+        st.text(alphabet="aZ09-._~%*?/:$ \t\u00e9\u0130\u212a", max_size=8),
+        st.text(max_size=6),
+        st.builds(lambda n, c: c * n, st.integers(250, 262), st.sampled_from(["a", "-", "7"])),
+        st.uuids().map(str),
+    )
+)
+def test_plain_value_answers_as_plain_segment(value: str) -> None:
+    # The renaming's fast test of a claim value (letters, digits and '-') and the full one agree.
+    from cognito_authz.iam.patterns import plain_segment
+    from cognito_authz.iam.renaming import plain_value
+
+    assert plain_value(value) == plain_segment(value)
