@@ -226,13 +226,23 @@ def _later_compiled(document: dict[str, Any]) -> Callable[[str], bool]:
     The caller the proof is made for asks once (its own request, in ``_finish``), and compiling costs
     about as much as the check's own evaluators; the memo's later callers, each asking once, share the
     compiled form. So a first proof never pays for it, and a later caller pays for it at most once per
-    shape, bounded by the document's size (a few milliseconds for 8 KiB)."""
+    shape, bounded by the document's size (a few milliseconds for 8 KiB). The proving caller may ask
+    the same ARN twice (whether its answer reads the ARN, then to settle it): a repeat of the last ARN
+    is answered from memory, not counted as a use, so the first proof never compiles."""
     uses: list[Callable[[str], bool] | None] = []  # [] never asked, [None] asked once, else compiled
+    # The first ARN asked and its verdict, until another is asked (one slot, replaced in one store).
+    first: list[tuple[str, bool] | None] = [None]
 
     def allows(arn: str) -> bool:
         if not uses:
             uses.append(None)
-            return iam_allows(document, arn)
+            verdict = iam_allows(document, arn)
+            first[0] = (arn, verdict)
+            return verdict
+        seen = first[0]
+        if seen is not None and seen[0] == arn:
+            return seen[1]
+        first[0] = None
         matcher = uses[0]
         if matcher is None:
             matcher = uses[0] = document_matcher(document)

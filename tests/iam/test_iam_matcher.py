@@ -74,3 +74,17 @@ def test_document_matcher_reads_components_separately() -> None:
     assert not document_matcher(
         {"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "a:b:c:??:e:f"}]}
     )("a:b:c:::e:f")
+
+
+@settings(max_examples=500, deadline=None)
+@given(documents(), st.lists(st.integers(0, 5), min_size=1, max_size=12), st.lists(ARNS, min_size=6, max_size=6))
+def test_a_proofs_lazily_compiled_evaluator_answers_as_iam_allows_through_repeats(
+    document: dict[str, Any], order: list[int], arns: list[str]
+) -> None:
+    # The builder's _later_compiled answers a repeat of the first ARN from memory and compiles on the
+    # second distinct one: every answer, in any order of asks and repeats, is iam_allows'.
+    from cognito_authz.iam.builder import _later_compiled
+
+    allows = _later_compiled(document)
+    for k in order:
+        assert allows(arns[k]) == iam_allows(document, arns[k])
