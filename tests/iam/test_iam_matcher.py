@@ -77,7 +77,9 @@ def test_document_matcher_reads_components_separately() -> None:
 
 
 @settings(max_examples=500, deadline=None)
-@given(documents(), st.lists(st.integers(0, 5), min_size=1, max_size=12), st.lists(ARNS, min_size=6, max_size=6))
+@given(
+    documents(), st.lists(st.integers(0, 5), min_size=1, max_size=12), st.lists(ARNS, min_size=6, max_size=6)
+)
 def test_a_proofs_lazily_compiled_evaluator_answers_as_iam_allows_through_repeats(
     document: dict[str, Any], order: list[int], arns: list[str]
 ) -> None:
