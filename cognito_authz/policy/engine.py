@@ -410,6 +410,10 @@ def _collect(node: _Node, segments: tuple[str, ...], verb: str, out: list[_Entry
         node, index = stack.pop()
 
 
+# A rule's compiled `when`, whether its `unless` tests claims, and its statements (allowed_routes).
+_RuleStatements = tuple[CompiledCondition | None, bool, tuple[_Statement, ...]]
+
+
 class Policy:
     """A loaded, validated and compiled policy. Immutable and safe to share across threads."""
 
@@ -460,6 +464,19 @@ class Policy:
                     condition is not None and condition.uses_params for condition in (when, unless)
                 )
                 self._statements.append(statement)
+        # allowed_routes' groups: per rule, its compiled `when`, whether its `unless` tests claims, and
+        # its statements (one per route), so a `when` failing on groups or scopes is read once per rule.
+        by_rule: dict[int, list[_Statement]] = {}
+        for statement in self._statements:
+            by_rule.setdefault(statement.rule_index, []).append(statement)
+        self._rule_statements: tuple[_RuleStatements, ...] = tuple(
+            (
+                group[0].when,
+                group[0].unless is not None and bool(group[0].unless.claim_tests),
+                tuple(group),
+            )
+            for group in by_rule.values()
+        )
         for rank, entry in enumerate(sorted(self._entries.values(), key=_sort_key)):
             entry.rank = rank
             entry.statements = (*entry.deny, *entry.allow)
@@ -631,33 +648,18 @@ class Policy:
         subject = view(principal)
         exact = True
         grants: dict[tuple[Any, ...], tuple[bool, int, RouteGrant, list[str]]] = {}
-        for statement in self._statements:
-            route = statement.route
-            options = statement.when.alternatives(subject, route) if statement.when is not None else [{}]
-            if options is None:
-                exact = False
-                # Too many bindings: a deny falls back to the whole route (over-deny), an allow to
-                # nothing (under-allow); either way no grant permits what decide denies.
-                options = [{}] if statement.deny else []
-            unless = statement.unless.alternatives(subject, route) if statement.unless is not None else []
-            if unless is None:
-                exact = False
-                if not statement.deny:
-                    continue
-                unless = []
-            for binding in options:
-                exceptions = _exceptions(binding, unless)
-                if exceptions is None:
-                    continue
-                grant = _grant(route, binding, exceptions)
-                key = (statement.deny, grant.method, grant.path, tuple(grant.bound_params.items()),
-                       tuple(tuple(sorted(e.items())) for e in grant.except_params))  # fmt: skip
-                if key not in grants:
-                    order = self._entries[route.text].order
-                    grants[key] = (statement.deny, order, grant, [])
-                ids = grants[key][3]
-                if statement.rule_id not in ids:
-                    ids.append(statement.rule_id)
+        for when, unless_claims, statements in self._rule_statements:
+            if when is not None and not when.static_holds(subject):
+                # Groups, scopes, token use or client fail the rule's `when`: no route of the rule
+                # grants anything (checked once per rule, not per route). Only an `unless` whose claim
+                # tests run out of alternatives can still make the result inexact, as it did per route.
+                for statement in statements if unless_claims else ():
+                    unless = statement.unless
+                    if unless is not None and unless.alternatives(subject, statement.route) is None:
+                        exact = False
+                continue
+            for statement in statements:
+                exact = self._grant_statement(statement, subject, grants) and exact
         ordered = sorted(grants.values(), key=lambda item: item[1])
         denied = tuple(_with_ids(grant, ids) for deny, _, grant, ids in ordered if deny)
         allowed = tuple(
@@ -671,6 +673,42 @@ class Policy:
             )
         )
         return AllowedRoutes(allowed, denied, exact)
+
+    def _grant_statement(
+        self,
+        statement: _Statement,
+        subject: Claimant,
+        grants: dict[tuple[Any, ...], tuple[bool, int, RouteGrant, list[str]]],
+    ) -> bool:
+        """Add ``statement``'s grants for ``subject`` to ``grants``; whether they are exact."""
+        exact = True
+        route = statement.route
+        options = statement.when.alternatives(subject, route) if statement.when is not None else [{}]
+        if options is None:
+            exact = False
+            # Too many bindings: a deny falls back to the whole route (over-deny), an allow to
+            # nothing (under-allow); either way no grant permits what decide denies.
+            options = [{}] if statement.deny else []
+        unless = statement.unless.alternatives(subject, route) if statement.unless is not None else []
+        if unless is None:
+            exact = False
+            if not statement.deny:
+                return exact
+            unless = []
+        for binding in options:
+            exceptions = _exceptions(binding, unless)
+            if exceptions is None:
+                continue
+            grant = _grant(route, binding, exceptions)
+            key = (statement.deny, grant.method, grant.path, tuple(grant.bound_params.items()),
+                   tuple(tuple(sorted(e.items())) for e in grant.except_params))  # fmt: skip
+            if key not in grants:
+                order = self._entries[route.text].order
+                grants[key] = (statement.deny, order, grant, [])
+            ids = grants[key][3]
+            if statement.rule_id not in ids:
+                ids.append(statement.rule_id)
+        return exact
 
     # --- lint --------------------------------------------------------------------------------------
 
