@@ -21,7 +21,7 @@ from cognito_authz._frozen import Frozen, set_field
 from cognito_authz._log import get_logger
 from cognito_authz.iam.arn import MethodArn
 from cognito_authz.iam.check import ESCAPED_PATHS, check_document
-from cognito_authz.iam.choice import assemble, choose
+from cognito_authz.iam.choice import Glob, assemble, choose, grant_guess
 from cognito_authz.iam.classes import Budget, BudgetExceeded
 from cognito_authz.iam.document import (
     Statement,
@@ -186,8 +186,17 @@ def _prove_within(policy: Policy, principal: Principal, prefix: str, budget_unit
         # claims bound to many parameters runs out here, in microseconds.
         budget.spend(_BINDING * binding_count(policy, principal))
         granted = policy.allowed_routes(principal)
-        for _round in range(_ROUNDS):
-            allow, deny, missed = choose(policy, facts, principal, granted, budget, extra)
+        # First the grants read as globs, with nothing judged (an admin's ANY /{proxy+}, a reader's
+        # routes); only when the check finds that guess wrong or short, the choice over the classes.
+        guess = grant_guess(facts, granted, budget)
+        deny: list[Glob]
+        missed: tuple[str, ...]
+        for _round in range(_ROUNDS + (guess is not None)):
+            guessed = guess is not None
+            if guess is not None:
+                allow, deny, missed, guess = guess, [], (), None
+            else:
+                allow, deny, missed = choose(policy, facts, principal, granted, budget, extra)
             document = assemble(prefix, allow, deny)
             # The check compiles the document's Resources (two evaluators); its size is known before.
             budget.spend(document_size(document) * _UNITS_PER_BYTE)
@@ -200,7 +209,7 @@ def _prove_within(policy: Policy, principal: Principal, prefix: str, budget_unit
                 if path.startswith("/") and path not in extra.get(verb, ()):
                     extra.setdefault(verb, set()).add(path)
                     learned = True
-            if not learned:
+            if not learned and not guessed:  # a wrong guess always goes on to the choice
                 break
     except BudgetExceeded:
         detail = "the policy and token need more work than one invocation may spend"

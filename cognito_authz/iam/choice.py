@@ -34,7 +34,7 @@ from cognito_authz.policy.routes import GREEDY, LITERAL, Route
 from cognito_authz.principal import Principal
 from cognito_authz.routing import request_segments
 
-__all__ = ["Glob", "Tokens", "assemble", "candidates", "choose"]
+__all__ = ["Glob", "Tokens", "assemble", "candidates", "choose", "grant_guess"]
 
 Tokens = tuple[Token, ...]  # a glob's path tokens
 Glob = tuple[str, Tokens]  # (verb, path tokens)
@@ -164,6 +164,60 @@ def candidates(
         deny[(verb, ("",))] = None  # the root
     budget.spend((len(allow) + len(deny)) // 2 + 1)
     return list(allow), list(deny)
+
+
+def grant_guess(facts: PolicyFacts, granted: AllowedRoutes, budget: Budget) -> list[Glob] | None:
+    """Allows read straight off the grants, judging no request: a first guess for the usual principal
+    whose grants need no carve-out (an admin's ``ANY /{proxy+}``, a reader's routes). ``None`` when
+    they may (an exception, a deny grant under a first segment an Allow may take), are not exact, or a
+    bound value cannot be named. A deny grant under other first segments is left out: no Allow reaches it.
+
+    Each grant becomes its route as a glob: bound parameters as their values, a trailing parameter as
+    ``?*`` (one or more segments, never the lone trailing slash, so ``/{proxy+}`` leaves the root out),
+    another as ``*``, and a route of literals with its trailing-slash form. A wildcard may still reach
+    words its route does not (``a/*/b`` takes ``a/x/y/b``): then the check finds them, and the builder
+    falls back to :func:`choose`. Like the rest of the choice it is a guess; the check has the last word.
+    """
+    if not granted.exact:
+        return None
+    budget.spend(len(granted.allowed) + len(granted.denied) + 1)
+    denied_routes = [facts.route_of.get(grant.route) for grant in granted.denied]
+    denied_heads = {_head(route) if route is not None else None for route in denied_routes}
+    if None in denied_heads:
+        return None  # a deny grant that takes any first segment (or is not the policy's own route)
+    by_verb: dict[str, dict[Tokens, None]] = {}
+    for grant in granted.allowed:
+        route = facts.route_of.get(grant.route)
+        if route is None or grant.except_params or route.method is None:
+            return None
+        tokens = _tokens(route, dict(grant.bound_params))
+        if tokens is None:
+            return None
+        last = route.pattern[-1] if route.pattern else None
+        if last is not None and last[0] != LITERAL and last[1] not in grant.bound_params:
+            tokens = (*tokens[:-1], PLUS)
+        forms = [tokens] if tokens[-1] is PLUS or tokens == ("",) else [tokens, (*tokens, "")]
+        for verb in VERBS if route.method == "ANY" else (route.method,):
+            by_verb.setdefault(verb, {}).update(dict.fromkeys(forms))
+    allow: list[Glob] = []
+    heads = {
+        tokens[0] if isinstance(tokens[0], str) else None for globs in by_verb.values() for tokens in globs
+    }
+    if denied_heads and (None in heads or not denied_heads.isdisjoint(heads)):
+        return None  # an Allow may meet a deny grant: carve-outs are the choice's job
+    for verb, globs in by_verb.items():
+        # A glob of literals another glob of the verb already matches adds nothing.
+        wild = [
+            _glob_regex(tokens).fullmatch for tokens in globs if not all(isinstance(t, str) for t in tokens)
+        ]
+        budget.spend(len(globs) * (len(wild) + 1) // _MATCHES_PER_UNIT + 1)
+        for tokens in globs:
+            if all(isinstance(t, str) for t in tokens):
+                path = "/" + "/".join(str(t) for t in tokens)
+                if any(match(path) for match in wild):
+                    continue
+            allow.append((verb, tokens))
+    return allow
 
 
 # --- choosing --------------------------------------------------------------------------------------------

@@ -67,3 +67,100 @@ def test_the_lazy_cover_picks_what_the_eager_one_picks(
     options: dict[tuple[Token, ...], set[int]], targets: set[int]
 ) -> None:
     assert _cover(targets, options, Budget(10**6)) == eager(targets, options)
+
+
+# --- the grants read as globs: the first guess ------------------------------------------------------------
+
+PREFIX = "arn:aws:execute-api:eu-west-1:123456789012:abc123/prod/"
+
+
+def _guess_and_proof(document: dict[str, object], claims: dict[str, object]) -> tuple[object, object, object]:
+    from cognito_authz.iam import MethodArn, build_principal_policy, clear_memo
+    from cognito_authz.iam.check import check_document
+    from cognito_authz.iam.choice import assemble, grant_guess
+    from cognito_authz.iam.world import policy_facts
+    from cognito_authz.policy import Policy
+    from cognito_authz.principal import Principal
+
+    policy = Policy.from_dict(document)
+    principal = Principal.from_claims(claims)
+    guess = grant_guess(policy_facts(policy), policy.allowed_routes(principal), Budget(10_000))
+    verdict = None
+    if guess is not None:
+        verdict = check_document(policy, principal, assemble(PREFIX, guess, []), PREFIX, Budget(100_000))
+    clear_memo()
+    result = build_principal_policy(policy, principal, MethodArn.parse(PREFIX + "GET/a/1/b"))
+    return guess, verdict, result
+
+
+def test_an_admins_grant_is_its_document_without_judging_a_request() -> None:
+    from bench.iam import ARN, PRINCIPALS, table_policy
+    from cognito_authz.iam import clear_memo
+    from cognito_authz.iam.builder import principal_proof
+    from cognito_authz.iam.choice import grant_guess
+    from cognito_authz.iam.world import VERBS, policy_facts
+    from cognito_authz.principal import Principal
+
+    policy, admin = table_policy(), Principal.from_claims(PRINCIPALS["admin"])
+    guess = grant_guess(policy_facts(policy), policy.allowed_routes(admin), Budget(10_000))
+    # ANY /{proxy+} is '?*' on every verb (never the root); /health and /users/u-admin add nothing.
+    assert guess == [(verb, (PLUS,)) for verb in VERBS]
+    clear_memo()
+    proof = principal_proof(policy, admin, ARN)
+    assert proof.exact
+    assert proof.document is not None
+    allows = proof.document["Statement"][0]["Resource"]
+    assert allows == [f"{ARN.prefix}{verb}/?*" for verb in VERBS]
+
+
+def test_a_guess_the_check_finds_unsound_falls_back_to_the_choice() -> None:
+    # a/*/b also takes a/1/c/b, a route of the table the caller may not call: the check refuses the
+    # guess, and the choice's document is exact.
+    guess, verdict, result = _guess_and_proof(
+        {
+            "version": 1,
+            "api": ["GET /a/{x}/b", "GET /a/{x}/c/b"],
+            "rules": [{"id": "r", "routes": ["GET /a/{x}/b"]}],
+        },
+        {"sub": "u"},
+    )
+    assert guess == [("GET", ("a", MANY, "b")), ("GET", ("a", MANY, "b", ""))]
+    assert verdict is not None
+    assert not verdict.sound
+    assert (result.scope, result.exact) == ("principal", True)
+    assert "/GET/a/1/c/b" not in str(result.document)
+
+
+def test_a_deny_grant_an_allow_may_meet_leaves_the_carve_out_to_the_choice() -> None:
+    guess, _verdict, result = _guess_and_proof(
+        {
+            "version": 1,
+            "rules": [
+                {"id": "r", "routes": ["ANY /a/{x}"]},
+                {"id": "d", "effect": "deny", "routes": ["GET /a/admin"]},
+                {"id": "e", "effect": "deny", "routes": ["GET /z"]},
+            ],
+        },
+        {"sub": "u"},
+    )
+    assert guess is None
+    assert (result.scope, result.exact) == ("principal", True)
+
+
+def test_a_deny_grant_under_another_first_segment_is_left_out_of_the_guess() -> None:
+    guess, verdict, result = _guess_and_proof(
+        {
+            "version": 1,
+            "rules": [
+                {"id": "r", "routes": ["ANY /a/{rest+}", "GET /b"]},
+                {"id": "e", "effect": "deny", "routes": ["GET /z", "GET /z/{y}"]},
+            ],
+        },
+        {"sub": "u"},
+    )
+    assert guess is not None
+    assert ("GET", ("a", PLUS)) in guess
+    assert ("GET", ("b", "")) in guess
+    assert verdict is not None
+    assert (verdict.sound, verdict.exact) == (True, True)
+    assert (result.scope, result.exact) == ("principal", True)
