@@ -150,8 +150,12 @@ def plan_renaming(facts: PolicyFacts, principal: Principal) -> Renaming | None:
             continue
         if taken is None:
             taken = {*index, *index.values()}
-        if taken.intersection(claim_texts(principal, name)):
+        texts = claim_texts(principal, name)
+        if taken.intersection(texts):
             return None  # a claim kept as it is shares a value with a renamed one
+        for text in texts:  # or a segment: a greedy parameter compares "acme/admin" segment by segment
+            if "/" in text and not taken.isdisjoint(text.split("/")):
+                return None
     key = []  # (name, placeholder) per renamed claim
     for name in renamed:
         key.append((name, index[claims[name]]))

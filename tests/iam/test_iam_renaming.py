@@ -138,3 +138,36 @@ def test_plain_value_answers_as_plain_segment(value: str) -> None:
     from cognito_authz.iam.renaming import plain_value
 
     assert plain_value(value) == plain_segment(value)
+
+
+def test_a_value_that_is_a_segment_of_another_claims_greedy_value_is_not_renamed() -> None:
+    # Found by the property test: tenant "acme" renamed to a placeholder while a list claim bound to a
+    # greedy parameter held "acme/admin". The stand-in kept "acme/admin", so its document allowed
+    # /acme/admin, rendered for the caller as /~0~/admin: a request decide denies (and /acme/admin,
+    # which it allows, refused). A value equal to a segment of another compared text is never renamed.
+    from naive_iam import naive_allows
+
+    from cognito_authz.iam import clear_memo
+
+    policy = Policy.from_dict(
+        {
+            "version": 1,
+            "rules": [
+                {
+                    "id": "r0",
+                    "routes": ["ANY /{rest+}"],
+                    "when": {"claims": {"list": "{rest}"}},
+                    "unless": {"claims": {"tenant": "{rest}"}},
+                }
+            ],
+        }
+    )
+    prefix = "arn:aws:execute-api:eu-west-1:123456789012:api1/prod/"
+    clear_memo()
+    for claims in ({"tenant": "t"}, {"tenant": "acme", "list": ["t", "acme/admin", "v0"]}):
+        caller = Principal(sub="t", groups=(), scopes=(), token_use="id", client_id="c", claims=claims)
+        result = build_principal_policy(policy, caller, MethodArn.parse(prefix + "GET/t"))
+        assert result.scope == "principal"
+        for path in ("/acme/admin", "/~0~/admin", "/t", "/v0", "/acme"):
+            decided = policy.decide(caller, "GET", path).allowed
+            assert naive_allows(result.document, f"{prefix}GET{path}") == decided, (claims, path)
