@@ -194,7 +194,7 @@ def _prove_within(policy: Policy, principal: Principal, prefix: str, budget_unit
         for _round in range(_ROUNDS + (guess is not None)):
             guessed = guess is not None
             if guess is not None:
-                allow, deny, missed, guess = guess, [], (), None
+                (allow, deny), missed, guess = guess, (), None
             else:
                 allow, deny, missed = choose(policy, facts, principal, granted, budget, extra)
             document = assemble(prefix, allow, deny)

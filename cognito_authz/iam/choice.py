@@ -166,45 +166,63 @@ def candidates(
     return list(allow), list(deny)
 
 
-def grant_guess(facts: PolicyFacts, granted: AllowedRoutes, budget: Budget) -> list[Glob] | None:
-    """Allows read straight off the grants, judging no request: a first guess for the usual principal
-    whose grants need no carve-out (an admin's ``ANY /{proxy+}``, a reader's routes). ``None`` when
-    they may (an exception, a deny grant under a first segment an Allow may take), are not exact, or a
-    bound value cannot be named. A deny grant under other first segments is left out: no Allow reaches it.
+def grant_guess(
+    facts: PolicyFacts, granted: AllowedRoutes, budget: Budget
+) -> tuple[list[Glob], list[Glob]] | None:
+    """Allows and Denies read straight off the grants, judging no request: a first guess for the usual
+    principal (an admin's ``ANY /{proxy+}``, a reader's routes, a tenant member's tenant less its admin
+    route). ``None`` when the grants are not exact, hold an exception, or a value cannot be named.
 
-    Each grant becomes its route as a glob: bound parameters as their values, a trailing parameter as
-    ``?*`` (one or more segments, never the lone trailing slash, so ``/{proxy+}`` leaves the root out),
-    another as ``*``, and a route of literals with its trailing-slash form. A wildcard may still reach
-    words its route does not (``a/*/b`` takes ``a/x/y/b``): then the check finds them, and the builder
-    falls back to :func:`choose`. Like the rest of the choice it is a guess; the check has the last word.
+    Each allow grant becomes its route as a glob: bound parameters as their values, a trailing parameter
+    as ``?*`` (one or more segments, never the lone trailing slash, so ``/{proxy+}`` leaves the root
+    out), another as ``*``, and a route of literals with its trailing-slash form. A deny grant under a
+    first segment no Allow can take is left out (no Allow reaches it); one under a first segment an
+    Allow takes becomes a Deny, its free parameters bound to the values that Allow's grant binds to
+    parameters of the same name (``/tenants/{t}/admin`` under ``/tenants/acme/{proxy+}``). A wildcard
+    may still reach words its route does not (``a/*/b`` takes ``a/x/y/b``): then the check finds them,
+    and the builder falls back to :func:`choose`. Like the rest of the choice it is a guess; the check
+    has the last word.
     """
     if not granted.exact:
         return None
-    budget.spend(len(granted.allowed) + len(granted.denied) + 1)
-    denied_routes = [facts.route_of.get(grant.route) for grant in granted.denied]
-    denied_heads = {_head(route) if route is not None else None for route in denied_routes}
-    if None in denied_heads:
-        return None  # a deny grant that takes any first segment (or is not the policy's own route)
+    budget.spend(len(granted.allowed) + 2 * len(granted.denied) + 1)
     by_verb: dict[str, dict[Tokens, None]] = {}
+    bindings: dict[str | None, list[dict[str, str]]] = {}  # allow grants' bound values by first segment
     for grant in granted.allowed:
         route = facts.route_of.get(grant.route)
         if route is None or grant.except_params or route.method is None:
             return None
-        tokens = _tokens(route, dict(grant.bound_params))
+        bound = dict(grant.bound_params)
+        tokens = _tokens(route, bound)
         if tokens is None:
             return None
         last = route.pattern[-1] if route.pattern else None
-        if last is not None and last[0] != LITERAL and last[1] not in grant.bound_params:
+        if last is not None and last[0] != LITERAL and last[1] not in bound:
             tokens = (*tokens[:-1], PLUS)
         forms = [tokens] if tokens[-1] is PLUS or tokens == ("",) else [tokens, (*tokens, "")]
         for verb in VERBS if route.method == "ANY" else (route.method,):
             by_verb.setdefault(verb, {}).update(dict.fromkeys(forms))
+        bindings.setdefault(tokens[0] if isinstance(tokens[0], str) else None, []).append(bound)
+    deny: dict[Glob, None] = {}
+    for grant in granted.denied:
+        route = facts.route_of.get(grant.route)
+        if route is None or grant.except_params or route.method is None:
+            return None
+        head = _head(route)
+        # The Allows that may meet it: under its first segment, or under any.
+        meets = [*bindings.get(head, ()), *bindings.get(None, ())] if head is not None else None
+        if meets is None:
+            return None  # a deny grant under any first segment: the choice's job
+        for bound in meets:
+            tokens = _tokens(route, {**bound, **grant.bound_params})
+            if tokens is None:
+                return None
+            forms = (
+                [tokens] if not isinstance(tokens[-1], str) or tokens == ("",) else [tokens, (*tokens, "")]
+            )
+            for verb in VERBS if route.method == "ANY" else (route.method,):
+                deny.update(dict.fromkeys((verb, form) for form in forms))
     allow: list[Glob] = []
-    heads = {
-        tokens[0] if isinstance(tokens[0], str) else None for globs in by_verb.values() for tokens in globs
-    }
-    if denied_heads and (None in heads or not denied_heads.isdisjoint(heads)):
-        return None  # an Allow may meet a deny grant: carve-outs are the choice's job
     for verb, globs in by_verb.items():
         # A glob of literals another glob of the verb already matches adds nothing.
         wild = [
@@ -217,7 +235,7 @@ def grant_guess(facts: PolicyFacts, granted: AllowedRoutes, budget: Budget) -> l
                 if any(match(path) for match in wild):
                     continue
             allow.append((verb, tokens))
-    return allow
+    return allow, list(deny)
 
 
 # --- choosing --------------------------------------------------------------------------------------------

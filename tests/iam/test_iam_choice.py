@@ -87,7 +87,8 @@ def _guess_and_proof(document: dict[str, object], claims: dict[str, object]) -> 
     guess = grant_guess(policy_facts(policy), policy.allowed_routes(principal), Budget(10_000))
     verdict = None
     if guess is not None:
-        verdict = check_document(policy, principal, assemble(PREFIX, guess, []), PREFIX, Budget(100_000))
+        document = assemble(PREFIX, *guess)
+        verdict = check_document(policy, principal, document, PREFIX, Budget(100_000))
     clear_memo()
     result = build_principal_policy(policy, principal, MethodArn.parse(PREFIX + "GET/a/1/b"))
     return guess, verdict, result
@@ -104,7 +105,7 @@ def test_an_admins_grant_is_its_document_without_judging_a_request() -> None:
     policy, admin = table_policy(), Principal.from_claims(PRINCIPALS["admin"])
     guess = grant_guess(policy_facts(policy), policy.allowed_routes(admin), Budget(10_000))
     # ANY /{proxy+} is '?*' on every verb (never the root); /health and /users/u-admin add nothing.
-    assert guess == [(verb, (PLUS,)) for verb in VERBS]
+    assert guess == ([(verb, (PLUS,)) for verb in VERBS], [])
     clear_memo()
     proof = principal_proof(policy, admin, ARN)
     assert proof.exact
@@ -124,21 +125,42 @@ def test_a_guess_the_check_finds_unsound_falls_back_to_the_choice() -> None:
         },
         {"sub": "u"},
     )
-    assert guess == [("GET", ("a", MANY, "b")), ("GET", ("a", MANY, "b", ""))]
+    assert guess == ([("GET", ("a", MANY, "b")), ("GET", ("a", MANY, "b", ""))], [])
     assert verdict is not None
     assert not verdict.sound
     assert (result.scope, result.exact) == ("principal", True)
     assert "/GET/a/1/c/b" not in str(result.document)
 
 
-def test_a_deny_grant_an_allow_may_meet_leaves_the_carve_out_to_the_choice() -> None:
+def test_a_deny_grant_an_allow_meets_is_carved_out_with_that_allows_values() -> None:
+    # The bench's tenant member: /tenants/{t}/admin denied, /tenants/acme/{proxy+} allowed; the Deny
+    # takes t from the Allow's grant, so it refuses acme's admin route only.
+    from bench.iam import PRINCIPALS, table_policy
+    from cognito_authz.iam.check import check_document
+    from cognito_authz.iam.choice import assemble, grant_guess
+    from cognito_authz.iam.world import policy_facts
+    from cognito_authz.principal import Principal
+
+    policy, member = table_policy(), Principal.from_claims(PRINCIPALS["tenant member"])
+    guess = grant_guess(policy_facts(policy), policy.allowed_routes(member), Budget(10_000))
+    assert guess is not None
+    allow, deny = guess
+    assert ("GET", ("tenants", "acme", PLUS)) in allow
+    assert sorted(tokens for verb, tokens in deny if verb == "GET") == [
+        ("tenants", "acme", "admin"),
+        ("tenants", "acme", "admin", ""),
+    ]
+    verdict = check_document(policy, member, assemble(PREFIX, allow, deny), PREFIX, Budget(100_000))
+    assert (verdict.sound, verdict.exact) == (True, True)
+
+
+def test_a_deny_grant_with_a_parameter_first_leaves_the_carve_out_to_the_choice() -> None:
     guess, _verdict, result = _guess_and_proof(
         {
             "version": 1,
             "rules": [
                 {"id": "r", "routes": ["ANY /a/{x}"]},
-                {"id": "d", "effect": "deny", "routes": ["GET /a/admin"]},
-                {"id": "e", "effect": "deny", "routes": ["GET /z"]},
+                {"id": "d", "effect": "deny", "routes": ["GET /{y}/admin"]},
             ],
         },
         {"sub": "u"},
@@ -159,8 +181,9 @@ def test_a_deny_grant_under_another_first_segment_is_left_out_of_the_guess() -> 
         {"sub": "u"},
     )
     assert guess is not None
-    assert ("GET", ("a", PLUS)) in guess
-    assert ("GET", ("b", "")) in guess
+    assert ("GET", ("a", PLUS)) in guess[0]
+    assert ("GET", ("b", "")) in guess[0]
+    assert guess[1] == []
     assert verdict is not None
     assert (verdict.sound, verdict.exact) == (True, True)
     assert (result.scope, result.exact) == ("principal", True)

@@ -285,5 +285,3 @@ def test_a_route_for_each_tenant_itself_makes_the_design_example_inexpressible()
     admin = Principal.from_claims({"sub": "a", "cognito:groups": ["admin"], "custom:tenant_id": "acme"})
     result = build_principal_policy(policy, admin, MethodArn.parse(PREFIX + "GET/orders"))
     assert (result.scope, result.exact, result.reason) == ("principal", False, "inexact")
-
-
