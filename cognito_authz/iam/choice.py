@@ -223,18 +223,28 @@ def grant_guess(
             for verb in VERBS if route.method == "ANY" else (route.method,):
                 deny.update(dict.fromkeys((verb, form) for form in forms))
     allow: list[Glob] = []
-    for verb, globs in by_verb.items():
+    for verb, found in by_verb.items():
+        # `x/` and `x/?*` together are `x/*` (IAM's '*' is '?*' or nothing): one Resource, not two.
+        globs = dict(found)
+        for tokens in found:
+            if tokens[-1] is PLUS and (*tokens[:-1], "") in globs:
+                del globs[tokens], globs[(*tokens[:-1], "")]
+                globs[(*tokens[:-1], MANY)] = None
         # A glob of literals another glob of the verb already matches adds nothing.
         wild = [
             _glob_regex(tokens).fullmatch for tokens in globs if not all(isinstance(t, str) for t in tokens)
         ]
         budget.spend(len(globs) * (len(wild) + 1) // _MATCHES_PER_UNIT + 1)
+        kept = []
         for tokens in globs:
             if all(isinstance(t, str) for t in tokens):
                 path = "/" + "/".join(str(t) for t in tokens)
                 if any(match(path) for match in wild):
                     continue
-            allow.append((verb, tokens))
+            kept.append(tokens)
+        # Wildcard Resources first, then literal ones, each in the grants' order (a stable order).
+        kept.sort(key=lambda tokens: all(isinstance(t, str) for t in tokens))
+        allow += [(verb, tokens) for tokens in kept]
     return allow, list(deny)
 
 
