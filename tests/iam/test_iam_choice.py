@@ -187,3 +187,20 @@ def test_a_deny_grant_under_another_first_segment_is_left_out_of_the_guess() -> 
     assert verdict is not None
     assert (verdict.sound, verdict.exact) == (True, True)
     assert (result.scope, result.exact) == ("principal", True)
+
+
+def test_a_routes_slashed_form_and_its_children_are_written_as_one_star() -> None:
+    # GET /orders gives orders and orders/; GET /orders/{id} gives orders/?*. IAM's '*' is '?*' or
+    # nothing, so orders/ and orders/?* are orders/*, written first (wildcards before literals).
+    guess, verdict, result = _guess_and_proof(
+        {
+            "version": 1,
+            "api": ["GET /orders", "GET /orders/{id}", "GET /a/{x}/b"],
+            "rules": [{"id": "r", "routes": ["GET /orders", "GET /orders/{id}"]}],
+        },
+        {"sub": "u"},
+    )
+    assert guess == ([("GET", ("orders", MANY)), ("GET", ("orders",))], [])
+    assert verdict is not None
+    assert (verdict.sound, verdict.exact) == (True, True)
+    assert (result.scope, result.exact) == ("principal", True)
