@@ -171,7 +171,8 @@ def grant_guess(
 ) -> tuple[list[Glob], list[Glob]] | None:
     """Allows and Denies read straight off the grants, judging no request: a first guess for the usual
     principal (an admin's ``ANY /{proxy+}``, a reader's routes, a tenant member's tenant less its admin
-    route). ``None`` when the grants are not exact, hold an exception, or a value cannot be named.
+    route). ``None`` when the grants are not exact, hold an exception or a WebSocket route, or a value
+    cannot be named.
 
     Each allow grant becomes its route as a glob: bound parameters as their values, a trailing parameter
     as ``?*`` (one or more segments, never the lone trailing slash, so ``/{proxy+}`` leaves the root
