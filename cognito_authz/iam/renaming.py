@@ -36,6 +36,7 @@ __all__ = [
     "plain_value",
     "plan_renaming",
     "rename",
+    "renaming_parts",
     "render",
     "swap_of",
 ]
@@ -126,44 +127,54 @@ def plain_value(value: str) -> bool:
 
 def plan_renaming(facts: PolicyFacts, principal: Principal) -> Renaming | None:
     """The renaming for ``principal``, or ``None`` when its values do not meet the conditions above."""
+    parts = renaming_parts(facts, principal)
+    if parts is None:
+        return None
+    values, named = parts
+    # Through the slot descriptors (the frozen __init__ sets each field by name).
+    renaming = _new_object(Renaming)
+    _set_values(renaming, values)
+    _set_principal(renaming, principal)
+    _set_key(renaming, tuple(named.items()))
+    return renaming
+
+
+def renaming_parts(facts: PolicyFacts, principal: Principal) -> tuple[dict[str, str], dict[str, str]] | None:
+    """What :func:`plan_renaming` finds, without building the :class:`Renaming`: placeholder -> value,
+    and renamed claim -> placeholder in the order of ``condition_claims`` (``Renaming.key`` as a dict).
+    A new caller whose answer is already settled for its shape needs no more (the builder makes the
+    :class:`Renaming` only when it must settle or prove)."""
     claims = principal.claims
     literals = facts.literals
     hit = _RENAMABLE.get(id(facts))
     names = hit[1] if hit is not None and hit[0] is facts else _renamable(facts)
     index: dict[str, str] = {}  # value -> placeholder
-    renamed: list[str] = []
+    named: dict[str, str] = {}  # renamed claim -> placeholder
     for name in names:
         value = claims.get(name)
         if type(value) is not str or value in literals or not plain_value(value):
             continue
         if value.startswith("~"):
             return None  # could equal a placeholder: no renaming at all
-        if value not in index:
-            index[value] = _PLACEHOLDERS[len(index)] if len(index) < 16 else placeholder(len(index))
-        renamed.append(name)
+        slot = index.get(value)
+        if slot is None:
+            slot = index[value] = _PLACEHOLDERS[len(index)] if len(index) < 16 else placeholder(len(index))
+        named[name] = slot
     if not index:
         return None
     taken = None
     for name in facts.condition_claims:
         # An absent claim has no texts (list claims are read from the principal's own lists).
-        if name in renamed or (name not in _LIST_CLAIMS and claims.get(name) is None):
+        if name in named or (name not in _LIST_CLAIMS and claims.get(name) is None):
             continue
         if taken is None:
             taken = {*index, *index.values()}
         if taken.intersection(claim_texts(principal, name)):
             return None  # a claim kept as it is shares a value with a renamed one
-    key = []  # (name, placeholder) per renamed claim
-    for name in renamed:
-        key.append((name, index[claims[name]]))
     values = {}  # placeholder -> value
-    for value, name in index.items():
-        values[name] = value
-    # Through the slot descriptors (the frozen __init__ sets each field by name): once per new caller.
-    renaming = _new_object(Renaming)
-    _set_values(renaming, values)
-    _set_principal(renaming, principal)
-    _set_key(renaming, tuple(key))
-    return renaming
+    for value, slot in index.items():
+        values[slot] = value
+    return values, named
 
 
 _new_object = object.__new__
