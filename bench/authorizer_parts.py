@@ -166,7 +166,9 @@ def run() -> dict[str, float]:
             capture_output=True,
             cwd=_ROOT,
         )  # bytecode cached before counting
-        result = _valgrind(["-m", "bench.authorizer_parts", "--child", str(path)], env, work / "parts", toggle=True)
+        result = _valgrind(
+            ["-m", "bench.authorizer_parts", "--child", str(path)], env, work / "parts", toggle=True
+        )
         order = json.loads(result.stdout.strip().splitlines()[-1])
         totals = _totals(work, "parts")
     per_call = dict(zip(order, (total / _CALLS for total in totals), strict=True))

@@ -37,8 +37,8 @@ from cognito_authz.iam.renaming import (
     RenderPlan,
     plan_renaming,
     rename,
-    render,
     renaming_parts,
+    render,
     swap_of,
 )
 from cognito_authz.iam.world import (
@@ -517,7 +517,9 @@ def build_principal_policy(
     answers = derived_answers(principal)
     key, parts = _new_caller_key(policy, principal, method_arn.prefix, budget)
     if parts is not None:
-        fill = _renamed_answer(policy, principal, method_arn, arn_text, max_bytes, allowed, budget, key, parts)
+        fill = _renamed_answer(
+            policy, principal, method_arn, arn_text, max_bytes, allowed, budget, key, parts
+        )
         if answers is not None:
             answers[caller_key] = (policy, fill)
         return _filled_answer(policy, principal, *fill)

@@ -53,7 +53,9 @@ POLICY = Policy.from_dict(
 )
 
 
-def _old_plan_renaming(facts: PolicyFacts, principal: Principal) -> tuple[dict[str, str], tuple[Any, ...]] | None:
+def _old_plan_renaming(
+    facts: PolicyFacts, principal: Principal
+) -> tuple[dict[str, str], tuple[Any, ...]] | None:
     # plan_renaming as it was before renaming_parts was split out of it (its values and key).
     claims = principal.claims
     literals = facts.literals
@@ -96,7 +98,14 @@ CLAIM_VALUES = st.one_of(
 @st.composite
 def principals(draw: st.DrawFn) -> Principal:
     claims: dict[str, Any] = {"sub": draw(st.one_of(st.sampled_from(VALUES), st.uuids().map(str)))}
-    for name in ("custom:tenant_id", "custom:team", "custom:manager", "custom:flag", "custom:teams", "custom:level"):
+    for name in (
+        "custom:tenant_id",
+        "custom:team",
+        "custom:manager",
+        "custom:flag",
+        "custom:teams",
+        "custom:level",
+    ):
         value = draw(CLAIM_VALUES)
         if value is not None:
             claims[name] = value
@@ -115,9 +124,11 @@ def test_the_new_caller_key_is_the_caller_key(principal: Principal, budget: int)
     assert fast_key == key
     old = _old_plan_renaming(facts, principal)
     if renaming is None:
-        assert parts is None and old is None
+        assert parts is None
+        assert old is None
         return
-    assert parts is not None and old is not None
+    assert parts is not None
+    assert old is not None
     values, named = parts
     assert values == dict(renaming.values) == old[0]
     assert tuple(named.items()) == renaming.key == old[1]
