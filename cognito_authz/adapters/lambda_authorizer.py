@@ -28,8 +28,8 @@ from cognito_authz.adapters.common import (
     bearer_token,
     check_request_options,
     find_header,
-    flatten_context,
     get_header,
+    rules_context,
     single_token,
     subprotocol_token,
 )
@@ -47,7 +47,7 @@ from cognito_authz.iam.document import plainly_refuses
 
 if TYPE_CHECKING:
     from cognito_authz.adapters.common import TokenVerifier
-    from cognito_authz.policy import Decision, Policy
+    from cognito_authz.policy import Policy
     from cognito_authz.principal import Principal
 
 __all__ = ["AuthorizerUnavailable", "EventKind", "LambdaAuthorizer", "detect_event_kind"]
@@ -181,19 +181,18 @@ class LambdaAuthorizer:
             # test invoke sends stage "*" in methodArn, which no document can name).
             principal = self.gate.authenticate(self._token(kind, raw))
             method, path, arn = self._route(kind, raw)
-            decision, denied = self.gate.verdict(principal, method, path)
-            if denied is not None:
-                if logger.isEnabledFor(_INFO):  # the arguments are built only when logged
-                    logger.info(
-                        "deny %s %s sub=%s reason=%s rules=%s",
-                        method,
-                        path,
-                        principal.sub,
-                        denied,
-                        ",".join(decision.rules) if decision is not None else "",
-                    )
-                return self._respond(kind, arn, principal, decision, False)
-            return self._respond(kind, arn, principal, decision, True)
+            allowed, rules, denied = self.gate.verdict_rules(principal, method, path)
+            # The log line's arguments are built only when it is logged.
+            if denied is not None and logger.isEnabledFor(_INFO):
+                logger.info(
+                    "deny %s %s sub=%s reason=%s rules=%s",
+                    method,
+                    path,
+                    principal.sub,
+                    denied,
+                    ",".join(rules) if rules is not None else "",
+                )
+            return self._respond(kind, arn, principal, rules, allowed)
         except TokenError as exc:
             logger.info("unauthorized: %s", exc.reason)
             raise Exception("Unauthorized") from None  # the exact text API Gateway maps to 401
@@ -294,10 +293,10 @@ class LambdaAuthorizer:
         kind: EventKind,
         arn: MethodArn | None,
         principal: Principal,
-        decision: Decision | None,
+        rules: tuple[str, ...] | None,
         allowed: bool,
     ) -> dict[str, Any]:
-        context = flatten_context(principal, decision, self.context_claims)
+        context = rules_context(principal, rules, self.context_claims)
         if kind is EventKind.HTTP_V2 and self.http_v2_response == "simple":
             return {"isAuthorized": allowed, "context": context}
         if arn is None:
