@@ -146,6 +146,9 @@ class LambdaAuthorizer:
         self.gate = Gate(verifier, policy)
         self.policy = policy
         self.token_header = token_header
+        # The header's lower-case name, looked up directly in the usual event (see _token); a name that is
+        # not ASCII never is (find_header's way only).
+        self._wanted_header = token_header.lower() if token_header.isascii() else None
         self.token_query = token_query
         self.token_subprotocol = token_subprotocol
         self.policy_scope = policy_scope
@@ -228,7 +231,19 @@ class LambdaAuthorizer:
             # The usual REQUEST event (HTTP API 2.0): one plain header map and the token in its header.
             # When the header is there and no query parameter could be a second source, the steps below
             # would answer with the header's token alone; anything else takes them.
-            named, value = find_header(headers, self.token_header, None)
+            wanted = self._wanted_header
+            value = headers.get(wanted) if wanted is not None else None
+            named = False
+            if type(value) is str and wanted is not None:
+                # find_header's answer without its calls: the lower-case name is there with one string
+                # value and no other key is as long (so none is another spelling of it, see
+                # _collect_header; the name is ASCII, checked when the authorizer was built).
+                try:
+                    named = list(map(len, headers)).count(len(wanted)) == 1
+                except TypeError:  # a key without a length: find_header's way
+                    named = False
+            if not named:
+                named, value = find_header(headers, self.token_header, None)
             if named:
                 query = event.get("queryStringParameters") if self.token_query else None
                 if query is None or (type(query) is dict and self.token_query not in query):
