@@ -643,19 +643,34 @@ def _filled_answer(
     unnameable: bool,
 ) -> PolicyResult:
     """A fresh answer from a settled outcome (see :func:`_renamed_answer`)."""
-    if proof.document is None and proof.reason == "analysis_budget":
-        logger.warning("principal-wide IAM document for sub=%s: work budget exhausted", principal.sub)
-    if unnameable:
-        logger.warning(_UNNAMEABLE)
-    if isinstance(outcome, tuple):
+    if not isinstance(outcome, AnswerTemplate):
+        if proof.document is None and proof.reason == "analysis_budget":
+            logger.warning("principal-wide IAM document for sub=%s: work budget exhausted", principal.sub)
+        if unnameable:
+            logger.warning(_UNNAMEABLE)
         reason, detail = outcome
         return _request_result(policy, principal, method_arn, reason, detail, allowed)
+    # A template: the proof has a document (no budget warning), and the settled request was not refused
+    # as unnameable unless logged so.
+    if unnameable:
+        logger.warning(_UNNAMEABLE)
     filled = outcome.fill(values)
     if filled is None:  # a segment of the document equals a value: σ the plain way
         document = render(outcome.document, method_arn.prefix, values)
         filled = document, document_size(document), _longest(document)
     document, size, longest = filled
-    return _sized(policy, principal, method_arn, max_bytes, allowed, proof, document, size, longest)
+    if longest > MAX_RESOURCE_LENGTH or size > max_bytes or not proof.exact:
+        return _sized(policy, principal, method_arn, max_bytes, allowed, proof, document, size, longest)
+    # _sized's answer for a document within the limits from an exact proof (nothing to log), made here.
+    result = _new_object(PolicyResult)
+    _set_document(result, document)
+    _set_scope(result, "principal")
+    _set_reason(result, proof.reason)
+    _set_size(result, size)
+    _set_detail(result, proof.detail)
+    _set_rules(result, proof.rules)
+    _set_exact(result, True)
+    return result
 
 
 def _outcome(
