@@ -221,7 +221,8 @@ class LambdaAuthorizer:
         places, or a header sent twice with different values, are refused (``None``: 401).
         """
         if kind is EventKind.REST_TOKEN:
-            return bearer_token(_optional_str(event.get("authorizationToken")))
+            value = event.get("authorizationToken")
+            return bearer_token(value if isinstance(value, str) else None)
         headers = event.get("headers")
         if (
             type(headers) is dict
@@ -280,7 +281,8 @@ class LambdaAuthorizer:
         if kind is EventKind.HTTP_V2:
             return self._route_http_v2(event)
         # methodArn names the stage apart from the path, and never a custom domain's base path.
-        arn = MethodArn.parse(_str_field(event, "methodArn"))
+        text = event.get("methodArn")
+        arn = MethodArn.parse(text if isinstance(text, str) and text else _str_field(event, "methodArn"))
         if kind is EventKind.WEBSOCKET:
             return "", arn.path, arn
         return arn.verb or "", arn.path, arn

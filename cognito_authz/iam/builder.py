@@ -515,10 +515,11 @@ def build_principal_policy(
         answer = seen[1]
         return _copied(answer) if type(answer) is PolicyResult else _filled_answer(policy, principal, *answer)
     answers = derived_answers(principal)
-    key, parts = _new_caller_key(policy, principal, method_arn.prefix, budget)
+    prefix = method_arn.prefix
+    key, parts = _new_caller_key(policy, principal, prefix, budget)
     if parts is not None:
         fill = _renamed_answer(
-            policy, principal, method_arn, arn_text, max_bytes, allowed, budget, key, parts
+            policy, principal, method_arn, arn_text, prefix, max_bytes, allowed, budget, key, parts
         )
         if answers is not None:
             answers[caller_key] = (policy, fill)
@@ -552,6 +553,7 @@ def _renamed_answer(
     principal: Principal,
     method_arn: MethodArn,
     arn_text: str,
+    prefix: str,
     max_bytes: int,
     allowed: bool,
     budget: int,
@@ -565,8 +567,7 @@ def _renamed_answer(
     matches along (docs/architecture.md, step 5), so each test `_settle` makes on the document and the
     ARN answers alike for the two; only lengths differ, and the size check is made on the caller's.
     The result is the arguments of :func:`_filled_answer` after the policy and principal; each call
-    fills a fresh answer."""
-    prefix = method_arn.prefix
+    fills a fresh answer. ``arn_text`` and ``prefix`` are the ARN's (read once by the caller)."""
     # The stand-in's request. σ moves only segments that are values or placeholders (which all hold a
     # '~'); when neither is even a substring of the ARN (the usual request: no user id in it), the ARN
     # is its own image without a split.
