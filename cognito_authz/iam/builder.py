@@ -609,14 +609,16 @@ _ANY_ARN = None
 
 
 def _template(policy: Policy, template_key: tuple[Any, ...]) -> tuple[Policy, _Proof, _Outcome, bool] | None:
-    _MEMO_LOCK.acquire()  # not `with`: a new caller of a known shape pays this once (≈ 1k less)
-    try:
-        hit = _TEMPLATES.get(template_key)
-        if hit is not None and hit[0] is policy:
+    # Without the lock: a lookup and a reordering are each one C call, atomic under the GIL, and the
+    # entry read is immutable; the lock guards the insert and eviction loop. Another thread may evict
+    # the entry between the two calls; it was found, so it is still a right answer.
+    hit = _TEMPLATES.get(template_key)
+    if hit is not None and hit[0] is policy:
+        try:  # noqa: SIM105 - contextlib.suppress is a context manager's calls on every new caller
             _TEMPLATES.move_to_end(template_key)
-            return hit
-    finally:
-        _MEMO_LOCK.release()
+        except KeyError:
+            pass
+        return hit
     return None
 
 
