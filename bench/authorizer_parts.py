@@ -44,7 +44,7 @@ def _claims_of(token: str) -> dict[str, Any]:
 
 def _child_cases(fixture: dict[str, Any]) -> dict[str, Callable[[], object]]:
     from bench import authorizer as authorizer_bench
-    from cognito_authz.adapters.common import flatten_context
+    from cognito_authz.adapters.common import rules_context
     from cognito_authz.adapters.lambda_authorizer import EventKind, LambdaAuthorizer, detect_event_kind
     from cognito_authz.iam import build_principal_policy
     from cognito_authz.policy import Policy
@@ -114,11 +114,13 @@ def _child_cases(fixture: dict[str, Any]) -> dict[str, Callable[[], object]]:
         "the token (HTTP API)": cycling(lambda e: rest._token(EventKind.HTTP_V2, e), http_events),
         "the ARN and request (REST)": cycling(lambda e: rest._route(EventKind.REST_TOKEN, e), rest_events),
         "the ARN and request (HTTP API)": cycling(lambda e: rest._route(EventKind.HTTP_V2, e), http_events),
-        "decide (Gate.verdict)": with_principal(lambda p, i: rest.gate.verdict(p, "GET", "/orders/42")),
-        "the context": with_principal(
-            lambda p, i: flatten_context(p, policy.decide(p, "GET", "/orders/42"), ())
+        "decide (Gate.verdict_rules)": with_principal(
+            lambda p, i: rest.gate.verdict_rules(p, "GET", "/orders/42")
         ),
-        "(decide for the context)": with_principal(lambda p, i: policy.decide(p, "GET", "/orders/42")),
+        "the context, with its verdict": with_principal(
+            lambda p, i: rules_context(p, policy.verdict(p, "GET", "/orders/42")[1], ())
+        ),
+        "(the verdict for the context)": with_principal(lambda p, i: policy.verdict(p, "GET", "/orders/42")),
         "build_principal_policy, a new caller": with_principal(
             lambda p, i: build_principal_policy(policy, p, rest_arn, allowed=verdicts[i])
         ),
