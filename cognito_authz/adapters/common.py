@@ -49,6 +49,7 @@ __all__ = [
     "raw_event",
     "read_context_list",
     "rejection",
+    "rules_context",
     "single_token",
     "strip_stage",
     "subprotocol_token",
@@ -319,6 +320,16 @@ def flatten_context(
     scalars or lists of strings (lists as JSON text too); anything nested is dropped, since API Gateway
     answers 500 to a nested context value. An extra claim never overwrites one of the keys above.
     """
+    return rules_context(principal, decision.rules if decision is not None else None, claims)
+
+
+def rules_context(
+    principal: Principal,
+    rules: tuple[str, ...] | None,
+    claims: Iterable[str] = (),
+) -> dict[str, str | int | float | bool]:
+    """:func:`flatten_context` from the decision's ``rules`` alone (``None``: no decision, no ``rules``
+    key), for a caller that has no :class:`Decision` (the Lambda authorizer)."""
     context: dict[str, str | int | float | bool] = {
         "sub": principal.sub,
         "groups": context_list(principal.groups),
@@ -331,8 +342,8 @@ def flatten_context(
         context["token_use"] = principal.token_use
     if principal.client_id:
         context["client_id"] = principal.client_id
-    if decision is not None:
-        context["rules"] = context_list(decision.rules)
+    if rules is not None:
+        context["rules"] = context_list(rules)
     for claim in claims:
         if claim in principal.claims and claim not in context:
             flat = _context_value(principal.claims[claim])
@@ -452,6 +463,26 @@ class Gate:
             return None, None
         decision = self.policy.decide(principal, method, path)
         return decision, (None if decision.allowed else AccessDenied.default_reason)
+
+    def verdict_rules(
+        self, principal: Principal, method: str, path: str
+    ) -> tuple[bool, tuple[str, ...] | None, str | None]:
+        """:meth:`verdict` as what the Lambda authorizer reads of it: whether allowed, the determining
+        rules (``None`` where :meth:`verdict` has no decision) and the reason on a no. Through
+        ``Policy.verdict`` when the policy has it, which builds no :class:`Decision` (one per request);
+        ``tests/adapters/test_gate_verdict_rules.py`` holds the two to the same answers."""
+        if self.requirement is not None and self.requirement.unmet(principal) is not None:
+            return False, None, "requirement_not_met"
+        policy = self.policy
+        if policy is None:
+            return True, None, None
+        verdict = getattr(policy, "verdict", None)
+        if verdict is None:  # a policy of another kind (adapters accept anything with decide)
+            decision = policy.decide(principal, method, path)
+            allowed, rules = decision.allowed, decision.rules
+        else:
+            allowed, rules = verdict(principal, method, path)
+        return allowed, rules, (None if allowed else AccessDenied.default_reason)
 
     def authorize(self, principal: Principal, method: str, path: str) -> Decision | None:
         """Apply the per-handler requirement and the policy; raise :class:`AccessDenied` on no."""

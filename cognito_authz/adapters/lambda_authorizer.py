@@ -28,8 +28,8 @@ from cognito_authz.adapters.common import (
     bearer_token,
     check_request_options,
     find_header,
-    flatten_context,
     get_header,
+    rules_context,
     single_token,
     subprotocol_token,
 )
@@ -47,7 +47,7 @@ from cognito_authz.iam.document import plainly_refuses
 
 if TYPE_CHECKING:
     from cognito_authz.adapters.common import TokenVerifier
-    from cognito_authz.policy import Decision, Policy
+    from cognito_authz.policy import Policy
     from cognito_authz.principal import Principal
 
 __all__ = ["AuthorizerUnavailable", "EventKind", "LambdaAuthorizer", "detect_event_kind"]
@@ -146,6 +146,9 @@ class LambdaAuthorizer:
         self.gate = Gate(verifier, policy)
         self.policy = policy
         self.token_header = token_header
+        # The header's lower-case name, looked up directly in the usual event (see _token); a name that is
+        # not ASCII never is (find_header's way only).
+        self._wanted_header = token_header.lower() if token_header.isascii() else None
         self.token_query = token_query
         self.token_subprotocol = token_subprotocol
         self.policy_scope = policy_scope
@@ -176,24 +179,29 @@ class LambdaAuthorizer:
             # type() first: an ABC isinstance costs several times more, and events are plain dicts.
             if type(raw) is not dict and not isinstance(raw, Mapping):
                 raise EventError("event is not a mapping")
-            kind = detect_event_kind(raw)
+            # detect_event_kind's first two answers written out (the usual events), its call otherwise.
+            if raw.get("type") == "TOKEN":
+                kind = EventKind.REST_TOKEN
+            elif raw.get("version") == "2.0":
+                kind = EventKind.HTTP_V2
+            else:
+                kind = detect_event_kind(raw)
             # The token first: a bad token is a 401 whatever the rest of the event holds (the console's
             # test invoke sends stage "*" in methodArn, which no document can name).
             principal = self.gate.authenticate(self._token(kind, raw))
             method, path, arn = self._route(kind, raw)
-            decision, denied = self.gate.verdict(principal, method, path)
-            if denied is not None:
-                if logger.isEnabledFor(_INFO):  # the arguments are built only when logged
-                    logger.info(
-                        "deny %s %s sub=%s reason=%s rules=%s",
-                        method,
-                        path,
-                        principal.sub,
-                        denied,
-                        ",".join(decision.rules) if decision is not None else "",
-                    )
-                return self._respond(kind, arn, principal, decision, False)
-            return self._respond(kind, arn, principal, decision, True)
+            allowed, rules, denied = self.gate.verdict_rules(principal, method, path)
+            # The log line's arguments are built only when it is logged.
+            if denied is not None and logger.isEnabledFor(_INFO):
+                logger.info(
+                    "deny %s %s sub=%s reason=%s rules=%s",
+                    method,
+                    path,
+                    principal.sub,
+                    denied,
+                    ",".join(rules) if rules is not None else "",
+                )
+            return self._respond(kind, arn, principal, rules, allowed)
         except TokenError as exc:
             logger.info("unauthorized: %s", exc.reason)
             raise Exception("Unauthorized") from None  # the exact text API Gateway maps to 401
@@ -219,7 +227,8 @@ class LambdaAuthorizer:
         places, or a header sent twice with different values, are refused (``None``: 401).
         """
         if kind is EventKind.REST_TOKEN:
-            return bearer_token(_optional_str(event.get("authorizationToken")))
+            value = event.get("authorizationToken")
+            return bearer_token(value if isinstance(value, str) else None)
         headers = event.get("headers")
         if (
             type(headers) is dict
@@ -229,7 +238,19 @@ class LambdaAuthorizer:
             # The usual REQUEST event (HTTP API 2.0): one plain header map and the token in its header.
             # When the header is there and no query parameter could be a second source, the steps below
             # would answer with the header's token alone; anything else takes them.
-            named, value = find_header(headers, self.token_header, None)
+            wanted = self._wanted_header
+            value = headers.get(wanted) if wanted is not None else None
+            named = False
+            if type(value) is str and wanted is not None:
+                # find_header's answer without its calls: the lower-case name is there with one string
+                # value and no other key is as long (so none is another spelling of it, see
+                # _collect_header; the name is ASCII, checked when the authorizer was built).
+                try:
+                    named = list(map(len, headers)).count(len(wanted)) == 1
+                except TypeError:  # a key without a length: find_header's way
+                    named = False
+            if not named:
+                named, value = find_header(headers, self.token_header, None)
             if named:
                 query = event.get("queryStringParameters") if self.token_query else None
                 if query is None or (type(query) is dict and self.token_query not in query):
@@ -266,7 +287,8 @@ class LambdaAuthorizer:
         if kind is EventKind.HTTP_V2:
             return self._route_http_v2(event)
         # methodArn names the stage apart from the path, and never a custom domain's base path.
-        arn = MethodArn.parse(_str_field(event, "methodArn"))
+        text = event.get("methodArn")
+        arn = MethodArn.parse(text if isinstance(text, str) and text else _str_field(event, "methodArn"))
         if kind is EventKind.WEBSOCKET:
             return "", arn.path, arn
         return arn.verb or "", arn.path, arn
@@ -294,10 +316,10 @@ class LambdaAuthorizer:
         kind: EventKind,
         arn: MethodArn | None,
         principal: Principal,
-        decision: Decision | None,
+        rules: tuple[str, ...] | None,
         allowed: bool,
     ) -> dict[str, Any]:
-        context = flatten_context(principal, decision, self.context_claims)
+        context = rules_context(principal, rules, self.context_claims)
         if kind is EventKind.HTTP_V2 and self.http_v2_response == "simple":
             return {"isAuthorized": allowed, "context": context}
         if arn is None:

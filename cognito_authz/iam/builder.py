@@ -15,6 +15,7 @@ import gc
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from threading import Lock
+from types import MappingProxyType
 from typing import Any, Literal
 
 from cognito_authz._frozen import Frozen, set_field
@@ -36,6 +37,7 @@ from cognito_authz.iam.renaming import (
     RenderPlan,
     plan_renaming,
     rename,
+    renaming_parts,
     render,
     swap_of,
 )
@@ -322,6 +324,42 @@ def _caller_key(
     return _memo_key(policy, arn.prefix, budget, facts, principal, renamed), renaming
 
 
+# Renamed claims of a caller that has none (shared, never written).
+_NONE_NAMED: Mapping[str, str] = MappingProxyType({})
+
+
+def _new_caller_key(
+    policy: Policy, principal: Principal, prefix: str, budget: int
+) -> tuple[tuple[Any, ...], tuple[dict[str, str], dict[str, str]] | None]:
+    """:func:`_caller_key` in one pass, for a new caller: the same memo key, and the renaming's parts
+    (:func:`~cognito_authz.iam.renaming.renaming_parts`) instead of a :class:`Renaming`, which only a
+    caller whose answer must be settled or proved needs. ``tests/iam/test_iam_new_caller_key.py`` holds
+    the two to the same keys and renamings."""
+    last = _LAST_FACTS[0]
+    if last is not None and last[0] is policy:
+        facts = last[1]
+    else:
+        facts = policy_facts(policy)
+        _LAST_FACTS[0] = (policy, facts)
+    parts = renaming_parts(facts, principal)
+    named = parts[1] if parts is not None else _NONE_NAMED
+    get = principal.claims.get
+    claims = []
+    for name in facts.condition_claims:  # as _memo_key, with the placeholders already by claim
+        claims.append((name, named.get(name) or repr(get(name))))
+    key = (
+        id(policy),
+        prefix,
+        budget,
+        tuple(principal.groups),
+        tuple(principal.scopes),
+        principal.token_use,
+        principal.client_id,
+        tuple(claims),
+    )
+    return key, parts
+
+
 def _proof_for(
     policy: Policy,
     principal: Principal,
@@ -488,15 +526,19 @@ def build_principal_policy(
         allowed = policy.decide(principal, method_arn.verb, method_arn.path).allowed
     arn_text = method_arn.arn
     caller_key = (id(policy), arn_text, allowed, max_bytes, budget, _GENERATION[0])
-    answers = derived_answers(principal)
-    seen = answers.get(caller_key) if answers is not None else None
+    # A principal that has kept no answer yet (a new user's) has nothing to look up: its table is
+    # made only when an answer is kept (derived_answers, below).
+    held = getattr(principal, "_derived", None)
+    seen = held.get(caller_key) if held else None
     if seen is not None and seen[0] is policy:
         answer = seen[1]
         return _copied(answer) if type(answer) is PolicyResult else _filled_answer(policy, principal, *answer)
-    key, renaming = _caller_key(policy, principal, method_arn, budget)
-    if renaming is not None:
+    answers = derived_answers(principal)
+    prefix = method_arn.prefix
+    key, parts = _new_caller_key(policy, principal, prefix, budget)
+    if parts is not None:
         fill = _renamed_answer(
-            policy, principal, method_arn, arn_text, max_bytes, allowed, budget, key, renaming
+            policy, principal, method_arn, arn_text, prefix, max_bytes, allowed, budget, key, parts
         )
         if answers is not None:
             answers[caller_key] = (policy, fill)
@@ -514,7 +556,7 @@ def build_principal_policy(
         method_arn,
         max_bytes,
         allowed,
-        _proof_for(policy, principal, method_arn, budget, key, renaming),
+        _proof_for(policy, principal, method_arn, budget, key, None),
     )
     with _MEMO_LOCK:
         _FINISHED[done_key] = (policy, result)
@@ -530,11 +572,12 @@ def _renamed_answer(
     principal: Principal,
     method_arn: MethodArn,
     arn_text: str,
+    prefix: str,
     max_bytes: int,
     allowed: bool,
     budget: int,
     key: tuple[Any, ...],
-    renaming: Renaming,
+    parts: tuple[dict[str, str], dict[str, str]],
 ) -> _FillArgs:
     """How to answer a caller whose proof is the stand-in's renamed through σ: the stand-in's answer for
     the σ-image of the ARN, settled once per shape, ARN image and verdict, then filled with the caller's
@@ -543,12 +586,11 @@ def _renamed_answer(
     matches along (docs/architecture.md, step 5), so each test `_settle` makes on the document and the
     ARN answers alike for the two; only lengths differ, and the size check is made on the caller's.
     The result is the arguments of :func:`_filled_answer` after the policy and principal; each call
-    fills a fresh answer."""
-    prefix = method_arn.prefix
+    fills a fresh answer. ``arn_text`` and ``prefix`` are the ARN's (read once by the caller)."""
     # The stand-in's request. σ moves only segments that are values or placeholders (which all hold a
     # '~'); when neither is even a substring of the ARN (the usual request: no user id in it), the ARN
     # is its own image without a split.
-    values = renaming.values
+    values, named = parts
     image = arn_text
     moved = "~" in arn_text
     for value in values.values():  # a loop: a generator costs more than the one or two values it reads
@@ -558,6 +600,8 @@ def _renamed_answer(
     template_key = (*key, image, allowed)
     hit = _template(policy, template_key)
     if hit is None:
+        # Settling or proving needs the Renaming itself (its stand-in); made here, on a miss only.
+        renaming = Renaming(values, principal, tuple(named.items()))
         proof = _memoized_proof(policy, principal, method_arn, budget, key, renaming)
         # Settled without reading the ARN: one template for every such request of the shape, so a new
         # user asking a path no caller of its shape asked before finds it too (kept under its ARN's
@@ -584,11 +628,16 @@ _ANY_ARN = None
 
 
 def _template(policy: Policy, template_key: tuple[Any, ...]) -> tuple[Policy, _Proof, _Outcome, bool] | None:
-    with _MEMO_LOCK:
-        hit = _TEMPLATES.get(template_key)
-        if hit is not None and hit[0] is policy:
+    # Without the lock: a lookup and a reordering are each one C call, atomic under the GIL, and the
+    # entry read is immutable; the lock guards the insert and eviction loop. Another thread may evict
+    # the entry between the two calls; it was found, so it is still a right answer.
+    hit = _TEMPLATES.get(template_key)
+    if hit is not None and hit[0] is policy:
+        try:  # noqa: SIM105 - contextlib.suppress is a context manager's calls on every new caller
             _TEMPLATES.move_to_end(template_key)
-            return hit
+        except KeyError:
+            pass
+        return hit
     return None
 
 
@@ -616,19 +665,34 @@ def _filled_answer(
     unnameable: bool,
 ) -> PolicyResult:
     """A fresh answer from a settled outcome (see :func:`_renamed_answer`)."""
-    if proof.document is None and proof.reason == "analysis_budget":
-        logger.warning("principal-wide IAM document for sub=%s: work budget exhausted", principal.sub)
-    if unnameable:
-        logger.warning(_UNNAMEABLE)
-    if isinstance(outcome, tuple):
+    if not isinstance(outcome, AnswerTemplate):
+        if proof.document is None and proof.reason == "analysis_budget":
+            logger.warning("principal-wide IAM document for sub=%s: work budget exhausted", principal.sub)
+        if unnameable:
+            logger.warning(_UNNAMEABLE)
         reason, detail = outcome
         return _request_result(policy, principal, method_arn, reason, detail, allowed)
+    # A template: the proof has a document (no budget warning), and the settled request was not refused
+    # as unnameable unless logged so.
+    if unnameable:
+        logger.warning(_UNNAMEABLE)
     filled = outcome.fill(values)
     if filled is None:  # a segment of the document equals a value: σ the plain way
         document = render(outcome.document, method_arn.prefix, values)
         filled = document, document_size(document), _longest(document)
     document, size, longest = filled
-    return _sized(policy, principal, method_arn, max_bytes, allowed, proof, document, size, longest)
+    if longest > MAX_RESOURCE_LENGTH or size > max_bytes or not proof.exact:
+        return _sized(policy, principal, method_arn, max_bytes, allowed, proof, document, size, longest)
+    # _sized's answer for a document within the limits from an exact proof (nothing to log), made here.
+    result = _new_object(PolicyResult)
+    _set_document(result, document)
+    _set_scope(result, "principal")
+    _set_reason(result, proof.reason)
+    _set_size(result, size)
+    _set_detail(result, proof.detail)
+    _set_rules(result, proof.rules)
+    _set_exact(result, True)
+    return result
 
 
 def _outcome(

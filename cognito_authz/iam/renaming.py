@@ -36,6 +36,7 @@ __all__ = [
     "plain_value",
     "plan_renaming",
     "rename",
+    "renaming_parts",
     "render",
     "swap_of",
 ]
@@ -126,27 +127,45 @@ def plain_value(value: str) -> bool:
 
 def plan_renaming(facts: PolicyFacts, principal: Principal) -> Renaming | None:
     """The renaming for ``principal``, or ``None`` when its values do not meet the conditions above."""
+    parts = renaming_parts(facts, principal)
+    if parts is None:
+        return None
+    values, named = parts
+    # Through the slot descriptors (the frozen __init__ sets each field by name).
+    renaming = _new_object(Renaming)
+    _set_values(renaming, values)
+    _set_principal(renaming, principal)
+    _set_key(renaming, tuple(named.items()))
+    return renaming
+
+
+def renaming_parts(facts: PolicyFacts, principal: Principal) -> tuple[dict[str, str], dict[str, str]] | None:
+    """What :func:`plan_renaming` finds, without building the :class:`Renaming`: placeholder -> value,
+    and renamed claim -> placeholder in the order of ``condition_claims`` (``Renaming.key`` as a dict).
+    A new caller whose answer is already settled for its shape needs no more (the builder makes the
+    :class:`Renaming` only when it must settle or prove)."""
     claims = principal.claims
     literals = facts.literals
     hit = _RENAMABLE.get(id(facts))
     names = hit[1] if hit is not None and hit[0] is facts else _renamable(facts)
     index: dict[str, str] = {}  # value -> placeholder
-    renamed: list[str] = []
+    named: dict[str, str] = {}  # renamed claim -> placeholder
     for name in names:
         value = claims.get(name)
         if type(value) is not str or value in literals or not plain_value(value):
             continue
         if value.startswith("~"):
             return None  # could equal a placeholder: no renaming at all
-        if value not in index:
-            index[value] = _PLACEHOLDERS[len(index)] if len(index) < 16 else placeholder(len(index))
-        renamed.append(name)
+        slot = index.get(value)
+        if slot is None:
+            slot = index[value] = _PLACEHOLDERS[len(index)] if len(index) < 16 else placeholder(len(index))
+        named[name] = slot
     if not index:
         return None
     taken = None
     for name in facts.condition_claims:
         # An absent claim has no texts (list claims are read from the principal's own lists).
-        if name in renamed or (name not in _LIST_CLAIMS and claims.get(name) is None):
+        if name in named or (name not in _LIST_CLAIMS and claims.get(name) is None):
             continue
         if taken is None:
             taken = {*index, *index.values()}
@@ -156,18 +175,10 @@ def plan_renaming(facts: PolicyFacts, principal: Principal) -> Renaming | None:
         for text in texts:  # or a segment: a greedy parameter compares "acme/admin" segment by segment
             if "/" in text and not taken.isdisjoint(text.split("/")):
                 return None
-    key = []  # (name, placeholder) per renamed claim
-    for name in renamed:
-        key.append((name, index[claims[name]]))
     values = {}  # placeholder -> value
-    for value, name in index.items():
-        values[name] = value
-    # Through the slot descriptors (the frozen __init__ sets each field by name): once per new caller.
-    renaming = _new_object(Renaming)
-    _set_values(renaming, values)
-    _set_principal(renaming, principal)
-    _set_key(renaming, tuple(key))
-    return renaming
+    for value, slot in index.items():
+        values[slot] = value
+    return values, named
 
 
 _new_object = object.__new__
@@ -276,6 +287,7 @@ class AnswerTemplate:
         "_constant_longest",
         "_counts",
         "_others",
+        "_single",
         "_size",
         "_statements",
         "_version",
@@ -334,10 +346,34 @@ class AnswerTemplate:
         # (slot, occurrences, placeholder length) of each slot the document holds, for the size.
         self._counts = tuple((i, n, len(placeholders[i])) for i, n in enumerate(counts) if n)
         self._constant_longest = constant_longest
+        self._single = _single_value_form(document, prefix, placeholders)
 
     def fill(self, values: Mapping[str, str]) -> tuple[dict[str, Any], int, int] | None:
         """The caller's document (σ applied), its compact-JSON size and its longest Resource; ``None``
         when a segment of the document equals one of the values (then only :func:`render` is σ)."""
+        single = self._single
+        if single is not None:
+            # One value (the usual: a sub): each Resource is the value joined between its pieces (a
+            # constant one is one piece, which join hands back as it is), one C-level pass a statement.
+            value = values[self.placeholders[0]]
+            if value in self._others:
+                return None
+            pieces_of, lengths, occurrences, placeholder_length = single
+            join = value.join
+            statements = []
+            for statement, kept, holding in pieces_of:
+                resources = list(kept)
+                for position, pieces in holding:
+                    resources[position] = join(pieces)
+                statements.append({**statement, "Resource": resources})
+            n = len(value)
+            longest = self._constant_longest
+            for fixed, count in lengths:
+                if fixed + count * n > longest:
+                    longest = fixed + count * n
+            encoded = n if value.isascii() else len(value.encode("utf-8"))
+            size = self._size + occurrences * (encoded - placeholder_length)
+            return {"Version": self._version, "Statement": statements}, size, longest
         ordered = list(map(values.__getitem__, self.placeholders))
         if not self._others.isdisjoint(ordered):
             return None
@@ -357,3 +393,49 @@ class AnswerTemplate:
             encoded = len(value) if value.isascii() else len(value.encode("utf-8"))
             size += count * (encoded - placeholder_length)
         return {"Version": self._version, "Statement": statements}, size, longest
+
+
+# Per statement of a one-placeholder template: a private copy, its Resources, and (position, pieces)
+# of each Resource holding the placeholder.
+_SingleStatement = tuple[dict[str, Any], tuple[str, ...], tuple[tuple[int, tuple[str, ...]], ...]]
+
+
+def _single_value_form(
+    document: Mapping[str, Any], prefix: str, placeholders: tuple[str, ...]
+) -> tuple[tuple[_SingleStatement, ...], tuple[tuple[int, int], ...], int, int] | None:
+    """An :class:`AnswerTemplate` of one placeholder, prepared for ``value.join``: per statement a private
+    copy, its Resources, and for each Resource holding the placeholder its position and the texts
+    between the placeholder's segments, so that ``value.join(pieces)`` is the Resource :func:`rename`
+    gives (one C call, however many times the value occurs); the (length without the value, occurrences)
+    pairs of those Resources, for the longest; the placeholder's occurrences and length, for the size.
+    ``None`` with several placeholders (the slot-by-slot fill)."""
+    if len(placeholders) != 1:
+        return None
+    (wanted,) = placeholders
+    pieces_of: list[_SingleStatement] = []
+    longest_of: dict[int, int] = {}  # occurrences in a Resource -> its longest length without them
+    occurrences = 0
+    for statement in document["Statement"]:
+        slotted: list[tuple[int, tuple[str, ...]]] = []
+        for position, resource in enumerate(statement["Resource"]):
+            verb, slash, path = resource[len(prefix) :].partition("/")
+            parts = path.split("/") if resource.startswith(prefix) and slash else []
+            count = parts.count(wanted)
+            if not count:
+                continue
+            occurrences += count
+            texts = [f"{prefix}{verb}/"]
+            for index, part in enumerate(parts):
+                if index:
+                    texts[-1] += "/"
+                if part == wanted:
+                    texts.append("")
+                else:
+                    texts[-1] += part
+            slotted.append((position, tuple(texts)))
+            fixed = sum(map(len, texts))
+            if fixed > longest_of.get(count, -1):
+                longest_of[count] = fixed
+        pieces_of.append((dict(statement), tuple(statement["Resource"]), tuple(slotted)))
+    lengths = tuple((fixed, count) for count, fixed in longest_of.items())
+    return tuple(pieces_of), lengths, occurrences, len(wanted)

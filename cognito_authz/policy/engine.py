@@ -412,6 +412,18 @@ def _collect(node: _Node, segments: tuple[str, ...], verb: str, out: list[_Entry
 
 # A rule's compiled `when`, whether its `unless` tests claims, and its statements (allowed_routes).
 _RuleStatements = tuple[CompiledCondition | None, bool, tuple[_Statement, ...]]
+# What Policy._decide finds: allowed, reason, the determining rules, the best route's parameters (a
+# dict, or None when it has none), its text, and the outcome `considered` reads.
+_Verdict = tuple[
+    bool,
+    str,
+    tuple[str, ...],
+    "dict[str, str] | None",
+    "str | None",
+    "tuple[list[_Statement], list[_Statement], list[_Statement]] | None",
+]
+# No route matched (or the verb or path is not one API Gateway routes).
+_NO_ROUTE: _Verdict = (False, NO_MATCHING_RULE, (), None, None, None)
 
 
 class Policy:
@@ -530,10 +542,34 @@ class Policy:
         shown_method = method if isinstance(method, str) else ""
         shown_path = path if isinstance(path, str) else ""
         try:
-            return self._decide(principal, shown_method, shown_path)
+            allowed, reason, rules, params, route, outcome = self._decide(principal, shown_method, shown_path)
         except Exception:
             # Fail closed on a bug rather than let an exception escape an authorizer.
             return _decision(False, EVALUATION_ERROR, (), _EMPTY, None, shown_method, shown_path, None)
+        return _decision(
+            allowed,
+            reason,
+            rules,
+            MappingProxyType(params) if params else _EMPTY,
+            route,
+            shown_method,
+            shown_path,
+            outcome,
+        )
+
+    def verdict(self, principal: Principal, method: str, path: str) -> tuple[bool, tuple[str, ...]]:
+        """``decide``'s ``allowed`` and ``rules`` without building the :class:`Decision`, for an adapter
+        that reads nothing else (the Lambda authorizer, on every request). Never raises: an evaluation
+        error is a no with no rules, as ``decide`` answers it."""
+        try:
+            allowed, _reason, rules, _params, _route, _outcome = self._decide(
+                principal,
+                method if isinstance(method, str) else "",
+                path if isinstance(path, str) else "",
+            )
+        except Exception:
+            return False, ()
+        return allowed, rules
 
     def _match(self, method: str, path: str) -> tuple[list[_Entry], tuple[str, ...]]:
         if path.startswith("$"):
@@ -547,12 +583,13 @@ class Policy:
         _collect(self._root, segments, verb, matched)
         return matched, segments
 
-    def _decide(self, principal: Principal, method: str, path: str) -> Decision:
-        # This runs on every request: matching is inlined from _match, and lists are built once.
+    def _decide(self, principal: Principal, method: str, path: str) -> _Verdict:
+        # This runs on every request: matching is inlined from _match, and lists are built once. The
+        # parts of the Decision, not the Decision: decide builds it, verdict does not need it.
         if path[:1] == "$":
             entry = self._websocket.get(path)
             if entry is None:
-                return _decision(False, NO_MATCHING_RULE, (), _EMPTY, None, method, path, None)
+                return _NO_ROUTE
             matched = [entry]
             segments: tuple[str, ...] = ()
         else:
@@ -573,21 +610,20 @@ class Policy:
             else:
                 found = request_segments(path)
             if verb is None or found is None:
-                return _decision(False, NO_MATCHING_RULE, (), _EMPTY, None, method, path, None)
+                return _NO_ROUTE
             segments = found
             matched = []
             _collect(self._root, segments, verb, matched)
             if not matched:
-                return _decision(False, NO_MATCHING_RULE, (), _EMPTY, None, method, path, None)
+                return _NO_ROUTE
         best = matched[0]
         for entry in matched:
             if entry.rank < best.rank:
                 best = entry
         best_dict = best.params(segments) if best.has_params else None
-        best_params = MappingProxyType(best_dict) if best_dict else _EMPTY
         route = best.text
         if not isinstance(principal, Principal):
-            return _decision(False, NO_MATCHING_RULE, (), best_params, route, method, path, None)
+            return (False, NO_MATCHING_RULE, (), best_dict, route, None)
         subject = view(principal)
         denied: list[_Statement] = []
         allowed: list[_Statement] = []
@@ -609,11 +645,11 @@ class Policy:
         outcome = (missed, denied, allowed) if missed else None
         if denied:
             rules = (denied[0].rule_id,) if len(denied) == 1 else _ids(denied)
-            return _decision(False, EXPLICIT_DENY, rules, best_params, route, method, path, outcome)
+            return (False, EXPLICIT_DENY, rules, best_dict, route, outcome)
         if allowed:
             rules = (allowed[0].rule_id,) if len(allowed) == 1 else _ids(allowed)
-            return _decision(True, ALLOWED, rules, best_params, route, method, path, outcome)
-        return _decision(False, NO_MATCHING_RULE, (), best_params, route, method, path, outcome)
+            return (True, ALLOWED, rules, best_dict, route, outcome)
+        return (False, NO_MATCHING_RULE, (), best_dict, route, outcome)
 
     def explain(self, principal: Principal, method: str, path: str) -> str:
         """A multi-line account of the decision: every matching route and rule, and which conditions
