@@ -122,6 +122,7 @@ def _needs(pattern: SegmentPattern, states: frozenset[int]) -> frozenset[str] | 
 
 
 _ALONE = (frozenset({0}), frozenset({1}))
+_START = _ALONE[0]
 
 
 def _greedy(pattern: SegmentPattern, states: frozenset[int]) -> bool:
@@ -193,7 +194,8 @@ def walk_classes(
     that an asked pattern can still tell apart later each get one): the choice judges globs on them,
     which tell apart more than the patterns do (``/tenants/~0~`` from ``/tenants/x0``).
     """
-    literals = frozenset().union(*(p.literals() for p in patterns)) - {""}
+    told = [p.literals() | {""} for p in patterns]  # the symbols pattern i tells apart (see step())
+    literals = frozenset().union(*told) - {""}
     count = len(patterns)
     asked = [relevant is None] * count
     for i in relevant or ():
@@ -201,12 +203,22 @@ def walk_classes(
     inside = [within is None] * count
     for i in within or ():
         inside[i] = True
+    # Per pattern, 1 if asked about plus 2 if within: a stepped product state is kept when these,
+    # or-ed over its live patterns, give 3 (both an asked and a within pattern are live).
+    kinds = [asked[i] + 2 * inside[i] for i in range(count)]
     fresh = fresh_segment(literals)
     ends = [2 * len(p.tokens) for p in patterns]  # the NFA state of a pattern that has accepted
+    # Single-pattern steps are memoized by what they depend on, so that one computed step serves many:
+    # the pattern itself, not its index (a table route and the policy route of the same text are equal
+    # patterns), and the symbol only through its equality with the pattern's literals (and with the
+    # closing ''), as _step reads it. Any other segment steps like `fresh`: a wildcard pattern (the
+    # document's `*`, an `ANY /{proxy+}`) is stepped once, not once per first segment of the table.
+    same: dict[SegmentPattern, int] = {}
+    ids = [same.setdefault(p, len(same)) for p in patterns]
     steps: dict[tuple[int, frozenset[int], str], frozenset[int]] = {}
 
     def step(i: int, states: frozenset[int], symbol: str) -> frozenset[int]:
-        key = (i, states, symbol)
+        key = (ids[i], states, symbol if symbol in told[i] else fresh)
         found = steps.get(key)
         if found is None:
             # One unit per four single-pattern steps computed (about 0.3 us each; the memo keeps the
@@ -217,7 +229,8 @@ def walk_classes(
         return found
 
     Product = tuple[tuple[int, frozenset[int]], ...]
-    start: Product = tuple((i, _closure(p, {0})) for i, p in enumerate(patterns))
+    # Every pattern before its first token: state 0 is even, so its closure is itself.
+    start: Product = tuple([(i, _START) for i in range(count)])
     budget.spend(len(patterns) + 1)
     found: dict[object, Representative] = {}
     # Per product state: live patterns that wait for one literal (by that literal), the others, and the
@@ -259,17 +272,22 @@ def walk_classes(
         live = [*other, *waiting.get(symbol, ())] if symbol else states
         budget.spend(len(live) // 2 + 1)
         stepped: list[tuple[int, frozenset[int]]] = []
+        accepting: list[int] = []
+        kind = 0
         for i, s in live:  # step(), inlined: this loop is most of the walk's time
-            key = (i, s, symbol)
+            key = (ids[i], s, symbol if symbol in told[i] else fresh)
             t = steps.get(key)
             if t is None:
                 t = step(i, s, symbol)
             if t:
                 stepped.append((i, t))
-        stepped.sort()  # by index alone: each pattern appears once
-        if prune and not (any(asked[i] for i, _t in stepped) and any(inside[i] for i, _t in stepped)):
+                kind |= kinds[i]
+                if ends[i] in t or _FINAL in t:
+                    accepting.append(i)
+        if prune and kind != 3:
             return None
-        return tuple(stepped), frozenset(i for i, t in stepped if ends[i] in t or _FINAL in t)
+        stepped.sort()  # by index alone: each pattern appears once
+        return tuple(stepped), frozenset(accepting)
 
     def record(word: tuple[str, ...], accepted: frozenset[int], nxt: Product, deeper: bool) -> None:
         key = (accepted, frozenset(i for i, _t in nxt if asked[i])) if every_state else accepted
@@ -309,15 +327,28 @@ def walk_classes(
     # whether they are asked about), not on which patterns they are. So it is walked once per shape and
     # its words and classes are carried over to every first segment of that shape, pattern by pattern.
     Entry = tuple[tuple[str, ...], tuple[int, ...], tuple[tuple[int, frozenset[int]], ...], bool]
-    shapes: dict[tuple[object, ...], list[Entry]] = {}
+    # Per shape: its entries and what carrying them over costs.
+    shapes: dict[tuple[int, ...], tuple[list[Entry], int]] = {}
+    # A live pattern's part of a shape, interned as a number: equal parts get equal numbers, so a shape
+    # is a tuple of small ints (hashed and compared cheaply). Memoized per pattern and NFA states, since
+    # a wildcard pattern is live, in the same states, below every first segment.
+    parts: dict[tuple[object, ...], int] = {}
+    part_of: dict[tuple[int, frozenset[int]], int] = {}
+
+    def part(i: int, t: frozenset[int]) -> int:
+        number = part_of.get((i, t))
+        if number is None:
+            value = (_remaining(patterns[i], t), asked[i], inside[i])
+            number = part_of[i, t] = parts.setdefault(value, len(parts))
+        return number
 
     def first_segment(prefix: tuple[str, ...], states: Product) -> None:
         budget.spend(len(states) // 2 + 1)  # its shape
-        shape = tuple((_remaining(patterns[i], t), asked[i], inside[i]) for i, t in states)
-        entries = shapes.get(shape)
-        if entries is None:
+        shape = tuple([part(i, t) for i, t in states])
+        carried = shapes.get(shape)
+        if carried is None:
             position = {i: k for k, (i, _t) in enumerate(states)}
-            entries = shapes[shape] = []
+            entries: list[Entry] = []
 
             def keep(word: tuple[str, ...], accepted: frozenset[int], nxt: Product) -> None:
                 entries.append(
@@ -330,14 +361,17 @@ def walk_classes(
                 )
 
             below(prefix, states, keep)
+            cost = sum(len(e[1]) + len(e[2]) for e in entries) // 4 + len(entries) + 1
+            carried = shapes[shape] = (entries, cost)
+        entries, cost = carried
         order = [i for i, _t in states]
         # Carried over: each entry's classes and product state renamed, pattern by pattern.
-        budget.spend(sum(len(e[1]) + len(e[2]) for e in entries) // 4 + len(entries) + 1)
+        budget.spend(cost)
         for suffix, accepted, nxt, deeper in entries:
             record(
                 (*prefix, *suffix),
-                frozenset(order[k] for k in accepted),
-                tuple((order[k], t) for k, t in nxt),
+                frozenset([order[k] for k in accepted]),
+                tuple([(order[k], t) for k, t in nxt]) if nxt else (),
                 deeper,
             )
 
