@@ -35,7 +35,6 @@ from cognito_authz.iam.renaming import (
     AnswerTemplate,
     Renaming,
     RenderPlan,
-    plan_renaming,
     rename,
     renaming_parts,
     render,
@@ -276,34 +275,6 @@ def clear_memo() -> None:
         _GENERATION[0] += 1  # answers kept on principals (derived_answers) are never found again
 
 
-def _memo_key(
-    policy: Policy,
-    prefix: str,
-    budget: int,
-    facts: PolicyFacts,
-    principal: Principal,
-    renamed: tuple[tuple[str, str], ...],
-) -> tuple[Any, ...]:
-    # Everything decide reads from a principal: its lists, token use, client, and each claim a condition
-    # names (a renamed claim by its placeholder only, so equal-shaped callers share one proof), after the
-    # policy, API and stage, and budget. A plain loop: for the two or three names a policy has, cheaper
-    # than a generator or maps; one tuple built in place rather than splatted into another.
-    get, placeholders = principal.claims.get, dict(renamed)
-    claims = []
-    for name in facts.condition_claims:
-        claims.append((name, placeholders.get(name) or repr(get(name))))
-    return (
-        id(policy),
-        prefix,
-        budget,
-        tuple(principal.groups),
-        tuple(principal.scopes),
-        principal.token_use,
-        principal.client_id,
-        tuple(claims),
-    )
-
-
 # The facts of the policy asked last (an authorizer serves one policy): found without policy_facts'
 # lock and table. A pair replaced in one store, so a reader sees either the old pair or the new one.
 _LAST_FACTS: list[tuple[Policy, PolicyFacts] | None] = [None]
@@ -312,16 +283,13 @@ _LAST_FACTS: list[tuple[Policy, PolicyFacts] | None] = [None]
 def _caller_key(
     policy: Policy, principal: Principal, arn: MethodArn, budget: int
 ) -> tuple[tuple[Any, ...], Renaming | None]:
-    """The memo key of the caller's proof (value-free when renamed), and the renaming if any."""
-    last = _LAST_FACTS[0]
-    if last is not None and last[0] is policy:
-        facts = last[1]
-    else:
-        facts = policy_facts(policy)
-        _LAST_FACTS[0] = (policy, facts)
-    renaming = plan_renaming(facts, principal)
-    renamed = renaming.key if renaming is not None else ()
-    return _memo_key(policy, arn.prefix, budget, facts, principal, renamed), renaming
+    """The memo key of the caller's proof (value-free when renamed), and the renaming if any: the key of
+    :func:`_new_caller_key`, with the :class:`Renaming` its parts describe."""
+    key, parts = _new_caller_key(policy, principal, arn.prefix, budget)
+    if parts is None:
+        return key, None
+    values, named = parts
+    return key, Renaming(values, principal, tuple(named.items()))
 
 
 # Renamed claims of a caller that has none (shared, never written).
@@ -331,10 +299,14 @@ _NONE_NAMED: Mapping[str, str] = MappingProxyType({})
 def _new_caller_key(
     policy: Policy, principal: Principal, prefix: str, budget: int
 ) -> tuple[tuple[Any, ...], tuple[dict[str, str], dict[str, str]] | None]:
-    """:func:`_caller_key` in one pass, for a new caller: the same memo key, and the renaming's parts
-    (:func:`~cognito_authz.iam.renaming.renaming_parts`) instead of a :class:`Renaming`, which only a
-    caller whose answer must be settled or proved needs. ``tests/iam/test_iam_new_caller_key.py`` holds
-    the two to the same keys and renamings."""
+    """The memo key of a caller's proof and the renaming's parts
+    (:func:`~cognito_authz.iam.renaming.renaming_parts`), in one pass: a new caller whose answer is
+    already settled for its shape needs no :class:`Renaming` (:func:`_caller_key` builds one).
+
+    The key is everything decide reads from a principal: its lists, token use, client, and each claim a
+    condition names (a renamed claim by its placeholder only, so equal-shaped callers share one proof),
+    after the policy, API and stage, and budget. ``tests/iam/test_iam_new_caller_key.py`` holds it to a
+    reference built the general way (``plan_renaming``, then the key)."""
     last = _LAST_FACTS[0]
     if last is not None and last[0] is policy:
         facts = last[1]
@@ -345,7 +317,7 @@ def _new_caller_key(
     named = parts[1] if parts is not None else _NONE_NAMED
     get = principal.claims.get
     claims = []
-    for name in facts.condition_claims:  # as _memo_key, with the placeholders already by claim
+    for name in facts.condition_claims:  # a plain loop: cheaper than a generator for 2 or 3 names
         claims.append((name, named.get(name) or repr(get(name))))
     key = (
         id(policy),

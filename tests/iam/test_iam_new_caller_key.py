@@ -1,9 +1,10 @@
 """A new caller's memo key and renaming, found in one pass, are the ones the general steps find.
 
 ``builder._new_caller_key`` (one pass: the renaming's parts and the memo key) must give exactly the key
-``builder._caller_key`` gives (``plan_renaming``, then ``_memo_key``), and parts equal to its
-``Renaming``; and ``renaming.renaming_parts``, which both now use, must find what the renaming found
-before it was split out. The oracle for that is the earlier ``plan_renaming``, kept here verbatim.
+built the general way (``plan_renaming``, then the key of the earlier ``builder._memo_key``, kept here
+as ``_reference_key``), ``builder._caller_key`` the same key and a ``Renaming`` equal to the
+parts; and ``renaming.renaming_parts``, which both now use, must find what the renaming found before it
+was split out. The oracle for that is the earlier ``plan_renaming``, kept here verbatim.
 Callers are drawn with values that collide with route literals, with each other, with placeholders,
 non-string and list claims, and claims that share a value with a renamed one.
 """
@@ -16,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cognito_authz.iam import MethodArn, builder
-from cognito_authz.iam.renaming import _LIST_CLAIMS, _renamable, placeholder, plain_value
+from cognito_authz.iam.renaming import _LIST_CLAIMS, _renamable, placeholder, plain_value, plan_renaming
 from cognito_authz.iam.world import PolicyFacts, claim_texts, policy_facts
 from cognito_authz.policy import Policy
 from cognito_authz.principal import Principal
@@ -108,6 +109,24 @@ def _old_plan_renaming(
     return {p: v for v, p in index.items()}, key
 
 
+def _reference_key(
+    facts: PolicyFacts, principal: Principal, budget: int, renamed: tuple[tuple[str, str], ...]
+) -> tuple[Any, ...]:
+    # The memo key as builder._memo_key built it before the one-pass key replaced it.
+    get, placeholders = principal.claims.get, dict(renamed)
+    claims = tuple((name, placeholders.get(name) or repr(get(name))) for name in facts.condition_claims)
+    return (
+        id(POLICY),
+        ARN.prefix,
+        budget,
+        tuple(principal.groups),
+        tuple(principal.scopes),
+        principal.token_use,
+        principal.client_id,
+        claims,
+    )
+
+
 CLAIM_VALUES = st.one_of(
     st.none(),
     st.sampled_from(VALUES),
@@ -145,6 +164,8 @@ def test_the_new_caller_key_is_the_caller_key(principal: Principal, budget: int)
     key, renaming = builder._caller_key(POLICY, principal, ARN, budget)
     fast_key, parts = builder._new_caller_key(POLICY, principal, ARN.prefix, budget)
     assert fast_key == key
+    general = plan_renaming(facts, principal)
+    assert key == _reference_key(facts, principal, budget, general.key if general is not None else ())
     old = _old_plan_renaming(facts, principal)
     if renaming is None:
         assert parts is None
