@@ -38,11 +38,11 @@ from cognito_authz.iam import (
     DEFAULT_MAX_BYTES,
     CacheSafety,
     MethodArn,
-    build_principal_policy,
     cache_safety,
     iam_allows,
     request_policy,
 )
+from cognito_authz.iam.builder import authorizer_answer
 from cognito_authz.iam.document import plainly_refuses
 
 if TYPE_CHECKING:
@@ -69,6 +69,16 @@ class EventKind(str, Enum):
     WEBSOCKET = "websocket"
 
 
+# The members as module constants: on Python 3.11 reading a member through the class goes through the
+# enum metaclass (≈ 1k instructions each, docs/performance.md), and every invocation compares its kind
+# several times.
+_REST_TOKEN = EventKind.REST_TOKEN
+_REST_REQUEST = EventKind.REST_REQUEST
+_HTTP_V1 = EventKind.HTTP_V1
+_HTTP_V2 = EventKind.HTTP_V2
+_WEBSOCKET = EventKind.WEBSOCKET
+
+
 def detect_event_kind(event: Mapping[str, Any]) -> EventKind:
     """Tell the authorizer event flavours apart by the fields AWS documents for each.
 
@@ -80,17 +90,17 @@ def detect_event_kind(event: Mapping[str, Any]) -> EventKind:
     https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-lambda-authorizer.html
     """
     if event.get("type") == "TOKEN":
-        return EventKind.REST_TOKEN
+        return _REST_TOKEN
     version = event.get("version")
     if version == "2.0":
-        return EventKind.HTTP_V2
+        return _HTTP_V2
     request_context = event.get("requestContext")
     if isinstance(request_context, Mapping) and request_context.get("eventType") == "CONNECT":
-        return EventKind.WEBSOCKET
+        return _WEBSOCKET
     if version == "1.0":
-        return EventKind.HTTP_V1
+        return _HTTP_V1
     if event.get("type") == "REQUEST":
-        return EventKind.REST_REQUEST
+        return _REST_REQUEST
     raise EventError("not an API Gateway authorizer event")
 
 
@@ -181,9 +191,9 @@ class LambdaAuthorizer:
                 raise EventError("event is not a mapping")
             # detect_event_kind's first two answers written out (the usual events), its call otherwise.
             if raw.get("type") == "TOKEN":
-                kind = EventKind.REST_TOKEN
+                kind = _REST_TOKEN
             elif raw.get("version") == "2.0":
-                kind = EventKind.HTTP_V2
+                kind = _HTTP_V2
             else:
                 kind = detect_event_kind(raw)
             # The token first: a bad token is a 401 whatever the rest of the event holds (the console's
@@ -226,15 +236,11 @@ class LambdaAuthorizer:
         after the ``token_subprotocol`` marker in ``Sec-WebSocket-Protocol``. Different tokens in two
         places, or a header sent twice with different values, are refused (``None``: 401).
         """
-        if kind is EventKind.REST_TOKEN:
+        if kind is _REST_TOKEN:
             value = event.get("authorizationToken")
             return bearer_token(value if isinstance(value, str) else None)
         headers = event.get("headers")
-        if (
-            type(headers) is dict
-            and kind is not EventKind.WEBSOCKET
-            and event.get("multiValueHeaders") is None
-        ):
+        if type(headers) is dict and kind is not _WEBSOCKET and event.get("multiValueHeaders") is None:
             # The usual REQUEST event (HTTP API 2.0): one plain header map and the token in its header.
             # When the header is there and no query parameter could be a second source, the steps below
             # would answer with the header's token alone; anything else takes them.
@@ -270,7 +276,7 @@ class LambdaAuthorizer:
             if isinstance(value, str):
                 sources += 1
                 candidates.append(bearer_token(value))
-        if kind is EventKind.WEBSOCKET and self.token_subprotocol:
+        if kind is _WEBSOCKET and self.token_subprotocol:
             offered = get_header(headers, "sec-websocket-protocol", multi)
             token = subprotocol_token(offered, self.token_subprotocol)
             if token is not None:
@@ -284,12 +290,12 @@ class LambdaAuthorizer:
 
     def _route(self, kind: EventKind, event: Mapping[str, Any]) -> _Request:
         """The method and API-relative path to decide on, and the ARN the IAM document names."""
-        if kind is EventKind.HTTP_V2:
+        if kind is _HTTP_V2:
             return self._route_http_v2(event)
         # methodArn names the stage apart from the path, and never a custom domain's base path.
         text = event.get("methodArn")
         arn = MethodArn.parse(text if isinstance(text, str) and text else _str_field(event, "methodArn"))
-        if kind is EventKind.WEBSOCKET:
+        if kind is _WEBSOCKET:
             return "", arn.path, arn
         return arn.verb or "", arn.path, arn
 
@@ -320,17 +326,17 @@ class LambdaAuthorizer:
         allowed: bool,
     ) -> dict[str, Any]:
         context = rules_context(principal, rules, self.context_claims)
-        if kind is EventKind.HTTP_V2 and self.http_v2_response == "simple":
+        if kind is _HTTP_V2 and self.http_v2_response == "simple":
             return {"isAuthorized": allowed, "context": context}
         if arn is None:
             raise EventError("an IAM policy response needs routeArn/methodArn")
         if self.policy_scope == "principal":
-            result = build_principal_policy(
-                self.policy, principal, arn, max_bytes=self.max_policy_bytes, allowed=allowed
+            # build_principal_policy's document and scope, without its PolicyResult (one per new user).
+            document, request_reason = authorizer_answer(
+                self.policy, principal, arn, self.max_policy_bytes, allowed
             )
-            document = result.document
-            if result.scope == "request":
-                logger.warning("request-scoped policy for sub=%s: %s", principal.sub, result.reason)
+            if request_reason is not None:
+                logger.warning("request-scoped policy for sub=%s: %s", principal.sub, request_reason)
             elif not allowed and not plainly_refuses(document, arn.arn) and iam_allows(document, arn.arn):
                 # Documents are checked sound over the API's routable requests; a request outside them
                 # (not in the route table) that a glob spans is still never answered Allow here. The

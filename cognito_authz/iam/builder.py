@@ -53,6 +53,7 @@ __all__ = [
     "MAX_RESOURCE_LENGTH",
     "WORK_BUDGET",
     "PolicyResult",
+    "authorizer_answer",
     "build_principal_policy",
     "clear_memo",
     "request_policy",
@@ -491,6 +492,54 @@ def build_principal_policy(
     ARN says (an authorizer that derived the API-relative path from the event); default: ``decide`` on
     the ARN's verb and path.
     """
+    answer = _answer(policy, principal, method_arn, max_bytes, budget, allowed)
+    return answer if isinstance(answer, PolicyResult) else _exact_result(*answer)
+
+
+def authorizer_answer(
+    policy: Policy, principal: Principal, method_arn: MethodArn, max_bytes: int, allowed: bool
+) -> tuple[dict[str, Any], str | None]:
+    """What the Lambda authorizer reads of :func:`build_principal_policy` (the default work budget): the
+    document, and the reason when it is request-scoped (``None`` when it is principal-wide).
+
+    A new caller of a settled shape within the limits gets its document without the
+    :class:`PolicyResult` around it (one per new caller, ≈ 6k instructions of slot stores);
+    ``tests/iam/test_iam_authorizer_answer.py`` holds the two to the same document and scope."""
+    answer = _answer(policy, principal, method_arn, max_bytes, WORK_BUDGET, allowed)
+    if isinstance(answer, PolicyResult):
+        return answer.document, (answer.reason if answer.scope == "request" else None)
+    return answer[0], None
+
+
+# A principal-wide answer from an exact proof within the limits, before its PolicyResult is built:
+# (document, size, proof); _exact_result builds it.
+_Exact = tuple[dict[str, Any], int, "_Proof"]
+
+
+def _exact_result(document: dict[str, Any], size: int, proof: _Proof) -> PolicyResult:
+    # _sized's answer for a document within the limits from an exact proof (nothing to log). Through the
+    # slot descriptors (the frozen __init__ sets each field by name).
+    result = _new_object(PolicyResult)
+    _set_document(result, document)
+    _set_scope(result, "principal")
+    _set_reason(result, proof.reason)
+    _set_size(result, size)
+    _set_detail(result, proof.detail)
+    _set_rules(result, proof.rules)
+    _set_exact(result, True)
+    return result
+
+
+def _answer(
+    policy: Policy,
+    principal: Principal,
+    method_arn: MethodArn,
+    max_bytes: int,
+    budget: int,
+    allowed: bool | None,
+) -> PolicyResult | _Exact:
+    """:func:`build_principal_policy`'s answer, or the parts of it (:data:`_Exact`) when it is a filled
+    template within the limits from an exact proof."""
     if method_arn.verb is None:
         document = _websocket_document(policy, principal, method_arn)
         return PolicyResult(document, "principal", "", document_size(document), exact=True)
@@ -635,8 +684,9 @@ def _filled_answer(
     proof: _Proof,
     outcome: _Outcome,
     unnameable: bool,
-) -> PolicyResult:
-    """A fresh answer from a settled outcome (see :func:`_renamed_answer`)."""
+) -> PolicyResult | _Exact:
+    """A fresh answer from a settled outcome (see :func:`_renamed_answer`), as its parts when it is
+    principal-wide and exact within the limits (:data:`_Exact`)."""
     if not isinstance(outcome, AnswerTemplate):
         if proof.document is None and proof.reason == "analysis_budget":
             logger.warning("principal-wide IAM document for sub=%s: work budget exhausted", principal.sub)
@@ -655,16 +705,9 @@ def _filled_answer(
     document, size, longest = filled
     if longest > MAX_RESOURCE_LENGTH or size > max_bytes or not proof.exact:
         return _sized(policy, principal, method_arn, max_bytes, allowed, proof, document, size, longest)
-    # _sized's answer for a document within the limits from an exact proof (nothing to log), made here.
-    result = _new_object(PolicyResult)
-    _set_document(result, document)
-    _set_scope(result, "principal")
-    _set_reason(result, proof.reason)
-    _set_size(result, size)
-    _set_detail(result, proof.detail)
-    _set_rules(result, proof.rules)
-    _set_exact(result, True)
-    return result
+    # _sized's answer for a document within the limits from an exact proof (nothing to log), as its
+    # parts: build_principal_policy makes the PolicyResult (_exact_result), the authorizer needs none.
+    return document, size, proof
 
 
 def _outcome(
