@@ -15,6 +15,8 @@ reason ``invalid_method_arn`` so the authorizer answers without ever allowing.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from typing import overload
 
 from cognito_authz._frozen import Frozen, set_field
 from cognito_authz.errors import ConfigError, EventError
@@ -48,14 +50,55 @@ def _bad(message: str) -> EventError:
     return EventError(message, reason="invalid_method_arn")
 
 
-# ``arn:...:{api_id}/{stage}/`` heads already validated -> their components. An authorizer serves one
-# API and stage (a few at most), so nearly every event repeats a head and skips five regexes; the table
-# is dropped wholesale when full, so a stream of distinct heads costs only the misses.
-_KNOWN_HEADS: dict[str, tuple[str, str, str, str, str]] = {}
+# ``arn:...:{api_id}/{stage}/`` heads already validated -> their components, and the instance dict of an
+# ARN under that head without what follows the stage (copied and completed by parse's usual path). An
+# authorizer serves one API and stage (a few at most), so nearly every event repeats a head and skips
+# five regexes; the table is dropped wholesale when full, so a stream of distinct heads costs only the
+# misses.
+_KNOWN_HEADS: dict[str, tuple[tuple[str, str, str, str, str], dict[str, str | None]]] = {}
 _KNOWN_HEADS_MAX = 64
 # The same heads the other way round, components -> ``prefix`` text: ``arn`` and ``prefix`` of a parsed
 # ARN (read several times per authorizer invocation) are then a lookup and a join, with no re-validation.
 _PREFIX_OF: dict[tuple[str, str, str, str, str], str] = {}
+
+
+class _Remembered:
+    """A read-only text attribute of :class:`MethodArn` (``arn``, ``prefix``) that :meth:`MethodArn.parse`
+    stores in the instance dict under its own name, where it is found before this descriptor (which has
+    no ``__set__``) for one dict lookup: both are read several times per authorizer invocation, and a
+    property is a call each time. An ARN built any other way (its constructor, a copy) has no such entry,
+    and the function the descriptor wraps builds the text. The frozen ``__setattr__`` still refuses
+    every assignment."""
+
+    def __init__(self, build: Callable[[MethodArn], str]) -> None:
+        self.build = build
+        self.__doc__ = build.__doc__
+
+    @overload
+    def __get__(self, instance: None, owner: type[MethodArn]) -> _Remembered: ...
+
+    @overload
+    def __get__(self, instance: MethodArn, owner: type[MethodArn]) -> str: ...
+
+    def __get__(self, instance: MethodArn | None, owner: type[MethodArn]) -> _Remembered | str:
+        return self if instance is None else self.build(instance)
+
+
+def _head_fields(head: tuple[str, str, str, str, str], head_text: str | None) -> dict[str, str | None]:
+    # The instance dict of a parsed ARN without what follows the stage: the components, the head's text
+    # (hidden, and as `prefix`, see _Remembered) and no text yet.
+    fields: dict[str, str | None] = {
+        "partition": head[0],
+        "region": head[1],
+        "account": head[2],
+        "api_id": head[3],
+        "stage": head[4],
+        "_text": None,
+        "_head": head_text,
+    }
+    if head_text is not None:
+        fields["prefix"] = head_text
+    return fields
 
 
 class MethodArn(Frozen, hidden=("_head", "_text")):
@@ -116,10 +159,25 @@ class MethodArn(Frozen, hidden=("_head", "_text")):
             if known is not None:
                 # A remembered head passed the whole check below (no whitespace or control character),
                 # so only the rest of the text is left to test: the same verdict, on a fifth of the text.
+                at = arn.find("/", cut + 1)
+                verb = arn[cut + 1 : at]
+                if at > 0 and verb in _STANDARD_VERBS and type(arn) is str:
+                    # The usual request: what _with_rest builds for a standard verb and a path that
+                    # passes the test below, without its call (the verb is plain letters, so the rest
+                    # passes exactly when the path does). The ARN text is `arn` itself.
+                    path = arn[at:]
+                    if path.isascii() and path.isprintable() and " " not in path:
+                        fields = known[1].copy()
+                        fields["verb"] = verb
+                        fields["path"] = path
+                        fields["_text"] = fields["arn"] = arn
+                        parsed = _new_object(cls)
+                        _set_attribute(parsed, "__dict__", fields)
+                        return parsed
                 rest = arn[cut + 1 :]
                 if not (rest.isascii() and rest.isprintable() and " " not in rest) and _CONTROL.search(rest):
                     raise _bad("method ARN contains whitespace or control characters")
-                return cls._with_rest(known, rest, head_text)
+                return cls._with_rest(known[0], rest, head_text)
         # isprintable() on ASCII text rules out control characters in one C pass; the regex decides the rest.
         if not (arn.isascii() and arn.isprintable() and " " not in arn) and _CONTROL.search(arn):
             raise _bad("method ARN contains whitespace or control characters")
@@ -149,7 +207,7 @@ class MethodArn(Frozen, hidden=("_head", "_text")):
         if len(_KNOWN_HEADS) >= _KNOWN_HEADS_MAX:
             _KNOWN_HEADS.clear()
             _PREFIX_OF.clear()
-        _KNOWN_HEADS[head_text] = head
+        _KNOWN_HEADS[head_text] = (head, _head_fields(head, head_text))
         _PREFIX_OF[head] = head_text
         return parsed
 
@@ -177,22 +235,13 @@ class MethodArn(Frozen, hidden=("_head", "_text")):
             path = "/" + path
         # The instance dict in one go, which bypasses the frozen __setattr__ (the class's own __init__
         # goes through object.__setattr__ and a name lookup per field): an ARN is parsed per request.
+        fields = _head_fields(head, head_text)
+        fields["verb"] = verb_or_none
+        fields["path"] = path
+        if head_text is not None:
+            fields["_text"] = fields["arn"] = head_text + rest
         parsed = _new_object(cls)
-        _set_attribute(
-            parsed,
-            "__dict__",
-            {
-                "partition": head[0],
-                "region": head[1],
-                "account": head[2],
-                "api_id": head[3],
-                "stage": head[4],
-                "verb": verb_or_none,
-                "path": path,
-                "_text": None if head_text is None else head_text + rest,
-                "_head": head_text,
-            },
-        )
+        _set_attribute(parsed, "__dict__", fields)
         return parsed
 
     @property
@@ -200,7 +249,7 @@ class MethodArn(Frozen, hidden=("_head", "_text")):
         """True for WebSocket route ARNs (no verb)."""
         return self.verb is None
 
-    @property
+    @_Remembered
     def prefix(self) -> str:
         """``arn:{partition}:execute-api:{region}:{account}:{api_id}/{stage}/``: all before the verb."""
         head = self._head
@@ -211,7 +260,7 @@ class MethodArn(Frozen, hidden=("_head", "_text")):
             return known
         return f"arn:{self.partition}:execute-api:{self.region}:{self.account}:{self.api_id}/{self.stage}/"
 
-    @property
+    @_Remembered
     def arn(self) -> str:
         """The ARN this object was parsed from (canonical form)."""
         text = self._text
