@@ -32,9 +32,11 @@ from cognito_authz.iam.document import (
     policy_document,
 )
 from cognito_authz.iam.renaming import (
+    FIRST_PLACEHOLDER,
     AnswerTemplate,
     Renaming,
     RenderPlan,
+    key_plan,
     rename,
     renaming_parts,
     render,
@@ -276,9 +278,10 @@ def clear_memo() -> None:
         _GENERATION[0] += 1  # answers kept on principals (derived_answers) are never found again
 
 
-# The facts of the policy asked last (an authorizer serves one policy): found without policy_facts'
-# lock and table. A pair replaced in one store, so a reader sees either the old pair or the new one.
-_LAST_FACTS: list[tuple[Policy, PolicyFacts] | None] = [None]
+# The facts of the policy asked last (an authorizer serves one policy), with their key plan
+# (renaming.key_plan): found without policy_facts' lock and table. A triple replaced in one store, so a
+# reader sees either the old one or the new one.
+_LAST_FACTS: list[tuple[Policy, PolicyFacts, tuple[tuple[str, bool], ...] | None] | None] = [None]
 
 
 def _caller_key(
@@ -309,11 +312,52 @@ def _new_caller_key(
     after the policy, API and stage, and budget. ``tests/iam/test_iam_new_caller_key.py`` holds it to a
     reference built the general way (``plan_renaming``, then the key)."""
     last = _LAST_FACTS[0]
-    if last is not None and last[0] is policy:
-        facts = last[1]
-    else:
+    if last is None or last[0] is not policy:
         facts = policy_facts(policy)
-        _LAST_FACTS[0] = (policy, facts)
+        last = _LAST_FACTS[0] = (policy, facts, key_plan(facts))
+    facts, plan = last[1], last[2]
+    if plan is not None:
+        # The usual new caller in one loop: every claim a condition names is absent but for at most one
+        # renamable claim holding a value plain_value accepts without the routing model (no '~': it
+        # cannot be a placeholder) that is no literal. renaming_parts then finds that one claim renamed
+        # to the first placeholder (no other claim has texts to collide with it) and the key spells each
+        # absent claim as repr(None). Anything else (a second value, a claim kept as it is, a value it
+        # must judge further) takes the general steps below.
+        got = principal.claims.get
+        literals = facts.literals
+        renamed: tuple[str, str] | None = None
+        claims: list[tuple[str, str]] = []
+        for name, renamable in plan:  # a plain loop: cheaper than a generator for 2 or 3 names
+            value = got(name)
+            if value is None:
+                claims.append((name, "None"))
+            elif (
+                renamable
+                and renamed is None
+                and type(value) is str
+                and len(value) <= 256
+                and value.isascii()
+                and value.replace("-", "").isalnum()
+                and value not in literals
+            ):
+                renamed = (name, value)
+                claims.append((name, FIRST_PLACEHOLDER))
+            else:
+                break
+        else:
+            key = (
+                id(policy),
+                prefix,
+                budget,
+                tuple(principal.groups),
+                tuple(principal.scopes),
+                principal.token_use,
+                principal.client_id,
+                tuple(claims),
+            )
+            if renamed is None:
+                return key, None
+            return key, ({FIRST_PLACEHOLDER: renamed[1]}, {renamed[0]: FIRST_PLACEHOLDER})
     parts = renaming_parts(facts, principal)
     named = parts[1] if parts is not None else _NONE_NAMED
     get = principal.claims.get

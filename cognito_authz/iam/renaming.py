@@ -30,9 +30,11 @@ from cognito_authz.iam.world import PolicyFacts, claim_texts
 from cognito_authz.principal import Principal
 
 __all__ = [
+    "FIRST_PLACEHOLDER",
     "AnswerTemplate",
     "Renaming",
     "RenderPlan",
+    "key_plan",
     "plain_value",
     "plan_renaming",
     "rename",
@@ -112,6 +114,21 @@ def _renamable(facts: PolicyFacts) -> tuple[str, ...]:
         _RENAMABLE.clear()
     _RENAMABLE[id(facts)] = (facts, names)
     return names
+
+
+def key_plan(facts: PolicyFacts) -> tuple[tuple[str, bool], ...] | None:
+    """Each claim a condition names (``condition_claims``, in order) and whether its value may be renamed,
+    for the builder's one-pass memo key of the usual new caller; ``None`` when a condition names a list
+    claim (``cognito:groups``, ``scope``: read through the principal's own lists, so only the general
+    steps of :func:`renaming_parts` handle them)."""
+    if any(name in _LIST_CLAIMS for name in facts.condition_claims):
+        return None
+    renamable = _renamable(facts)
+    return tuple((name, name in renamable) for name in facts.condition_claims)
+
+
+#: The placeholder of a caller's only renamed value.
+FIRST_PLACEHOLDER = _PLACEHOLDERS[0]
 
 
 def plain_value(value: str) -> bool:

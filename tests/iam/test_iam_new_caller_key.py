@@ -17,7 +17,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cognito_authz.iam import MethodArn, builder
-from cognito_authz.iam.renaming import _LIST_CLAIMS, _renamable, placeholder, plain_value, plan_renaming
+from cognito_authz.iam.renaming import (
+    _LIST_CLAIMS,
+    _renamable,
+    key_plan,
+    placeholder,
+    plain_value,
+    plan_renaming,
+)
 from cognito_authz.iam.world import PolicyFacts, claim_texts, policy_facts
 from cognito_authz.policy import Policy
 from cognito_authz.principal import Principal
@@ -176,3 +183,78 @@ def test_the_new_caller_key_is_the_caller_key(principal: Principal, budget: int)
     values, named = parts
     assert values == dict(renaming.values) == old[0]
     assert tuple(named.items()) == renaming.key == old[1]
+
+
+SPARSE_VALUES = st.one_of(
+    st.uuids().map(str),
+    st.sampled_from(VALUES),
+    st.sampled_from(["A-b-9", "x" * 256, "x" * 257, "-", "--1", "é", "a~b", "~x", "a_b"]),
+    st.integers(-3, 3),
+    st.booleans(),
+    st.lists(st.sampled_from(VALUES), max_size=2),
+)
+
+
+@st.composite
+def sparse_principals(draw: st.DrawFn) -> Principal:
+    # The usual new caller: most claims a condition names are absent (or null), one or two present, so
+    # the builder's one-loop key (one renamed value, everything else absent) is taken often, and each of
+    # its conditions fails in some draws (a second value, a literal, a placeholder-like or unplain value,
+    # a claim kept as it is).
+    claims: dict[str, Any] = {}
+    for name in (
+        "sub",
+        "custom:tenant_id",
+        "custom:team",
+        "custom:manager",
+        "custom:flag",
+        "custom:teams",
+        "custom:level",
+    ):
+        present = draw(st.sampled_from(["absent", "absent", "absent", "null", "value"]))
+        if present == "null":
+            claims[name] = None
+        elif present == "value" or (name == "sub" and draw(st.booleans())):
+            claims[name] = draw(SPARSE_VALUES)
+    claims["cognito:groups"] = draw(st.sampled_from([[], ["admin"]]))
+    claims["token_use"] = "access"
+    return Principal.from_claims(claims)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(sparse_principals())
+def test_the_usual_new_callers_key_in_one_loop_is_the_general_one(principal: Principal) -> None:
+    facts = policy_facts(POLICY)
+    builder._LAST_FACTS[0] = None  # the plan is worked out again, then found
+    for _ in range(2):
+        fast_key, parts = builder._new_caller_key(POLICY, principal, ARN.prefix, builder.WORK_BUDGET)
+        general = plan_renaming(facts, principal)
+        assert fast_key == _reference_key(
+            facts, principal, builder.WORK_BUDGET, general.key if general is not None else ()
+        )
+        old = _old_plan_renaming(facts, principal)
+        if general is None:
+            assert parts is None
+            assert old is None
+            continue
+        assert parts is not None
+        assert old is not None
+        values, named = parts
+        assert values == dict(general.values) == old[0]
+        assert tuple(named.items()) == general.key == old[1]
+
+
+def test_a_condition_on_a_list_claim_always_takes_the_general_steps() -> None:
+    listed = Policy.from_dict(
+        {
+            "version": 1,
+            "rules": [
+                {"id": "own", "routes": ["GET /u/{id}"], "when": {"claims": {"sub": "{id}"}}},
+                {"id": "team", "routes": ["GET /g/{g}"], "when": {"claims": {"cognito:groups": "{g}"}}},
+            ],
+        }
+    )
+    assert key_plan(policy_facts(listed)) is None
+    principal = Principal.from_claims({"sub": "u-1", "cognito:groups": ["u-1"], "token_use": "access"})
+    # The group shares the sub's value: no renaming (the one-loop key would have renamed it).
+    assert builder._new_caller_key(listed, principal, ARN.prefix, builder.WORK_BUDGET)[1] is None
