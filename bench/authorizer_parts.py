@@ -89,9 +89,10 @@ def _child_cases(fixture: dict[str, Any]) -> dict[str, Callable[[], object]]:
         return authorizer_bench._cycler(authorizer(), events)
 
     def with_principal(part: Callable[[Principal, int], object]) -> Callable[[], object]:
-        # A fresh principal per call; the persona is the same position's, as in the whole invocation.
+        # A fresh principal per call; the persona is the same position's, as in the whole invocation (the
+        # n-th principal is built from claims[n % len(claims)], so the position starts one before 0).
         next_principal = fresh_principals()
-        position = [0]
+        position = [-1]
 
         def call() -> object:
             index = position[0] = (position[0] + 1) % len(claims)

@@ -44,15 +44,25 @@ class _LazyLogger:
     def __getattr__(self, attribute: str) -> Any:
         # Called only for names this stand-in lacks: every Logger attribute, on every use (cheap next
         # to the logging call itself; the lookup by name happens once).
+        return getattr(self._real(), attribute)
+
+    def _real(self) -> Logger:
         logger = self._logger
         if logger is None:
             import logging
 
             logger = self._logger = logging.getLogger(self._name)
-        return getattr(logger, attribute)
+        return logger
 
     def __repr__(self) -> str:
         return f"<lazy logger {self._name!r}>"
+
+    def isEnabledFor(self, level: int) -> bool:
+        """``Logger.isEnabledFor``, found on this class: through ``__getattr__`` every call first fails
+        the normal lookup (an ``AttributeError`` made and dropped), and the Lambda authorizer asks before
+        logging each denial."""
+        logger = self._logger
+        return (logger if logger is not None else self._real()).isEnabledFor(level)
 
     def _unconfigured(self, level: int, msg: object, args: tuple[object, ...]) -> bool:
         """Log as ``logging`` would with nothing configured, if it is not loaded; ``False`` otherwise."""

@@ -193,6 +193,30 @@ def test_the_lazy_logger_without_logging_drops_what_logging_would_drop() -> None
     assert "--- Logging error ---" in done.stderr
 
 
+def test_the_lazy_loggers_is_enabled_for_is_the_real_loggers() -> None:
+    """``isEnabledFor`` is the lazy logger's own method (no failed lookup per call): it answers as the
+    real logger does, at every level, as the level, the disabled flag and ``logging.disable`` change."""
+    import logging
+
+    from cognito_authz._log import get_logger
+
+    lazy = get_logger("cognito_authz.test_enabled")
+    real = logging.getLogger("cognito_authz.test_enabled")
+    levels = (0, 5, logging.DEBUG, logging.INFO, 25, logging.WARNING, logging.ERROR, logging.CRITICAL, 99)
+    try:
+        for level in (logging.NOTSET, logging.DEBUG, logging.INFO, logging.ERROR):
+            real.setLevel(level)
+            for disabled in (False, True):
+                real.disabled = disabled
+                for everything_below in (logging.NOTSET, logging.WARNING):
+                    logging.disable(everything_below)
+                    assert [lazy.isEnabledFor(n) for n in levels] == [real.isEnabledFor(n) for n in levels]
+    finally:
+        logging.disable(logging.NOTSET)
+        real.disabled = False
+        real.setLevel(logging.NOTSET)
+
+
 def test_cold_start_never_calls_compile() -> None:
     """The first ``compile()`` in a process initialises the interpreter's AST types (≈ 9 M instructions,
     docs/performance.md): a ``typing.NamedTuple`` in class form under ``from __future__ import

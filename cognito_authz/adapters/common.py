@@ -330,26 +330,35 @@ def rules_context(
 ) -> dict[str, str | int | float | bool]:
     """:func:`flatten_context` from the decision's ``rules`` alone (``None``: no decision, no ``rules``
     key), for a caller that has no :class:`Decision` (the Lambda authorizer)."""
+    # Written out rather than looped over: every authorizer invocation builds a context. An empty list
+    # (the usual scopes, groups or rules: the empty tuple is one object) is "[]" without a call.
+    groups, scopes = principal.groups, principal.scopes
     context: dict[str, str | int | float | bool] = {
         "sub": principal.sub,
-        "groups": context_list(principal.groups),
-        "scopes": context_list(principal.scopes),
+        "groups": "[]" if groups is _NO_NAMES else context_list(groups),
+        "scopes": "[]" if scopes is _NO_NAMES else context_list(scopes),
     }
-    # Written out rather than looped over: every authorizer invocation builds a context.
-    if principal.username:
-        context["username"] = principal.username
-    if principal.token_use:
-        context["token_use"] = principal.token_use
-    if principal.client_id:
-        context["client_id"] = principal.client_id
+    username, token_use, client_id = principal.username, principal.token_use, principal.client_id
+    if username:
+        context["username"] = username
+    if token_use:
+        context["token_use"] = token_use
+    if client_id:
+        context["client_id"] = client_id
     if rules is not None:
-        context["rules"] = context_list(rules)
-    for claim in claims:
-        if claim in principal.claims and claim not in context:
-            flat = _context_value(principal.claims[claim])
-            if flat is not None:
-                context[claim] = flat
+        context["rules"] = "[]" if rules is _NO_NAMES else context_list(rules)
+    if claims:
+        for claim in claims:
+            if claim in principal.claims and claim not in context:
+                flat = _context_value(principal.claims[claim])
+                if flat is not None:
+                    context[claim] = flat
     return context
+
+
+# The empty tuple (CPython keeps one): what context_list writes as "[]" when a list is it. Any other empty
+# list takes context_list, which writes the same.
+_NO_NAMES: tuple[str, ...] = ()
 
 
 class Requirement(Frozen):
