@@ -412,18 +412,21 @@ def _collect(node: _Node, segments: tuple[str, ...], verb: str, out: list[_Entry
 
 # A rule's compiled `when`, whether its `unless` tests claims, and its statements (allowed_routes).
 _RuleStatements = tuple[CompiledCondition | None, bool, tuple[_Statement, ...]]
-# What Policy._decide finds: allowed, reason, the determining rules, the best route's parameters (a
-# dict, or None when it has none), its text, and the outcome `considered` reads.
+# What Policy._decide finds: allowed, reason, the determining rules, the best route's parameters when a
+# condition read them (else None: `decide` reads them off the best route and the segments, `verdict`
+# never does), the best route's entry (None when no route matched), the request's segments, and the
+# outcome `considered` reads.
 _Verdict = tuple[
     bool,
     str,
     tuple[str, ...],
     "dict[str, str] | None",
-    "str | None",
+    "_Entry | None",
+    tuple[str, ...],
     "tuple[list[_Statement], list[_Statement], list[_Statement]] | None",
 ]
 # No route matched (or the verb or path is not one API Gateway routes).
-_NO_ROUTE: _Verdict = (False, NO_MATCHING_RULE, (), None, None, None)
+_NO_ROUTE: _Verdict = (False, NO_MATCHING_RULE, (), None, None, (), None)
 
 
 class Policy:
@@ -542,7 +545,11 @@ class Policy:
         shown_method = method if isinstance(method, str) else ""
         shown_path = path if isinstance(path, str) else ""
         try:
-            allowed, reason, rules, params, route, outcome = self._decide(principal, shown_method, shown_path)
+            allowed, reason, rules, params, best, segments, outcome = self._decide(
+                principal, shown_method, shown_path
+            )
+            if params is None and best is not None and best.has_params:
+                params = best.params(segments)
         except Exception:
             # Fail closed on a bug rather than let an exception escape an authorizer.
             return _decision(False, EVALUATION_ERROR, (), _EMPTY, None, shown_method, shown_path, None)
@@ -551,7 +558,7 @@ class Policy:
             reason,
             rules,
             MappingProxyType(params) if params else _EMPTY,
-            route,
+            best.text if best is not None else None,
             shown_method,
             shown_path,
             outcome,
@@ -562,7 +569,7 @@ class Policy:
         that reads nothing else (the Lambda authorizer, on every request). Never raises: an evaluation
         error is a no with no rules, as ``decide`` answers it."""
         try:
-            allowed, _reason, rules, _params, _route, _outcome = self._decide(
+            allowed, _reason, rules, _params, _best, _segments, _outcome = self._decide(
                 principal,
                 method if isinstance(method, str) else "",
                 path if isinstance(path, str) else "",
@@ -620,21 +627,22 @@ class Policy:
         for entry in matched:
             if entry.rank < best.rank:
                 best = entry
-        best_dict = best.params(segments) if best.has_params else None
-        route = best.text
         if not isinstance(principal, Principal):
-            return (False, NO_MATCHING_RULE, (), best_dict, route, None)
+            return (False, NO_MATCHING_RULE, (), None, best, segments, None)
         subject = view(principal)
         denied: list[_Statement] = []
         allowed: list[_Statement] = []
         missed: list[_Statement] = []
+        # The best route's parameters only when a condition reads them (decide works them out itself
+        # otherwise; verdict never needs them).
+        best_dict = None
         for entry in matched:
             if not entry.uses_params:
                 params: Mapping[str, str] = _EMPTY
-            elif entry is best and best_dict is not None:
-                params = best_dict
             else:
                 params = entry.params(segments)
+                if entry is best:
+                    best_dict = params
             for statement in entry.statements:
                 if not statement.applies(subject, params):
                     missed.append(statement)
@@ -645,11 +653,11 @@ class Policy:
         outcome = (missed, denied, allowed) if missed else None
         if denied:
             rules = (denied[0].rule_id,) if len(denied) == 1 else _ids(denied)
-            return (False, EXPLICIT_DENY, rules, best_dict, route, outcome)
+            return (False, EXPLICIT_DENY, rules, best_dict, best, segments, outcome)
         if allowed:
             rules = (allowed[0].rule_id,) if len(allowed) == 1 else _ids(allowed)
-            return (True, ALLOWED, rules, best_dict, route, outcome)
-        return (False, NO_MATCHING_RULE, (), best_dict, route, outcome)
+            return (True, ALLOWED, rules, best_dict, best, segments, outcome)
+        return (False, NO_MATCHING_RULE, (), best_dict, best, segments, outcome)
 
     def explain(self, principal: Principal, method: str, path: str) -> str:
         """A multi-line account of the decision: every matching route and rule, and which conditions
