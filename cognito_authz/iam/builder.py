@@ -321,8 +321,9 @@ def _new_caller_key(
         # renamable claim holding a value plain_value accepts without the routing model (no '~': it
         # cannot be a placeholder) that is no literal. renaming_parts then finds that one claim renamed
         # to the first placeholder (no other claim has texts to collide with it) and the key spells each
-        # absent claim as repr(None). Anything else (a second value, a claim kept as it is, a value it
-        # must judge further) takes the general steps below.
+        # absent claim as repr(None). (The plain test is plain_value's, on bytes: see there.) Anything
+        # else (a second value, a claim kept as it is, a value it must judge further) takes the general
+        # steps below.
         got = principal.claims.get
         literals = facts.literals
         renamed: tuple[str, str] | None = None
@@ -337,7 +338,7 @@ def _new_caller_key(
                 and type(value) is str
                 and len(value) <= 256
                 and value.isascii()
-                and value.replace("-", "").isalnum()
+                and value.encode().replace(b"-", b"").isalnum()
                 and value not in literals
             ):
                 renamed = (name, value)
@@ -466,8 +467,27 @@ _Outcome = AnswerTemplate | tuple[str, str]
 # _filled_answer's arguments after the policy and principal: (ARN, max_bytes, allowed, values, proof,
 # outcome, unnameable).
 _FillArgs = tuple[MethodArn, int, bool, Mapping[str, str], "_Proof", _Outcome, bool]
-_TEMPLATES: OrderedDict[tuple[Any, ...], tuple[Policy, _Proof, _Outcome, bool]] = OrderedDict()
+# Kept least recently used first, by a second chance: a lookup only marks its entry used (its last item,
+# a one-item list), where moving it to the end would hash the key once more; the eviction loop moves a
+# used entry to the end, unmarked, instead of dropping it. Keys are (memo key, image, verdict): the memo
+# key nested, not spread, so building one is a 3-tuple.
+_Template = tuple[Policy, "_Proof", _Outcome, bool, list[bool]]
+_TEMPLATES: OrderedDict[tuple[Any, ...], _Template] = OrderedDict()
 _TEMPLATES_SIZE = 1024
+
+
+def _keep_template(template_key: tuple[Any, ...], entry: _Template) -> None:
+    # Under _MEMO_LOCK. Each entry gets at most one second chance per eviction (a lookup on another
+    # thread may mark entries again meanwhile: the loop still ends).
+    _TEMPLATES[template_key] = entry
+    chances = len(_TEMPLATES)
+    while len(_TEMPLATES) > _TEMPLATES_SIZE:
+        oldest, kept = _TEMPLATES.popitem(last=False)
+        used = kept[4]
+        if used[0] and chances > 0:
+            used[0] = False
+            _TEMPLATES[oldest] = kept
+        chances -= 1
 
 
 def _copied(result: PolicyResult) -> PolicyResult:
@@ -662,7 +682,7 @@ def _renamed_answer(
         moved = moved or value in arn_text
     if moved:
         image = rename(arn_text, prefix, swap_of(values))
-    template_key = (*key, image, allowed)
+    template_key = (key, image, allowed)
     hit = _template(policy, template_key)
     if hit is None:
         # Settling or proving needs the Renaming itself (its stand-in); made here, on a miss only.
@@ -671,18 +691,17 @@ def _renamed_answer(
         # Settled without reading the ARN: one template for every such request of the shape, so a new
         # user asking a path no caller of its shape asked before finds it too (kept under its ARN's
         # image as well, where the next caller asking the same request looks first).
-        any_key = (*key, _ANY_ARN, allowed) if _settles_alike(proof, image, allowed) else None
+        any_key = (key, _ANY_ARN, allowed) if _settles_alike(proof, image, allowed) else None
         if any_key is not None:
             hit = _template(policy, any_key)
         if hit is None:
-            hit = (policy, proof, *_outcome(policy, renaming, _image_arn(method_arn, image), allowed, proof))
+            outcome, unnameable = _outcome(policy, renaming, _image_arn(method_arn, image), allowed, proof)
+            hit = (policy, proof, outcome, unnameable, [False])
         with _MEMO_LOCK:
-            _TEMPLATES[template_key] = hit
+            _keep_template(template_key, hit)
             if any_key is not None:
-                _TEMPLATES[any_key] = hit
-            while len(_TEMPLATES) > _TEMPLATES_SIZE:
-                _TEMPLATES.popitem(last=False)
-    _policy, proof, outcome, unnameable = hit
+                _keep_template(any_key, hit)
+    _policy, proof, outcome, unnameable, _used = hit
     # The arguments, not a closure or a partial: the principal keeps them (derived_answers), so they must
     # not hold the principal itself (a reference cycle would outlive the verifier's cache entry).
     return method_arn, max_bytes, allowed, values, proof, outcome, unnameable
@@ -692,16 +711,13 @@ def _renamed_answer(
 _ANY_ARN = None
 
 
-def _template(policy: Policy, template_key: tuple[Any, ...]) -> tuple[Policy, _Proof, _Outcome, bool] | None:
-    # Without the lock: a lookup and a reordering are each one C call, atomic under the GIL, and the
-    # entry read is immutable; the lock guards the insert and eviction loop. Another thread may evict
-    # the entry between the two calls; it was found, so it is still a right answer.
+def _template(policy: Policy, template_key: tuple[Any, ...]) -> _Template | None:
+    # Without the lock: a lookup is one C call, atomic under the GIL, and the entry read is immutable but
+    # for its used mark (one store); the lock guards the insert and eviction loop. Another thread may
+    # evict the entry meanwhile; it was found, so it is still a right answer.
     hit = _TEMPLATES.get(template_key)
     if hit is not None and hit[0] is policy:
-        try:  # noqa: SIM105 - contextlib.suppress is a context manager's calls on every new caller
-            _TEMPLATES.move_to_end(template_key)
-        except KeyError:
-            pass
+        hit[4][0] = True
         return hit
     return None
 

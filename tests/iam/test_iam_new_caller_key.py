@@ -188,7 +188,10 @@ def test_the_new_caller_key_is_the_caller_key(principal: Principal, budget: int)
 SPARSE_VALUES = st.one_of(
     st.uuids().map(str),
     st.sampled_from(VALUES),
-    st.sampled_from(["A-b-9", "x" * 256, "x" * 257, "-", "--1", "é", "a~b", "~x", "a_b"]),
+    st.sampled_from(
+        ["A-b-9", "x" * 256, "x" * 257, "-", "--1", "é", "a~b", "~x", "a_b", "50%", "a.b", "a*b", "a/b"]
+    ),
+    st.sampled_from(["a b", "x?", "a%2F", "..", "A\u212a", "i\u0130", "a\x00"]),
     st.integers(-3, 3),
     st.booleans(),
     st.lists(st.sampled_from(VALUES), max_size=2),
