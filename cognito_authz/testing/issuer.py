@@ -446,11 +446,7 @@ class LocalIssuer:
         times = self._times(now, lifetime, None)
         id_claims = self._id_claims(sub, username, group_list, client_id, times, attrs, True)
         access = self._access_claims(sub, username, group_list, " ".join(scopes), client_id, times)
-        if self.trigger is not None:
-            event = self._trigger_event(
-                "TokenGeneration_Authentication", username, id_claims, attrs, group_list, access
-            )
-            self._apply_trigger(event, id_claims, access)
+        self._run_trigger("TokenGeneration_Authentication", username, id_claims, attrs, group_list, access)
         return CognitoTokens(
             self._sign_cognito(id_claims, "id", None), self._sign_cognito(access, "access", None)
         )
@@ -480,20 +476,22 @@ class LocalIssuer:
             "client_id": client,
         }
         if self.trigger is not None and self.trigger_version == "3":
-            event = self._trigger_event("TokenGeneration_ClientCredentials", client, None, {}, [], claims)
-            self._apply_trigger(event, None, claims)
+            self._run_trigger("TokenGeneration_ClientCredentials", client, None, {}, [], claims)
         return self._sign_cognito(claims, "access", None)
 
-    def _trigger_event(
+    def _run_trigger(
         self,
         source: str,
         username: str,
-        id_claims: Mapping[str, Any] | None,
+        id_claims: dict[str, Any] | None,
         attributes: Mapping[str, str],
         groups: list[str],
-        access: Mapping[str, Any],
-    ) -> dict[str, Any]:
-        return trigger_event(
+        access: dict[str, Any],
+    ) -> None:
+        """Send the trigger Cognito's event and apply its answer to the claims (testing/trigger_sim.py)."""
+        if self.trigger is None:
+            return
+        event = trigger_event(
             self.trigger_version,
             source,
             region=self._region(),
@@ -504,18 +502,13 @@ class LocalIssuer:
             groups=groups,
             access=access,
         )
+        apply_trigger_response(self.trigger(event, None), id_claims, access)
 
     def _region(self) -> str:
         try:
             return pool_region(self.user_pool_id)
         except ConfigError:  # a free-form pool id with an explicit issuer
             return "us-east-1"
-
-    def _apply_trigger(
-        self, event: dict[str, Any], id_claims: dict[str, Any] | None, access: dict[str, Any]
-    ) -> None:
-        if self.trigger is not None:
-            apply_trigger_response(self.trigger(event, None), id_claims, access)
 
     # -- verifier wiring -------------------------------------------------------------------------
 
