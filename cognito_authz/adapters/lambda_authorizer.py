@@ -252,7 +252,7 @@ class LambdaAuthorizer:
                 # value and no other key is as long (so none is another spelling of it, see
                 # _collect_header; the name is ASCII, checked when the authorizer was built).
                 try:
-                    named = list(map(len, headers)).count(len(wanted)) == 1
+                    named = [*map(len, headers)].count(len(wanted)) == 1
                 except TypeError:  # a key without a length: find_header's way
                     named = False
             if not named:

@@ -85,19 +85,24 @@ class _Remembered:
 
 
 def _head_fields(head: tuple[str, str, str, str, str], head_text: str | None) -> dict[str, str | None]:
-    # The instance dict of a parsed ARN without what follows the stage: the components, the head's text
-    # (hidden, and as `prefix`, see _Remembered) and no text yet.
+    # The instance dict of a parsed ARN with what follows the stage still to fill in (verb, path, and
+    # with a head text the ARN's text, hidden and as `arn`): the components and the head's text (hidden,
+    # and as `prefix`, see _Remembered). Every key is there from the start, in field order, so that a
+    # copy of it is filled in place (a dict that grows past ten keys is resized on the way).
     fields: dict[str, str | None] = {
         "partition": head[0],
         "region": head[1],
         "account": head[2],
         "api_id": head[3],
         "stage": head[4],
+        "verb": None,
+        "path": None,
         "_text": None,
         "_head": head_text,
     }
     if head_text is not None:
         fields["prefix"] = head_text
+        fields["arn"] = None  # set with _text by whoever completes the dict
     return fields
 
 
