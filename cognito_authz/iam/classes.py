@@ -251,7 +251,7 @@ def walk_classes(
     for i in blind or ():
         unseen[i] = False
     named = [any(unseen[i] for i in same) for same in copies]
-    told = [p.literals() | {""} for p in pats]  # the symbols pattern u tells apart (see step())
+    told = [p.told() for p in pats]  # the symbols pattern u tells apart (see step())
     fresh = fresh_segment(frozenset().union(*told) - {""})
     # Per pattern, 1 if asked about plus 2 if within: a stepped product state is kept when these,
     # or-ed over its live patterns, give 3 (both an asked and a within pattern are live).
@@ -289,7 +289,7 @@ def walk_classes(
     # Every pattern before its first token: state 0 is even, so its closure is itself.
     start: Product = tuple([(u, _START) for u in range(len(pats))])
     # Per class (or class and live asked patterns): its word, what accepts it, and the deeper hint.
-    found: dict[object, tuple[tuple[str, ...], frozenset[int], bool]] = {}
+    found: dict[object, tuple[tuple[str, ...], tuple[int, ...], bool]] = {}
     # Per product state: live patterns that wait for one literal (by that literal), the others, and the
     # symbols worth stepping. A pattern waiting for "orders" dies on any other segment, so it is never
     # stepped for one; a symbol that can only keep patterns nobody asked about is not stepped at all.
@@ -329,9 +329,9 @@ def walk_classes(
 
     def advance(
         states: Product, division: Split, symbol: str
-    ) -> tuple[Product, frozenset[int], tuple[int, ...]] | None:
-        """The product state after ``symbol``, the patterns accepting there and its shape (the live
-        patterns' parts, in order); ``None`` when no word at or below it is asked about (it is left,
+    ) -> tuple[Product, tuple[int, ...], tuple[int, ...]] | None:
+        """The product state after ``symbol``, the patterns accepting there (in order) and its shape (the
+        live patterns' parts, in order); ``None`` when no word at or below it is asked about (it is left,
         with everything below it). ``division`` is ``split(states)``, passed in: a product state is a
         tuple, which does not keep its hash, and the root's holds every pattern, so looking it up again
         per symbol cost more than the step."""
@@ -360,13 +360,16 @@ def walk_classes(
                     accepting.append(u)
         if prune and kind != 3:
             return None
-        return tuple(stepped), frozenset(accepting), tuple(shape)
+        return tuple(stepped), tuple(accepting), tuple(shape)
 
-    def key_of(accepted: frozenset[int], nxt: Product) -> object:
+    # A class's key: what accepts its words (the named patterns and whether a blind one does, with
+    # ``blind``), and the live asked patterns for every_state; each an ascending tuple of indexes.
+    def key_of(accepted: tuple[int, ...], nxt: Product) -> object:
         if every_state:
-            return (accepted, frozenset([u for u, _t in nxt if asked[u]]))
+            return (accepted, tuple([u for u, _t in nxt if asked[u]]))
         if blind:
-            return (frozenset([u for u in accepted if named[u]]), not all(named[u] for u in accepted))
+            mine = tuple([u for u in accepted if named[u]])
+            return (mine, len(mine) != len(accepted))
         return accepted
 
     def goes_deeper(nxt: Product) -> bool:
@@ -375,7 +378,7 @@ def walk_classes(
         budget.spend(len(nxt) // 2 + 1)
         return any(inside[u] and _greedy(pats[u], t) for u, t in nxt)
 
-    Emit = Callable[[tuple[str, ...], frozenset[int], Product], None]
+    Emit = Callable[[tuple[str, ...], tuple[int, ...], Product], None]
 
     def below(prefix: tuple[str, ...], states: Product, emit: Emit) -> None:
         """Every word below ``prefix`` (whose product state is ``states``), each emitted with what accepts
@@ -408,22 +411,26 @@ def walk_classes(
     # keeps its word. Each entry: its suffix, the positions of every accepting pattern, of the accepting
     # named ones, of the live asked ones, whether a blind one accepts, and the deeper hint.
     Entry = tuple[tuple[str, ...], tuple[int, ...], tuple[int, ...], tuple[int, ...], bool, bool]
-    # Per shape: its entries, what carrying them over costs, and the positions of its named patterns.
-    shapes: dict[tuple[int, ...], tuple[list[Entry], int, tuple[int, ...]]] = {}
-    # The classes of a shape are a function of which patterns stand at its named positions (and at every
-    # position for every_state): a first segment that repeats both carries over nothing new.
+    # Per shape: its entries and what carrying them over costs.
+    shapes: dict[tuple[int, ...], tuple[list[Entry], int]] = {}
+    # The classes of a shape are a function of which patterns stand at its named positions (every
+    # position, without ``blind``): a first segment that repeats both carries over nothing new.
     carried_over: set[tuple[tuple[int, ...], tuple[int, ...]]] = set()
 
     def first_segment(prefix: tuple[str, ...], states: Product, shape: tuple[int, ...]) -> None:
         budget.spend(len(states) // 2 + 1)  # its shape
+        standing = (shape, tuple([u for u, _t in states if named[u]]))
+        if standing in carried_over:
+            return
+        carried_over.add(standing)
         carried = shapes.get(shape)
         if carried is None:
             position = {u: k for k, (u, _t) in enumerate(states)}
             entries: list[Entry] = []
             kept: set[tuple[tuple[int, ...], bool, tuple[int, ...]]] = set()
 
-            def keep(word: tuple[str, ...], accepted: frozenset[int], nxt: Product) -> None:
-                where = tuple(sorted([position[u] for u in accepted]))
+            def keep(word: tuple[str, ...], accepted: tuple[int, ...], nxt: Product) -> None:
+                where = tuple([position[u] for u in accepted])  # ascending, as positions follow indexes
                 mine = tuple([k for k in where if named[states[k][0]]]) if blind else where
                 routed = len(mine) != len(where)
                 live = tuple([position[u] for u, _t in nxt if asked[u]]) if every_state else ()
@@ -433,23 +440,18 @@ def walk_classes(
 
             below(prefix, states, keep)
             cost = sum(len(e[1]) + len(e[3]) for e in entries) // 4 + len(entries) + 1
-            names = tuple([k for k, (u, _t) in enumerate(states) if named[u] or every_state])
-            carried = shapes[shape] = (entries, cost, names)
-        entries, cost, names = carried
+            carried = shapes[shape] = (entries, cost)
+        entries, cost = carried
         order = [u for u, _t in states]
-        standing = (shape, tuple([order[k] for k in names]))
-        if standing in carried_over:
-            return
-        carried_over.add(standing)
-        # Carried over: each entry's class renamed, pattern by pattern; the word is built only for a
-        # class not recorded yet.
+        # Carried over: each entry's class renamed, pattern by pattern (ascending positions give
+        # ascending indexes); the word is built only for a class not recorded yet.
         budget.spend(cost)
         for suffix, where, mine, live, routed, deeper in entries:
-            accepted = frozenset([order[k] for k in where])
+            accepted = tuple([order[k] for k in where])
             if every_state:
-                key: object = (accepted, frozenset([order[k] for k in live]))
+                key: object = (accepted, tuple([order[k] for k in live]))
             elif blind:
-                key = (frozenset([order[k] for k in mine]), routed)
+                key = (tuple([order[k] for k in mine]), routed)
             else:
                 key = accepted
             if key not in found:
