@@ -117,25 +117,25 @@ def _expects(pattern: SegmentPattern, states: frozenset[int]) -> set[str]:
     return out
 
 
-def _needs(pattern: SegmentPattern, states: frozenset[int]) -> frozenset[str] | None:
+def _needs(pattern: SegmentPattern, states: frozenset[int]) -> tuple[str, ...] | None:
     """The literals the NFA states wait for, when any other non-empty segment kills every one of them;
     ``None`` when a wildcard can take any segment (a state inside ``MANY`` or before a wildcard). A state
     past the last token, or closed by a trailing slash, dies on every non-empty segment."""
     tokens = pattern.tokens
-    out: set[str] = set()
+    out: list[str] = []
     for state in states:
         if state < 0:
             continue
-        position, inside = divmod(state, 2)
-        if inside:
+        if state % 2:
             return None
+        position = state // 2
         if position < len(tokens):
             token = tokens[position]
             if not isinstance(token, str):
                 return None
-            if token:
-                out.add(token)
-    return frozenset(out)
+            if token and token not in out:
+                out.append(token)
+    return tuple(out)
 
 
 _ALONE = (frozenset({0}), frozenset({1}))
