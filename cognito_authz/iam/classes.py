@@ -240,17 +240,21 @@ def walk_classes(
             copies.append([])
         copies[u].append(i)
     pats = list(distinct)
-    asked = [False] * len(copies)
-    inside = [False] * len(copies)
-    for u, same in enumerate(copies):
-        for i in same:
-            asked[u] = asked[u] or chosen[i]
-            inside[u] = inside[u] or table[i]
     # A distinct pattern is blind when every copy is: a copy the caller names keeps it named.
     unseen = [True] * count
     for i in blind or ():
         unseen[i] = False
-    named = [any(unseen[i] for i in same) for same in copies]
+    if len(pats) == count:  # no two patterns equal: each is its own only copy
+        asked, inside, named = chosen, table, unseen
+    else:
+        asked = [False] * len(copies)
+        inside = [False] * len(copies)
+        named = [False] * len(copies)
+        for u, same in enumerate(copies):
+            for i in same:
+                asked[u] = asked[u] or chosen[i]
+                inside[u] = inside[u] or table[i]
+                named[u] = named[u] or unseen[i]
     told = [p.told() for p in pats]  # the symbols pattern u tells apart (see step())
     fresh = fresh_segment(frozenset().union(*told) - {""})
     # Per pattern, 1 if asked about plus 2 if within: a stepped product state is kept when these,
@@ -460,7 +464,25 @@ def walk_classes(
     # The root: its closing empty segment is the root "/" itself. A first segment whose product state
     # another already reached gives the same shape, whose classes are then all recorded already.
     root = split(start)
-    for symbol in ("", *root[2]):
+    waiting, _other, symbols, _closing = root
+    # With blind patterns: a first segment that only blind patterns wait for gives the same classes, at it
+    # and below it, as another whose blind patterns step to the same parts. The patterns that take any
+    # first segment (`other`: at the root each stands before a wildcard) step alike on every non-empty
+    # segment, so the named patterns are the same and in the same states, and blind ones count only
+    # through whether one accepts, which their parts decide. So the 58 service segments under an
+    # admin's `/{proxy+}` are stepped in full once; the others cost their own patterns' steps (memoized)
+    # and a sorted tuple.
+    blind_parts: set[tuple[int, ...]] = set()
+    for symbol in ("", *symbols):
+        if blind and symbol:
+            extra = waiting.get(symbol, [])
+            if not any(named[u] for u, _s in extra):
+                budget.spend(len(extra) // 2 + 1)
+                parts_of_blind = sorted([step(u, s, symbol)[2] for u, s in extra])
+                signature = tuple([number for number in parts_of_blind if number >= 0])
+                if signature in blind_parts:
+                    continue
+                blind_parts.add(signature)
         stepped = advance(start, root, symbol)
         if stepped is None:
             continue

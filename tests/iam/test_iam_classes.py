@@ -98,6 +98,38 @@ def test_blind_patterns_are_told_apart_only_as_a_whole(
             assert coarse(classes) in found, (word, classes)
 
 
+def test_first_segments_that_named_patterns_wait_for_are_never_grouped() -> None:
+    # /a/b and /c/b step the two named routes to equal parts; only blind patterns may be grouped, or the
+    # class of /c/b (the second route) would be lost.
+    pats = [
+        SegmentPattern(("a", "b"), routed=True),
+        SegmentPattern(("c", "b"), routed=True),
+        SegmentPattern((ONE, "b"), routed=True),
+        SegmentPattern(("a", ONE), routed=True),
+        SegmentPattern(("c", ONE), routed=True),
+    ]
+    reps = walk_classes(pats, Budget(10**6), blind=[2, 3, 4])
+    found = {(rep.accepted - {2, 3, 4}, bool(rep.accepted & {2, 3, 4})) for rep in reps}
+    assert (frozenset({0}), True) in found
+    assert (frozenset({1}), True) in found
+    # The blind routes under a and c are grouped: /a/x0 and /c/x0 are one class, /a/b's and /c/b's two.
+    assert len(reps) == len(found)
+
+
+def test_first_segments_are_grouped_only_when_their_blind_patterns_step_alike() -> None:
+    # Under a, no blind route takes a word of three segments; under c one does: /c/x0/x0 is a class of
+    # its own, which grouping c with a (both waited for by blind routes only) would lose.
+    pats = [
+        SegmentPattern(("a", "b"), routed=True),
+        SegmentPattern(("c", ONE, ONE), routed=True),
+        SegmentPattern((ONE, ONE, ONE), routed=True),
+    ]
+    reps = walk_classes(pats, Budget(10**6), blind=[0, 1])
+    found = {(rep.accepted - {0, 1}, bool(rep.accepted & {0, 1})) for rep in reps}
+    assert (frozenset({2}), True) in found
+    assert (frozenset({2}), False) in found
+
+
 @settings(max_examples=1000, deadline=None)
 @given(patterns(), st.data())
 def test_the_closing_segment_is_stepped_only_where_a_state_survives_it(
