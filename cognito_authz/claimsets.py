@@ -27,6 +27,7 @@ from typing import Literal
 
 __all__ = [
     "ACCESS_TOKEN_CLAIMS",
+    "AWS_UNMODIFIABLE_CLAIMS",
     "ID_TOKEN_CLAIMS",
     "M2M_ACCESS_TOKEN_CLAIMS",
     "TRIGGER_RESERVED_CLAIMS",
@@ -78,10 +79,36 @@ ID_TOKEN_CLAIMS = frozenset(
     }
 )
 
-#: Claims Cognito sets itself and a trigger must not add, override or suppress. Conservative on purpose:
-#: the registered JWT claims, every claim Cognito uses to identify the token, its client and its user,
-#: and the OIDC session claims. Groups change through ``groupOverrideDetails``, scopes through
-#: ``scopesToAdd``/``scopesToSuppress``, never as claims.
+#: Claims Cognito sets itself and a trigger must not add, override or suppress. The Developer Guide's
+#: pre token generation page lists the claims a trigger "can not modify": ``acr``, ``amr``, ``aud``,
+#: ``at_hash``, ``auth_time``, ``azp``, ``cognito:username``, ``exp``, ``iat``, ``identities``, ``iss``,
+#: ``jti``, ``nbf``, ``nonce``, ``origin_jti``, ``sub``, ``token_use``
+#: (https://docs.aws.amazon.com/cognito/latest/developerguide/user-pool-lambda-pre-token-generation.html;
+#: ``AWS_UNMODIFIABLE_CLAIMS`` below, held to be a subset by ``tests/test_triggers.py``). Conservative on
+#: purpose beyond that list: every claim Cognito uses to identify the token, its client and its user
+#: (``client_id``, ``username``, ``version``, ``event_id``, ``scope``). Groups change through
+#: ``groupOverrideDetails``, scopes through ``scopesToAdd``/``scopesToSuppress``, never as claims.
+AWS_UNMODIFIABLE_CLAIMS = frozenset(
+    {
+        "acr",
+        "amr",
+        "aud",
+        "at_hash",
+        "auth_time",
+        "azp",
+        "cognito:username",
+        "exp",
+        "iat",
+        "identities",
+        "iss",
+        "jti",
+        "nbf",
+        "nonce",
+        "origin_jti",
+        "sub",
+        "token_use",
+    }
+)
 TRIGGER_RESERVED_CLAIMS = frozenset(
     {
         *JWT_CLAIMS,

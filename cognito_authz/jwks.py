@@ -12,46 +12,52 @@ Policy of the cache (docs/verifier.md, "The JWKS cache"):
 * stale-if-error: when a refresh fails, the last good keys keep serving until ``ttl + max_stale`` after
   they were fetched, then the cache fails closed with :class:`JwksError`; failures back off exponentially
   (no fetch attempt at all inside the backoff window);
-* fetching is bounded: a total deadline over every phase (DNS, connect, TLS, headers, body), a response
+* fetching is bounded (:mod:`cognito_authz.jwks_http`): a total deadline over every phase, a response
   size cap, no redirects, HTTPS only unless plain HTTP is explicitly allowed (local issuers, moto).
-
-``requests`` is imported only when a fetch actually happens, so a Lambda that loads its keys from a
-bundled file never pays for it.
 """
 
 from __future__ import annotations
 
 import base64
-import contextlib
-import json
-import math
 import os
 import re
 import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, NoReturn, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey, RSAPublicNumbers
 
 from cognito_authz._frozen import Frozen, set_field
 from cognito_authz.errors import ConfigError, InvalidKeyError, JwksError, UnknownKeyError
+from cognito_authz.jwks_http import (
+    DEFAULT_FETCH_TIMEOUT,
+    DEFAULT_MAX_BYTES,
+    HttpFetcher,
+    check_duration,
+    loads_strict,
+)
 
 if TYPE_CHECKING:
     import requests
 
-__all__ = ["DEFAULT_MAX_BYTES", "Fetcher", "HttpFetcher", "Jwk", "JwksCache", "parse_jwks"]
+__all__ = [
+    "DEFAULT_FETCH_TIMEOUT",
+    "DEFAULT_MAX_BYTES",
+    "Fetcher",
+    "HttpFetcher",
+    "Jwk",
+    "JwksCache",
+    "parse_jwks",
+]
 
 DEFAULT_TTL = 3600.0
 DEFAULT_KID_MISS_COOLDOWN = 30.0
 DEFAULT_MAX_STALE = 6 * 3600.0
-DEFAULT_FETCH_TIMEOUT = 3.0
-DEFAULT_MAX_BYTES = 1 << 20
 MIN_RSA_BITS = 2048
 #: OpenSSL refuses to verify with larger moduli, so such a key could only ever fail as "bad signature";
 #: calling it unusable says why.
 MAX_RSA_BITS = 16384
-_CHUNK = 16 * 1024
 #: Doubling stops here; 2**64 seconds is already far beyond any ``backoff_max`` and keeps the float finite.
 _MAX_BACKOFF_EXPONENT = 64
 #: RFC 7518 §6.3.1: base64url; tolerate trailing padding (some issuers add it), nothing else.
@@ -181,188 +187,10 @@ def parse_jwks(document: Any) -> dict[str, Jwk]:
     return keys
 
 
-def _reject_constant(name: str) -> NoReturn:
-    raise ValueError(f"{name} is not JSON")
-
-
-def _object_without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    obj = dict(pairs)
-    if len(obj) != len(pairs):
-        # {"n": A, "n": B}: which modulus counts would depend on the parser; refuse the document.
-        raise ValueError("duplicate key in JSON object")
-    return obj
-
-
-def _loads_strict(raw: str | bytes) -> Any:
-    """``json.loads`` without NaN/Infinity and without duplicate keys, as :class:`JwksError`."""
-    try:
-        return json.loads(raw, parse_constant=_reject_constant, object_pairs_hook=_object_without_duplicates)
-    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
-        raise JwksError(f"JWKS is not valid JSON ({type(exc).__name__})", reason="jwks_invalid") from exc
-
-
 class Fetcher(Protocol):
     """Anything that turns a JWKS URI into the parsed JSON document, raising :class:`JwksError`."""
 
     def __call__(self, uri: str) -> Any: ...
-
-
-def _check_duration(name: str, value: Any, *, positive: bool = False, finite: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
-        raise ConfigError(f"{name} must be a number of seconds, got {value!r}")
-    if value < 0 or (positive and value == 0):
-        raise ConfigError(f"{name} must be {'positive' if positive else 'non-negative'}, got {value!r}")
-    if finite and math.isinf(value):
-        raise ConfigError(f"{name} must be finite")
-    return float(value)
-
-
-class _Attempt:
-    """What one fetch worker produced, shared with the caller that waits for it."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.abandoned = False
-        self.response: requests.Response | None = None
-        self.body: bytes | None = None
-        self.error: JwksError | None = None
-
-    def abandon(self) -> None:
-        """The caller gave up at its deadline: wake the worker if it is blocked reading the body."""
-        with self.lock:
-            self.abandoned = True
-            response = self.response
-        if response is None:
-            return  # still connecting or reading headers: the per-read timeout ends the worker
-        connection = getattr(getattr(response, "raw", None), "connection", None)
-        sock = getattr(connection, "sock", None)
-        import socket  # only after an abandoned fetch: not on the cold-start path
-
-        if isinstance(sock, socket.socket):
-            with contextlib.suppress(OSError):  # already closed: the worker is finishing anyway
-                # The plain-socket method even for TLS: SSLSocket.shutdown would also drop its SSL
-                # object under the worker's feet. The worker's read returns and it closes the response.
-                socket.socket.shutdown(sock, socket.SHUT_RDWR)
-
-
-class HttpFetcher:
-    """Bounded HTTP fetch with ``requests``: total deadline, size cap, no redirects, HTTPS by default.
-
-    Pass ``session`` for proxies, a custom CA bundle or connection reuse across verifiers; without one,
-    each fetch uses (and closes) its own short-lived session, so nothing stays open between the rare
-    fetches. The deadline covers the whole exchange: the request runs on a helper thread and the caller
-    stops waiting at ``timeout`` even if the server trickles its answer a byte at a time.
-    """
-
-    def __init__(
-        self,
-        *,
-        session: requests.Session | None = None,
-        timeout: float = DEFAULT_FETCH_TIMEOUT,
-        max_bytes: int = DEFAULT_MAX_BYTES,
-        allow_http: bool = False,
-    ) -> None:
-        self.timeout = _check_duration("timeout", timeout, positive=True, finite=True)
-        if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes <= 0:
-            raise ConfigError(f"max_bytes must be a positive integer, got {max_bytes!r}")
-        self._session = session
-        self.max_bytes = max_bytes
-        self.allow_http = allow_http
-
-    def __call__(self, uri: str) -> Any:
-        if not isinstance(uri, str) or not (
-            uri.startswith("https://") or (self.allow_http and uri.startswith("http://"))
-        ):
-            raise JwksError(
-                "JWKS URI must be https:// (pass allow_http=True for a local issuer)",
-                reason="jwks_insecure_uri",
-            )
-        deadline = time.monotonic() + self.timeout
-        attempt = _Attempt()
-        worker = threading.Thread(
-            target=self._fetch, args=(uri, deadline, attempt), name="cognito-authz-jwks-fetch", daemon=True
-        )
-        try:
-            worker.start()
-        except RuntimeError as exc:  # "can't start new thread": out of threads or memory
-            raise JwksError("JWKS fetch could not start a thread", reason="jwks_fetch_failed") from exc
-        worker.join(max(0.0, deadline - time.monotonic()))
-        if worker.is_alive():
-            attempt.abandon()
-            raise JwksError(f"JWKS fetch exceeded its {self.timeout}s deadline", reason="jwks_fetch_failed")
-        if attempt.error is not None:
-            raise attempt.error
-        assert attempt.body is not None
-        return _loads_strict(attempt.body)
-
-    def _fetch(self, uri: str, deadline: float, attempt: _Attempt) -> None:
-        """Worker thread: never raises; leaves either ``attempt.body`` or ``attempt.error``."""
-        try:
-            import requests  # deferred: only a real fetch pays for importing requests
-
-            try:
-                if self._session is not None:
-                    attempt.body = self._get(self._session, uri, deadline, attempt)
-                else:
-                    with requests.Session() as session:
-                        attempt.body = self._get(session, uri, deadline, attempt)
-            except requests.RequestException as exc:
-                raise JwksError(
-                    f"JWKS fetch failed: {type(exc).__name__}", reason="jwks_fetch_failed"
-                ) from exc
-        except JwksError as exc:
-            attempt.error = exc
-        except Exception as exc:  # the worker must not die with an unhandled exception
-            error = JwksError(f"JWKS fetch failed: {type(exc).__name__}", reason="jwks_fetch_failed")
-            error.__cause__ = exc
-            attempt.error = error
-
-    def _get(self, session: requests.Session, uri: str, deadline: float, attempt: _Attempt) -> bytes:
-        # The (connect, read) timeout bounds each blocking call so an abandoned worker ends on its own.
-        response = session.get(
-            uri,
-            timeout=(self.timeout, self.timeout),
-            allow_redirects=False,
-            stream=True,
-            # Per request, so the session's own CA bundle wins: requests otherwise lets
-            # REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE override session.verify (psf/requests#3829).
-            verify=session.verify,
-            # identity: a JWKS is small, and a compressed body would let a tiny response inflate in memory.
-            headers={"Accept": "application/json", "Accept-Encoding": "identity"},
-        )
-        with response:
-            with attempt.lock:
-                attempt.response = response
-                abandoned = attempt.abandoned
-            if abandoned:
-                raise JwksError("JWKS fetch abandoned at its deadline", reason="jwks_fetch_failed")
-            if 300 <= response.status_code < 400:
-                raise JwksError(
-                    f"JWKS endpoint answered a redirect ({response.status_code}); not followed",
-                    reason="jwks_redirect",
-                )
-            if response.status_code != 200:
-                raise JwksError(
-                    f"JWKS endpoint answered HTTP {response.status_code}", reason="jwks_fetch_failed"
-                )
-            declared = response.headers.get("Content-Length", "")
-            if declared.isdigit() and int(declared) > self.max_bytes:
-                raise JwksError(
-                    f"JWKS response declares {declared} bytes, more than {self.max_bytes}",
-                    reason="jwks_too_large",
-                )
-            body = bytearray()
-            for chunk in response.iter_content(_CHUNK):
-                body += chunk
-                if len(body) > self.max_bytes:
-                    raise JwksError(
-                        f"JWKS response larger than {self.max_bytes} bytes", reason="jwks_too_large"
-                    )
-                if attempt.abandoned or time.monotonic() > deadline:
-                    raise JwksError(
-                        f"JWKS fetch exceeded its {self.timeout}s deadline", reason="jwks_fetch_failed"
-                    )
-            return bytes(body)
 
 
 class _KeySet(Frozen):
@@ -411,11 +239,11 @@ class JwksCache:
         if fetcher is not None and not callable(fetcher):
             raise ConfigError("fetcher must be callable")
         self.jwks_uri = jwks_uri
-        self.ttl = _check_duration("ttl", ttl)
-        self.kid_miss_cooldown = _check_duration("kid_miss_cooldown", kid_miss_cooldown)
-        self.max_stale = _check_duration("max_stale", max_stale)
-        self.backoff_initial = _check_duration("backoff_initial", backoff_initial)
-        self.backoff_max = _check_duration("backoff_max", backoff_max)
+        self.ttl = check_duration("ttl", ttl)
+        self.kid_miss_cooldown = check_duration("kid_miss_cooldown", kid_miss_cooldown)
+        self.max_stale = check_duration("max_stale", max_stale)
+        self.backoff_initial = check_duration("backoff_initial", backoff_initial)
+        self.backoff_max = check_duration("backoff_max", backoff_max)
         self._fetcher: Fetcher = fetcher or HttpFetcher(
             session=session, timeout=fetch_timeout, max_bytes=max_bytes, allow_http=allow_http
         )
@@ -518,7 +346,7 @@ class JwksCache:
                     raw = handle.read()
             except (OSError, UnicodeDecodeError) as exc:
                 raise ConfigError(f"cannot read JWKS file {text}: {type(exc).__name__}") from exc
-        return _loads_strict(raw)
+        return loads_strict(raw)
 
     def _is_fresh(self, current: _KeySet, now: float) -> bool:
         return self.jwks_uri is None or now - current.fetched_at < self.ttl

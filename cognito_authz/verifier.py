@@ -11,18 +11,17 @@ redoing the RSA work while still re-checking time claims, the key's presence and
 
 from __future__ import annotations
 
-import math
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from collections.abc import Set as AbstractSet
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple, NoReturn
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 
 from cognito_authz._frozen import Frozen, set_field
+from cognito_authz.claim_checks import MAX_TIMESTAMP, check_claim_types, required_timestamp, timestamp
 from cognito_authz.errors import (
     ConfigError,
     ExpiredTokenError,
@@ -50,6 +49,7 @@ from cognito_authz.jwks import (
 from cognito_authz.partitions import ISSUER_FORMS, IssuerForm, issuer_url, pool_region
 from cognito_authz.principal import Principal
 from cognito_authz.token import DEFAULT_MAX_TOKEN_BYTES, TokenParser
+from cognito_authz.verifier_options import option_names, option_number, per_pool, replica_regions_of
 
 if TYPE_CHECKING:
     import os
@@ -75,8 +75,6 @@ MAX_LEEWAY = 300.0
 #: early ``iat`` grants nothing (``exp`` stays strict), so refusing it only breaks real users. See
 #: docs/verifier.md, "Clock skew".
 DEFAULT_IAT_LEEWAY = 5.0
-# Timestamps beyond 9999-12-31T23:59:59Z are garbage (or an attempt at a token that never expires).
-_MAX_TIMESTAMP = 253402300799
 
 _HASHES: dict[str, hashes.HashAlgorithm] = {
     "RS256": hashes.SHA256(),
@@ -84,11 +82,6 @@ _HASHES: dict[str, hashes.HashAlgorithm] = {
     "RS512": hashes.SHA512(),
 }
 _PKCS1V15 = padding.PKCS1v15()
-_STR_ONLY = frozenset({str})
-_STRING_CLAIMS = ("username", "cognito:username", "jti", "origin_jti", "event_id", "email")
-_BOOLEAN_CLAIMS = ("email_verified", "phone_number_verified")
-# The type checks' fast path reads cognito:groups with this default (an absent claim passes).
-_NO_GROUPS: list[str] = []
 
 
 _new_tuple = tuple.__new__
@@ -151,156 +144,6 @@ _Verified = NamedTuple(  # noqa: UP014 - the class form compiles at import (abov
 )
 
 
-def _names(value: str | Sequence[str] | None, what: str) -> tuple[str, ...] | None:
-    """Normalize a ``str | list[str] | None`` option; an empty list is a mistake, not an opt-out."""
-    if value is None:
-        return None
-    items = (value,) if isinstance(value, str) else value
-    if isinstance(items, (bytes, Mapping)) or not isinstance(items, (Sequence, AbstractSet)):
-        raise ConfigError(f"{what} must be a string or a list of strings")
-    result = tuple(items)
-    if not result:
-        raise ConfigError(f"{what} is empty; pass None to opt out explicitly")
-    for item in result:
-        if not isinstance(item, str) or not item:
-            raise ConfigError(f"{what} must contain non-empty strings")
-    return tuple(sorted(result)) if isinstance(items, AbstractSet) else result  # sets: a stable order
-
-
-def _per_pool(value: str | Mapping[str, str] | None, what: str, pool_ids: tuple[str, ...]) -> dict[str, str]:
-    """Spread a single-pool override (str) or a ``{pool_id: value}`` mapping over the configured pools."""
-    if value is None:
-        return {}
-    if isinstance(value, str):
-        if len(pool_ids) != 1:
-            raise ConfigError(f"with several user pools, {what} must be a mapping of pool id to value")
-        return {pool_ids[0]: value}
-    if not isinstance(value, Mapping):
-        raise ConfigError(f"{what} must be a string or a mapping of pool id to string")
-    unknown = set(value) - set(pool_ids)
-    if unknown:
-        raise ConfigError(f"{what} names pools that are not configured: {sorted(unknown)}")
-    for item in value.values():
-        if not isinstance(item, str) or not item:
-            raise ConfigError(f"{what} values must be non-empty strings")
-    return dict(value)
-
-
-def _replicas(
-    value: Sequence[str] | Mapping[str, Sequence[str]], pool_ids: tuple[str, ...]
-) -> dict[str, tuple[str, ...]]:
-    """Spread ``replica_regions`` (a list for a single pool, else ``{pool_id: [regions]}``) over the pools."""
-    if isinstance(value, Mapping):
-        unknown = set(value) - set(pool_ids)
-        if unknown:
-            raise ConfigError(f"replica_regions names pools that are not configured: {sorted(unknown)}")
-        spread = dict(value)
-    elif not value:
-        return {}
-    elif len(pool_ids) != 1:
-        raise ConfigError("with several user pools, replica_regions must be a mapping of pool id to regions")
-    else:
-        spread = {pool_ids[0]: value}
-    result: dict[str, tuple[str, ...]] = {}
-    for pool_id, regions in spread.items():
-        names = _names(regions, "replica_regions")
-        if names:
-            result[pool_id] = names
-    return result
-
-
-def _number(value: object, name: str, low: float, high: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ConfigError(f"{name} must be a number")
-    number = float(value)
-    if not math.isfinite(number) or not low <= number <= high:
-        raise ConfigError(f"{name} must be between {low} and {high}")
-    return number
-
-
-def _required_timestamp(claims: Mapping[str, Any], name: str) -> float:
-    value = _timestamp(claims, name)
-    if value is None:
-        raise MissingClaimError(f"token has no {name} claim", claim=name)
-    return value
-
-
-def _timestamp(claims: Mapping[str, Any], name: str) -> float | None:
-    """A NumericDate claim as a number, ``None`` when absent; InvalidClaimError for anything else."""
-    if name not in claims:
-        return None
-    value = claims[name]
-    # type() rather than isinstance(): bool is an int subclass and true is not a time.
-    if type(value) is not int and type(value) is not float:
-        raise InvalidClaimError(f"{name} is not a number", claim=name)
-    if not 0 <= value <= _MAX_TIMESTAMP:  # NaN fails this comparison too
-        raise InvalidClaimError(f"{name} is outside the range of sane timestamps", claim=name)
-    return value
-
-
-def _bad_type(name: str, expected: str) -> NoReturn:
-    raise InvalidClaimError(f"{name} is not {expected}", claim=name)
-
-
-def _check_claim_types(claims: Mapping[str, Any]) -> None:
-    """Claims the library or its users rely on must have Cognito's types; anything else is rejected.
-
-    Present with another type (null included) is InvalidClaimError. The usual token is accepted in one
-    expression (each claim read with a default of its own type, so an absent one passes); anything else
-    takes :func:`_explain_claim_types`, which runs the checks one by one in the documented order and
-    raises the precise error. Written out flat: this runs on every fresh verify.
-    """
-    get = claims.get
-    sub = get("sub")
-    groups = get("cognito:groups", _NO_GROUPS)
-    if not (
-        type(sub) is str
-        and sub
-        # Exactly str (bool-like or str subclasses are not), in one C-level pass; an empty list passes.
-        and type(groups) is list
-        and set(map(type, groups)) <= _STR_ONLY
-        and type(get("scope", "")) is str
-        and type(get("username", "")) is str
-        and type(get("cognito:username", "")) is str
-        and type(get("jti", "")) is str
-        and type(get("origin_jti", "")) is str
-        and type(get("event_id", "")) is str
-        and type(get("email", "")) is str
-        # JSON booleans; "true"/"false" strings (some issuers) take the detailed path, which allows them.
-        and type(get("email_verified", True)) is bool
-        and type(get("phone_number_verified", True)) is bool
-        and type(get("version", 0)) is int
-    ):
-        _explain_claim_types(claims)
-
-
-def _explain_claim_types(claims: Mapping[str, Any]) -> None:
-    """The claim type checks one at a time: raise the error of the first that fails, if any does."""
-    sub = claims.get("sub")
-    if type(sub) is not str or not sub:
-        if "sub" not in claims:
-            raise MissingClaimError("token has no sub claim", claim="sub")
-        _bad_type("sub", "a non-empty string")
-    if "cognito:groups" in claims:
-        groups = claims["cognito:groups"]
-        if type(groups) is not list or not set(map(type, groups)) <= _STR_ONLY:
-            _bad_type("cognito:groups", "a list of strings")
-    if "scope" in claims and type(claims["scope"]) is not str:
-        _bad_type("scope", "a string")
-    for name in _STRING_CLAIMS:
-        if name in claims and type(claims[name]) is not str:
-            _bad_type(name, "a string")
-    for name in _BOOLEAN_CLAIMS:
-        # Some issuers (moto, claims forwarded by API Gateway) send "true"/"false" strings.
-        if name in claims:
-            value = claims[name]
-            # Identity, not equality: 1 == True, yet 1 is not a boolean.
-            if value is not True and value is not False and value not in ("true", "false"):
-                _bad_type(name, "a boolean")
-    if "version" in claims and type(claims["version"]) is not int:
-        _bad_type("version", "an integer")
-
-
 class CognitoVerifier:
     """Verify Cognito ID and access tokens of one or several user pools; ``verify`` returns a Principal.
 
@@ -348,20 +191,20 @@ class CognitoVerifier:
         token_cache_size: int = 1024,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        pool_ids = _names(user_pool_id, "user_pool_id")
+        pool_ids = option_names(user_pool_id, "user_pool_id")
         if pool_ids is None:
             raise ConfigError("user_pool_id is required")
         if len(set(pool_ids)) != len(pool_ids):
             raise ConfigError("user_pool_id lists a pool twice")
         if token_use not in ("id", "access", None):
             raise ConfigError("token_use must be 'id', 'access' or None (accept both)")
-        self.client_ids = _names(client_id, "client_id")
+        self.client_ids = option_names(client_id, "client_id")
         self._client_set = frozenset(self.client_ids) if self.client_ids is not None else None
         self.token_use: TokenUse | None = token_use
-        self.leeway = _number(leeway, "leeway", 0.0, MAX_LEEWAY)
+        self.leeway = option_number(leeway, "leeway", 0.0, MAX_LEEWAY)
         # iat is checked against the larger of the two: leeway widens every time check.
-        self.iat_leeway = max(self.leeway, _number(iat_leeway, "iat_leeway", 0.0, MAX_LEEWAY))
-        self.audience = _names(audience, "audience")
+        self.iat_leeway = max(self.leeway, option_number(iat_leeway, "iat_leeway", 0.0, MAX_LEEWAY))
+        self.audience = option_names(audience, "audience")
         self._audience_set = frozenset(self.audience) if self.audience is not None else None
         if self.audience is not None and token_use == "id":
             raise ConfigError(
@@ -370,7 +213,7 @@ class CognitoVerifier:
         if isinstance(max_token_bytes, bool) or not isinstance(max_token_bytes, int) or max_token_bytes < 16:
             raise ConfigError("max_token_bytes must be an integer of at least 16")
         self.max_token_bytes = max_token_bytes
-        algs = _names(algorithms, "algorithms")
+        algs = option_names(algorithms, "algorithms")
         if not algs:
             raise ConfigError("algorithms must name at least one algorithm")
         unsupported = [alg for alg in algs if alg not in _HASHES]
@@ -384,7 +227,9 @@ class CognitoVerifier:
         self._all_groups = self._requirement(all_groups, "all_groups")
         if token_use == "id" and (self._any_scopes or self._all_scopes):
             raise ConfigError("ID tokens carry no scope claim; scope requirements need token_use='access'")
-        self.max_age = None if max_age is None else _number(max_age, "max_age", 0.0, float(_MAX_TIMESTAMP))
+        self.max_age = (
+            None if max_age is None else option_number(max_age, "max_age", 0.0, float(MAX_TIMESTAMP))
+        )
         if custom_check is not None and not callable(custom_check):
             raise ConfigError("custom_check must be callable")
         if is_revoked is not None and not callable(is_revoked):
@@ -404,13 +249,13 @@ class CognitoVerifier:
         self._token_cache: dict[str, _Verified] | None = {} if token_cache_size else None
         self._cache_lock = threading.Lock()
 
-        issuers = _per_pool(issuer, "issuer", pool_ids)
-        uris = _per_pool(jwks_uri, "jwks_uri", pool_ids)
+        issuers = per_pool(issuer, "issuer", pool_ids)
+        uris = per_pool(jwks_uri, "jwks_uri", pool_ids)
         if offline and uris:
             raise ConfigError("offline=True never fetches; do not pass jwks_uri")
         if issuer_type is not None and issuer_type not in ISSUER_FORMS:
             raise ConfigError(f"issuer_type must be one of {list(ISSUER_FORMS)} or None (accept both)")
-        replicas = _replicas(replica_regions, pool_ids)
+        replicas = replica_regions_of(replica_regions, pool_ids)
         forms: tuple[IssuerForm, ...] = ISSUER_FORMS if issuer_type is None else (issuer_type,)
 
         def new_cache(uri: str | None) -> JwksCache:
@@ -453,7 +298,7 @@ class CognitoVerifier:
 
     @staticmethod
     def _requirement(value: str | Sequence[str] | None, what: str) -> frozenset[str] | None:
-        names = _names(value, what)
+        names = option_names(value, what)
         return frozenset(names) if names is not None else None
 
     # -- public API ------------------------------------------------------------------------------
@@ -605,20 +450,20 @@ class CognitoVerifier:
             # detailed checks below, which raise the precise error.
             type(exp) is int
             and type(iat) is int
-            and 0 <= exp <= _MAX_TIMESTAMP
+            and 0 <= exp <= MAX_TIMESTAMP
             and now - leeway < exp
-            and 0 <= iat <= _MAX_TIMESTAMP
+            and 0 <= iat <= MAX_TIMESTAMP
             and iat <= now + self.iat_leeway
             and "nbf" not in claims
             and (
-                (type(auth_time) is int and 0 <= auth_time <= _MAX_TIMESTAMP)
+                (type(auth_time) is int and 0 <= auth_time <= MAX_TIMESTAMP)
                 or (auth_time is None and "auth_time" not in claims and self.max_age is None)
             )
         ):
-            exp = _required_timestamp(claims, "exp")
-            iat = _required_timestamp(claims, "iat")
-            nbf = _timestamp(claims, "nbf")
-            auth_time = _timestamp(claims, "auth_time")
+            exp = required_timestamp(claims, "exp")
+            iat = required_timestamp(claims, "iat")
+            nbf = timestamp(claims, "nbf")
+            auth_time = timestamp(claims, "auth_time")
             if auth_time is None and self.max_age is not None:
                 raise MissingClaimError(
                     "max_age is configured and the token has no auth_time", claim="auth_time"
@@ -636,7 +481,7 @@ class CognitoVerifier:
             and "aud" not in claims
         ):
             self._check_token_use_and_client(claims)
-        _check_claim_types(claims)
+        check_claim_types(claims)
         # The claims dict is ours (fresh from the parser) and its types were just checked.
         principal = Principal._of_verified(claims)
         # Each check below returns at once when its option is off (the usual case); testing the same

@@ -312,7 +312,7 @@ def test_demo_every_flavour_sends_each_case_through_all(cli: Run) -> None:
 
 
 def test_demo_explains_each_iam_entry() -> None:
-    from cognito_authz.cli.demo import explain_document
+    from cognito_authz.cli.demo_report import explain_document
 
     arn = "arn:aws:execute-api:eu-west-1:123456789012:abc/prod/GET/orders"
     head = "arn:aws:execute-api:eu-west-1:123456789012:abc/prod/"

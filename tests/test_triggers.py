@@ -18,6 +18,7 @@ import pytest
 
 from cognito_authz import Policy
 from cognito_authz.adapters.lambda_authorizer import LambdaAuthorizer
+from cognito_authz.claimsets import AWS_UNMODIFIABLE_CLAIMS, TRIGGER_RESERVED_CLAIMS
 from cognito_authz.cli.demo_events import rest_token_event
 from cognito_authz.errors import REASONS, ConfigError, EventError
 from cognito_authz.iam import iam_allows
@@ -274,3 +275,15 @@ def test_stock_sign_in_keeps_attributes_out_of_access_tokens() -> None:
     assert ident.claims["custom:tenant_id"] == "acme"
     assert ident.claims["name"] == "Ada"
     assert access.sub == ident.sub
+
+
+@pytest.mark.parametrize("claim", sorted(AWS_UNMODIFIABLE_CLAIMS))
+def test_every_claim_aws_says_a_trigger_cannot_modify_is_refused(claim: str) -> None:
+    # The Developer Guide's list (claimsets.AWS_UNMODIFIABLE_CLAIMS) must stay inside ours: a trigger
+    # configured to copy or suppress one of them would be refused by Cognito at sign-in, so it is a
+    # ConfigError here, at build time.
+    assert claim in TRIGGER_RESERVED_CLAIMS
+    for option in ("copy_attributes", "suppress_claims"):
+        with pytest.raises(ConfigError) as caught:
+            PreTokenGenerationTrigger(**{option: [claim]})
+        assert caught.value.reason == "invalid_config"

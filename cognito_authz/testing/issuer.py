@@ -42,9 +42,9 @@ import jwt
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from cognito_authz.claimsets import TRIGGER_RESERVED_CLAIMS
 from cognito_authz.errors import ConfigError
 from cognito_authz.partitions import IssuerForm, issuer_url, pool_region
+from cognito_authz.testing.trigger_sim import apply_trigger_response, trigger_event
 from cognito_authz.token import b64url_encode
 from cognito_authz.verifier import CognitoVerifier, TokenUse
 
@@ -446,11 +446,7 @@ class LocalIssuer:
         times = self._times(now, lifetime, None)
         id_claims = self._id_claims(sub, username, group_list, client_id, times, attrs, True)
         access = self._access_claims(sub, username, group_list, " ".join(scopes), client_id, times)
-        if self.trigger is not None:
-            event = self._trigger_event(
-                "TokenGeneration_Authentication", username, id_claims, attrs, group_list, access
-            )
-            self._apply_trigger(event, id_claims, access)
+        self._run_trigger("TokenGeneration_Authentication", username, id_claims, attrs, group_list, access)
         return CognitoTokens(
             self._sign_cognito(id_claims, "id", None), self._sign_cognito(access, "access", None)
         )
@@ -480,82 +476,39 @@ class LocalIssuer:
             "client_id": client,
         }
         if self.trigger is not None and self.trigger_version == "3":
-            event = self._trigger_event("TokenGeneration_ClientCredentials", client, None, {}, [], claims)
-            self._apply_trigger(event, None, claims)
+            self._run_trigger("TokenGeneration_ClientCredentials", client, None, {}, [], claims)
         return self._sign_cognito(claims, "access", None)
 
-    def _trigger_event(
+    def _run_trigger(
         self,
         source: str,
         username: str,
-        id_claims: Mapping[str, Any] | None,
+        id_claims: dict[str, Any] | None,
         attributes: Mapping[str, str],
         groups: list[str],
-        access: Mapping[str, Any],
-    ) -> dict[str, Any]:
-        """The pre token generation event Cognito sends, V2_0/V3_0 shape (AWS docs page
-        user-pool-lambda-pre-token-generation.html)."""
-        user_attributes: dict[str, str] = {}
-        if id_claims is not None:
-            user_attributes = {"sub": str(id_claims["sub"]), "cognito:user_status": "CONFIRMED"}
-            user_attributes.update({"email_verified": "true", **attributes})
-        client = str(access["client_id"])
-        return {
-            "version": self.trigger_version,
-            "triggerSource": source,
-            "region": self._region(),
-            "userPoolId": self.user_pool_id,
-            "userName": username,
-            "callerContext": {"awsSdkVersion": "aws-sdk-unknown-unknown", "clientId": client},
-            "request": {
-                "userAttributes": user_attributes,
-                "groupConfiguration": {
-                    "groupsToOverride": list(groups),
-                    "iamRolesToOverride": [],
-                    "preferredRole": None,
-                },
-                "scopes": str(access.get("scope", "")).split(),
-            },
-            "response": {"claimsAndScopeOverrideDetails": None},
-        }
+        access: dict[str, Any],
+    ) -> None:
+        """Send the trigger Cognito's event and apply its answer to the claims (testing/trigger_sim.py)."""
+        if self.trigger is None:
+            return
+        event = trigger_event(
+            self.trigger_version,
+            source,
+            region=self._region(),
+            user_pool_id=self.user_pool_id,
+            username=username,
+            id_claims=id_claims,
+            attributes=attributes,
+            groups=groups,
+            access=access,
+        )
+        apply_trigger_response(self.trigger(event, None), id_claims, access)
 
     def _region(self) -> str:
         try:
             return pool_region(self.user_pool_id)
         except ConfigError:  # a free-form pool id with an explicit issuer
             return "us-east-1"
-
-    def _apply_trigger(
-        self, event: dict[str, Any], id_claims: dict[str, Any] | None, access: dict[str, Any]
-    ) -> None:
-        """Run the trigger and apply its response as Cognito does. A response Cognito would refuse (a
-        claim Cognito sets itself, a malformed shape) raises ConfigError: the sign-in would fail."""
-        if self.trigger is None:
-            return
-        answer = self.trigger(event, None)
-        response = answer.get("response") if isinstance(answer, dict) else None
-        details = response.get("claimsAndScopeOverrideDetails") if isinstance(response, dict) else None
-        if details is None:
-            return  # no override: Cognito issues the stock tokens
-        if not isinstance(details, dict):
-            raise ConfigError("claimsAndScopeOverrideDetails must be an object")
-        if id_claims is not None:
-            _apply_claims(id_claims, details.get("idTokenGeneration"), "idTokenGeneration")
-        access_details = details.get("accessTokenGeneration")
-        _apply_claims(access, access_details, "accessTokenGeneration")
-        if isinstance(access_details, dict):
-            scopes = list(dict.fromkeys(str(access.get("scope", "")).split()))
-            add = _string_list(access_details.get("scopesToAdd"), "scopesToAdd")
-            drop = set(_string_list(access_details.get("scopesToSuppress"), "scopesToSuppress"))
-            scopes = [scope for scope in dict.fromkeys([*scopes, *add]) if scope not in drop]
-            access["scope"] = " ".join(scopes)
-        groups = details.get("groupOverrideDetails")
-        if isinstance(groups, dict) and groups.get("groupsToOverride") is not None and id_claims is not None:
-            new_groups = _string_list(groups["groupsToOverride"], "groupsToOverride")
-            for claims in (id_claims, access):
-                claims.pop("cognito:groups", None)
-                if new_groups:
-                    claims["cognito:groups"] = new_groups
 
     # -- verifier wiring -------------------------------------------------------------------------
 
@@ -644,32 +597,6 @@ class LocalIssuer:
     def __repr__(self) -> str:
         where = self.jwks_uri if self._server is not None else "not serving"
         return f"LocalIssuer({self.user_pool_id!r}, issuer={self.issuer!r}, {where})"
-
-
-def _string_list(value: Any, what: str) -> list[str]:
-    if value is None:
-        return []
-    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise ConfigError(f"trigger response: {what} must be a list of strings")
-    return value
-
-
-def _apply_claims(claims: dict[str, Any], generation: Any, what: str) -> None:
-    """Apply ``claimsToAddOrOverride`` and ``claimsToSuppress`` of one token's part of the response."""
-    if generation is None:
-        return
-    if not isinstance(generation, dict):
-        raise ConfigError(f"trigger response: {what} must be an object")
-    add = generation.get("claimsToAddOrOverride") or {}
-    drop = _string_list(generation.get("claimsToSuppress"), f"{what}.claimsToSuppress")
-    if not isinstance(add, dict):
-        raise ConfigError(f"trigger response: {what}.claimsToAddOrOverride must be an object")
-    for name in [*add, *drop]:
-        if name in TRIGGER_RESERVED_CLAIMS:
-            raise ConfigError(f"trigger response: {what} changes {name!r}, a claim Cognito sets itself")
-    claims.update(add)
-    for name in drop:
-        claims.pop(name, None)
 
 
 def _handler_for(issuer: LocalIssuer) -> type[BaseHTTPRequestHandler]:

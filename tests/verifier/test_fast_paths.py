@@ -1,7 +1,7 @@
 """The fresh verify's one-expression fast paths decide exactly as the detailed checks they stand for.
 
-``_check_claim_types`` accepts the usual claims in one expression and otherwise runs
-``_explain_claim_types``, the checks one at a time: the two must give the same verdict on any claims.
+``claim_checks.check_claim_types`` accepts the usual claims in one expression and otherwise runs
+``explain_claim_types``, the checks one at a time: the two must give the same verdict on any claims.
 ``_verify_fresh`` accepts the usual Cognito access token's ``token_use``/``client_id``/``aud`` in one
 expression and runs ``_check_token_use_and_client`` only for anything else. Here every combination of
 claim values and verifier options is verified for real (signed by a LocalIssuer) and compared with the
@@ -17,7 +17,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cognito_authz import verifier as verifier_module
+from cognito_authz import claim_checks
 from cognito_authz.errors import TokenError
 from cognito_authz.testing import LocalIssuer
 
@@ -87,12 +87,12 @@ def test_claim_type_fast_path_matches_the_detailed_checks_one_claim_at_a_time() 
             claims = {key: item for key, item in base.items() if key != name}
             if value is not ABSENT:
                 claims[name] = value
-            fast = _type_verdict(verifier_module._check_claim_types, claims)
-            assert fast == _type_verdict(verifier_module._explain_claim_types, claims), (name, value)
+            fast = _type_verdict(claim_checks.check_claim_types, claims)
+            assert fast == _type_verdict(claim_checks.explain_claim_types, claims), (name, value)
 
 
 @settings(max_examples=300)
 @given(st.dictionaries(st.sampled_from(TYPED_CLAIMS), st.sampled_from(ODD_VALUES[1:])))
 def test_claim_type_fast_path_matches_the_detailed_checks(claims: dict[str, Any]) -> None:
-    fast = _type_verdict(verifier_module._check_claim_types, claims)
-    assert fast == _type_verdict(verifier_module._explain_claim_types, claims)
+    fast = _type_verdict(claim_checks.check_claim_types, claims)
+    assert fast == _type_verdict(claim_checks.explain_claim_types, claims)
