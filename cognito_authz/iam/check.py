@@ -133,7 +133,7 @@ def check_document(
     count = 0
     wrong: list[str] = []
     lost: list[str] = []
-    walks: dict[tuple[tuple[SegmentPattern, ...], tuple[int, ...]], list[Representative]] = {}
+    walks: dict[tuple[tuple[SegmentPattern, ...], tuple[int, ...], int], list[Representative]] = {}
     allowing = allowing_routes(policy, principal, budget)
     deciding = deciding_routes(policy, allowing, budget)
     for verb in VERBS:
@@ -159,8 +159,10 @@ def check_document(
         within = range(len(table)) if facts.table is not None else None
         # The classes are a function of the patterns (and what the walk is asked about) alone: verbs
         # with the same share one walk. decide still runs on every verb's own representatives. The
-        # table's routes are blind: a class says whether one of them takes its words, not which.
-        key = (patterns, tuple(relevant))
+        # table's routes are blind: a class says whether one of them takes its words, not which. The key
+        # holds where the table ends: a pattern that is a table route of one verb and a policy route of
+        # another must be blind in the first walk only.
+        key = (patterns, tuple(relevant), len(table))
         if key not in walks:
             walks[key] = walk_classes(patterns, budget, relevant, within, blind=within)
         for representative in walks[key]:
