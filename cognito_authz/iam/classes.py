@@ -6,7 +6,9 @@ accepts or rejects alike are alike for anything that depends on a segment only t
 one lazily built automaton and returns one representative word per distinct set of accepting patterns
 reachable, over every word of non-empty segments optionally closed by one empty segment (a trailing
 slash). A segment equal to no literal of any pattern behaves like every other such segment, so one fresh
-segment stands for all of them.
+segment stands for all of them. Patterns the caller names ``blind`` count only as a whole (whether one of
+them accepts), which makes the classes coarser: the check's table, whose routes matter only as routable
+or not.
 
 Cost is counted in a :class:`Budget`; running out raises :class:`BudgetExceeded` before memory or time
 can grow further. The walk never decides anything itself: callers evaluate ``decide`` and the IAM
