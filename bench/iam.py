@@ -6,7 +6,9 @@ budget is at most 5 ms (``docs/performance.md``); the row's budget is that, expr
 floor of the run. The principal-wide document is proved over the table: every route class of the first
 segments the principal's rules reach, and for the admin (whose ``ANY /{proxy+}`` reaches every one) all
 300 routes, walked once per shape of first segment. Each class's document is the grants read as globs
-(``iam.choice.grant_guess``), which the check finds exact, so each proof is one check.
+(``iam.choice.grant_guess``), which the check finds exact, so each proof is one check. The check tells
+the table's routes apart only as routable or not, and reads only the routes of deny rules and of the
+allow rules that may apply (``docs/architecture.md``, step 3): the admin's 300 routes make 20 classes.
 """
 
 from __future__ import annotations

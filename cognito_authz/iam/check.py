@@ -25,6 +25,7 @@ from cognito_authz.iam.world import (
     Head,
     allowing_routes,
     decide_cost,
+    deciding_routes,
     head_of,
     heads_of,
     policy_facts,
@@ -132,8 +133,9 @@ def check_document(
     count = 0
     wrong: list[str] = []
     lost: list[str] = []
-    walks: dict[tuple[tuple[SegmentPattern, ...], tuple[int, ...]], list[Representative]] = {}
+    walks: dict[tuple[tuple[SegmentPattern, ...], tuple[int, ...], int], list[Representative]] = {}
     allowing = allowing_routes(policy, principal, budget)
+    deciding = deciding_routes(policy, allowing, budget)
     for verb in VERBS:
         allows = [glob for v, glob in globs["Allow"] if v == verb]
         denies = [glob for v, glob in globs["Deny"] if v == verb]
@@ -142,19 +144,27 @@ def check_document(
         # walk leaves it, and a word no table route takes (docs/architecture.md, step 3). Table and
         # policy patterns that start with another segment than these never meet such a word.
         heads: set[Head] = {head_of(glob) for glob in allows} | heads_of(facts, allowing, verb)
-        table, routes, sources = request_patterns(
+        table, every_route, every_source = request_patterns(
             facts, principal, verb, budget, None if None in heads else heads
         )
+        # Only the routes that can change decide's verdict for this principal tell classes apart: the
+        # routes of allow rules that cannot apply are left out (docs/architecture.md, step 3).
+        kept = [k for k, texts in enumerate(every_source) if not texts.isdisjoint(deciding)]
+        routes = [every_route[k] for k in kept]
+        sources = [every_source[k] for k in kept]
         patterns = (*table, *routes, *allows, *denies)
         first_glob = len(table) + len(routes)
         relevant = [*range(first_glob, first_glob + len(allows))]
         relevant += [len(table) + k for k, texts in enumerate(sources) if not texts.isdisjoint(allowing)]
         within = range(len(table)) if facts.table is not None else None
         # The classes are a function of the patterns (and what the walk is asked about) alone: verbs
-        # with the same share one walk. decide still runs on every verb's own representatives.
-        key = (patterns, tuple(relevant))
+        # with the same share one walk. decide still runs on every verb's own representatives. The
+        # table's routes are blind: a class says whether one of them takes its words, not which. The key
+        # holds where the table ends: a pattern that is a table route of one verb and a policy route of
+        # another must be blind in the first walk only.
+        key = (patterns, tuple(relevant), len(table))
         if key not in walks:
-            walks[key] = walk_classes(patterns, budget, relevant, within)
+            walks[key] = walk_classes(patterns, budget, relevant, within, blind=within)
         for representative in walks[key]:
             count += 1
             path = "/" + "/".join(representative.word)
@@ -168,8 +178,16 @@ def check_document(
             # every class of a large table is routable, and the lookup cost as much as the decide.
             if decision.allowed == (allows_document if decision.allowed else allows_readable)(arn):
                 continue
-            if api is not None and not api.routable(verb, path):
-                continue  # API Gateway never sends it to an authorizer or to a cached answer
+            # An unroutable class is never sent to an authorizer or to a cached answer. Asked only of a
+            # class no table route's pattern takes: if one takes it and the table still said "routes
+            # nowhere", the classes would not be telling routable words apart, so it is judged instead
+            # (fail closed).
+            if (
+                api is not None
+                and (within is None or representative.accepted.isdisjoint(within))
+                and not api.routable(verb, path)
+            ):
+                continue
             if not decision.allowed:
                 wrong.append(f"{verb} {path}")
                 break

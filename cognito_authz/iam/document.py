@@ -161,8 +161,10 @@ def _as_list(value: Any, field: str) -> list[str]:
 
 
 def _component_regex_text(pattern: str) -> str:
-    # The same semantics as glob_match ('*' any run, '?' one character, the rest itself), as regex text.
-    return "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    # The same semantics as glob_match ('*' any run, '?' one character, the rest itself), as regex text:
+    # the literal runs between wildcards escaped whole (escaping character by character cost more than
+    # the check's evaluations of a large document).
+    return ".*".join(".".join(map(re.escape, part.split("?"))) for part in pattern.split("*"))
 
 
 @lru_cache(maxsize=4096)
@@ -170,43 +172,67 @@ def _component_regex(pattern: str) -> re.Pattern[str]:
     return re.compile(_component_regex_text(pattern), re.S)
 
 
-def _component_matcher(patterns: list[str]) -> Callable[[str], bool]:
-    """Whether an ARN matches any of ``patterns``, IAM's way (each of the six ARN components on its own).
+# How many distinct ARN heads (the first five components) one evaluator remembers its verdicts on: the
+# check evaluates every ARN under one API and stage, so one is the usual count; past the cap a head is
+# matched again each time (same answers), so memory stays bounded whatever the ARNs are.
+_KNOWN_HEADS = 64
+
+# Matches the sixth component of an ARN whose head is given (as text, and split into its five parts).
+_TailMatcher = Callable[[str, list[str], str], bool]
+# A group's wildcard-free sixth components and the alternation of its others (None: it has none).
+_Tails = list[tuple[frozenset[str], Callable[[str], object] | None]]
+
+
+def _component_matcher(patterns: list[str]) -> _TailMatcher:
+    """Whether an ARN matches any of ``patterns``, IAM's way (each of the six ARN components on its own),
+    for an ARN already split into its head (text and five components) and its sixth component.
 
     Patterns sharing their first five components (in practice all of them: one API, one stage prefix) are
     one group, and the sixth components of a group are compiled into one alternation, so an evaluation
     costs one regular-expression match per group instead of one per Resource: the check evaluates a
     document on every class of requests, and hundreds of Resources times thousands of classes must stay
-    within an invocation's time cap. Same semantics as :func:`_arn_match`."""
+    within an invocation's time cap. Which groups' heads match an ARN's head is worked out once per
+    distinct head and remembered (the check's ARNs all share one), so an evaluation is then one set
+    lookup or one alternation per group whose head matched. Same semantics as :func:`_arn_match`."""
     if "*" in patterns:
-        return lambda arn: True
+        return lambda head, head_parts, last: True
     groups: dict[tuple[str, ...], list[str]] = {}
     for pattern in patterns:
         parts = pattern.split(":", 5)
         if len(parts) == 6:  # anything else matches no ARN
             groups.setdefault(tuple(parts[:5]), []).append(parts[5])
     compiled = []
-    for head, tails in groups.items():
+    for head_pattern, tails in groups.items():
         # Wildcard-free tails are compared as text; the others are one alternation, compiled once
         # (compiling a regular expression per Resource would cost more than the evaluations it serves).
-        literal = {tail for tail in tails if "*" not in tail and "?" not in tail}
+        literal = frozenset(tail for tail in tails if "*" not in tail and "?" not in tail)
         wild = [tail for tail in tails if tail not in literal]
         alternation = (
             re.compile("|".join(f"(?:{_component_regex_text(tail)})" for tail in wild), re.S).fullmatch
             if wild
             else None
         )
-        compiled.append((tuple(_component_regex(part).fullmatch for part in head), literal, alternation))
+        heads = tuple(_component_regex(part).fullmatch for part in head_pattern)
+        compiled.append((heads, literal, alternation))
+    known: dict[str, _Tails] = {}
 
-    def matches(arn: str) -> bool:
-        parts = arn.split(":", 5)
-        if len(parts) != 6:
-            return False
-        last, head_parts = parts[5], parts[:5]
+    def tails_for(head: str, head_parts: list[str]) -> _Tails:
+        # The groups whose five head patterns each match the ARN's component in the same place.
+        found = known.get(head)
+        if found is None:
+            found = [
+                (literal, alternation)
+                for heads, literal, alternation in compiled
+                if all(match(part) is not None for match, part in zip(heads, head_parts, strict=True))
+            ]
+            if len(known) < _KNOWN_HEADS:
+                known[head] = found
+        return found
+
+    def matches(head: str, head_parts: list[str], last: str) -> bool:
         return any(
-            (last in literal or (alternation is not None and alternation(last) is not None))
-            and all(match(part) is not None for match, part in zip(head, head_parts, strict=True))
-            for head, literal, alternation in compiled
+            last in literal or (alternation is not None and alternation(last) is not None)
+            for literal, alternation in tails_for(head, head_parts)
         )
 
     return matches
@@ -244,9 +270,17 @@ def iam_evaluator(document: Mapping[str, Any]) -> Callable[[str], bool]:
     if always_deny:
         return lambda arn: False
     deny_matches, allow_matches = _component_matcher(deny), _component_matcher(allow)
+    # A Resource of exactly "*" matches every text, even one without six components; any other matches
+    # only an ARN of six.
+    deny_all, allow_any = "*" in deny, "*" in allow
 
     def allows(arn: str) -> bool:
-        return not deny_matches(arn) and allow_matches(arn)
+        parts = arn.split(":", 5)
+        if len(parts) != 6:
+            return allow_any and not deny_all
+        last = parts.pop()
+        head = arn[: len(arn) - len(last) - 1]  # the first five components, as text: the memo's key
+        return not deny_matches(head, parts, last) and allow_matches(head, parts, last)
 
     return allows
 

@@ -70,20 +70,35 @@ def plain_segment(text: str) -> bool:
     return request_segments("/" + text) == (text,)
 
 
-class SegmentPattern(Frozen):
+class SegmentPattern(Frozen, hidden=("_hash", "_literals", "_told")):
     """Tokens plus how they are matched: ``routed`` (a route: a final empty segment is ignored, wildcards
     never take an empty segment) or raw (an IAM glob: ``MANY`` takes any text)."""
 
-    __slots__ = ("routed", "tokens")
+    __slots__ = ("_hash", "_literals", "_told", "routed", "tokens")
     tokens: tuple[Token, ...]
     routed: bool
+    # Computed once, at construction: the class walk hashes every pattern and reads its literals on
+    # every proof, and the table's and the policy's patterns are built once per policy.
+    _hash: int
+    _literals: frozenset[str]
+    _told: frozenset[str]
 
     def __init__(self, tokens: tuple[Token, ...], routed: bool) -> None:
         set_field(self, "tokens", tokens)
         set_field(self, "routed", routed)
+        set_field(self, "_hash", hash((tokens, routed)))  # Frozen's hash of the compared fields
+        set_field(self, "_literals", frozenset([t for t in tokens if isinstance(t, str)]))
+        set_field(self, "_told", self._literals | {""})
+
+    def __hash__(self) -> int:
+        return self._hash
 
     def literals(self) -> frozenset[str]:
-        return frozenset(t for t in self.tokens if isinstance(t, str))
+        return self._literals
+
+    def told(self) -> frozenset[str]:
+        """The segments this pattern tells apart from any other: its literals and the closing ``""``."""
+        return self._told
 
     def matches(self, word: tuple[str, ...]) -> bool:
         """Direct (backtracking) match of a whole word; used by tests and small checks, not by the walk."""

@@ -32,6 +32,7 @@ __all__ = [
     "binding_count",
     "claim_texts",
     "decide_cost",
+    "deciding_routes",
     "policy_facts",
     "request_patterns",
     "table_takes_any_head",
@@ -245,6 +246,22 @@ def allowing_routes(policy: Policy, principal: Principal, budget: Budget) -> fro
     out: set[str] = set()
     for rule in policy.rules:
         if rule.effect == "allow" and (rule.when is None or _may_hold(rule.when, principal)):
+            out.update(route.text for route in rule.routes if route.method is not None)
+    return frozenset(out)
+
+
+def deciding_routes(policy: Policy, allowing: frozenset[str], budget: Budget) -> frozenset[str]:
+    """The texts of the policy routes whose matching can change ``decide``'s verdict for a principal
+    whose :func:`allowing_routes` are ``allowing``: those, plus the routes of every deny rule.
+
+    ``decide`` allows a request when an allow rule that applies matches it and no deny rule that
+    applies does; a rule whose ``when`` cannot hold never applies, so whether its routes match a
+    request changes nothing ``decide`` answers (only which rules it lists as missed). Every deny rule is
+    kept, whatever its conditions: the check reads no more of a deny rule than its routes."""
+    budget.spend(len(policy.rules) // 2 + 1)
+    out = set(allowing)
+    for rule in policy.rules:
+        if rule.effect != "allow":
             out.update(route.text for route in rule.routes if route.method is not None)
     return frozenset(out)
 

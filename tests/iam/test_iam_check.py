@@ -36,3 +36,22 @@ def test_a_document_that_says_exactly_the_route_is_sound_and_exact() -> None:
     odd = ("*//*", "*/./*", "*/.", "*/../*", "*/..", "*%*")
     sound, exact, example = check([f"{v}/a/?*" for v in verbs], (*(f"{v}/a/*/?*" for v in verbs), *odd))
     assert (sound, exact) == (True, True), example
+
+
+def test_a_route_that_is_a_table_route_of_one_verb_and_a_policy_route_of_another_splits_the_walk() -> None:
+    # GET's walk is handed GET /{p} (a deny rule's route) and no table route; POST's the table's
+    # POST /{p}: the same patterns, split apart differently. Sharing GET's walk (where nothing is
+    # routable) with POST would call POST /c allowed without a decide; decide denies it and the gateway
+    # routes it. Found by a random search of hand-written documents (before the walk's key held where
+    # the table ends, the check called this document sound).
+    policy = Policy.from_dict(
+        {
+            "version": 1,
+            "api": ["POST /{p}"],
+            "rules": [{"id": "r0", "effect": "deny", "routes": ["GET /{p}"]}],
+        }
+    )
+    document = policy_document([("Allow", [PREFIX + "GET/c", PREFIX + "POST/c"])])
+    verdict = check_document(policy, CALLER, document, PREFIX, Budget(10**6))
+    assert not verdict.sound
+    assert verdict.example == "POST /c", verdict.example

@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cognito_authz.iam.check import check_document
-from cognito_authz.iam.classes import Budget, walk_classes
+from cognito_authz.iam.classes import Budget, _step, _survives_closing, walk_classes
 from cognito_authz.iam.document import policy_document
 from cognito_authz.iam.patterns import MANY, ONE, PLUS, SegmentPattern, Token
 from cognito_authz.policy import Policy
@@ -69,6 +69,76 @@ def test_every_class_asked_about_has_a_representative(
         # Unnarrowed: every class. Narrowed: every class an asked pattern and a table pattern accept.
         if (relevant is None and within is None) or (classes & asked and classes & inside):
             assert classes in found, (word, classes)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(patterns(), min_size=1, max_size=6), st.data())
+def test_blind_patterns_are_told_apart_only_as_a_whole(
+    pats: list[SegmentPattern], data: st.DataObject
+) -> None:
+    # The check's walk: the table's patterns are blind (a class says whether one of them takes its words,
+    # not which). Every such coarser class of every word asked about still gets a representative.
+    indexes = range(len(pats))
+    relevant = data.draw(st.none() | st.lists(st.sampled_from(indexes), unique=True))
+    within = data.draw(st.none() | st.lists(st.sampled_from(indexes), unique=True))
+    blind = set(data.draw(st.lists(st.sampled_from(indexes), unique=True)))
+
+    def coarse(classes: frozenset[int]) -> tuple[frozenset[int], bool]:
+        return classes - blind, bool(classes & blind)
+
+    reps = walk_classes(pats, Budget(10**7), relevant, within, blind=blind)
+    for rep in reps:
+        assert rep.accepted == accepted(pats, rep.word), rep
+    found = {coarse(rep.accepted) for rep in reps}
+    asked = set(indexes if relevant is None else relevant)
+    inside = set(indexes if within is None else within)
+    for word in WORDS:
+        classes = accepted(pats, word)
+        if (relevant is None and within is None) or (classes & asked and classes & inside):
+            assert coarse(classes) in found, (word, classes)
+
+
+def test_first_segments_that_named_patterns_wait_for_are_never_grouped() -> None:
+    # /a/b and /c/b step the two named routes to equal parts; only blind patterns may be grouped, or the
+    # class of /c/b (the second route) would be lost.
+    pats = [
+        SegmentPattern(("a", "b"), routed=True),
+        SegmentPattern(("c", "b"), routed=True),
+        SegmentPattern((ONE, "b"), routed=True),
+        SegmentPattern(("a", ONE), routed=True),
+        SegmentPattern(("c", ONE), routed=True),
+    ]
+    reps = walk_classes(pats, Budget(10**6), blind=[2, 3, 4])
+    found = {(rep.accepted - {2, 3, 4}, bool(rep.accepted & {2, 3, 4})) for rep in reps}
+    assert (frozenset({0}), True) in found
+    assert (frozenset({1}), True) in found
+    # The blind routes under a and c are grouped: /a/x0 and /c/x0 are one class, /a/b's and /c/b's two.
+    assert len(reps) == len(found)
+
+
+def test_first_segments_are_grouped_only_when_their_blind_patterns_step_alike() -> None:
+    # Under a, no blind route takes a word of three segments; under c one does: /c/x0/x0 is a class of
+    # its own, which grouping c with a (both waited for by blind routes only) would lose.
+    pats = [
+        SegmentPattern(("a", "b"), routed=True),
+        SegmentPattern(("c", ONE, ONE), routed=True),
+        SegmentPattern((ONE, ONE, ONE), routed=True),
+    ]
+    reps = walk_classes(pats, Budget(10**6), blind=[0, 1])
+    found = {(rep.accepted - {0, 1}, bool(rep.accepted & {0, 1})) for rep in reps}
+    assert (frozenset({2}), True) in found
+    assert (frozenset({2}), False) in found
+
+
+@settings(max_examples=1000, deadline=None)
+@given(patterns(), st.data())
+def test_the_closing_segment_is_stepped_only_where_a_state_survives_it(
+    pattern: SegmentPattern, data: st.DataObject
+) -> None:
+    # The walk steps the closing '' (a trailing slash, the root "/") only for the patterns
+    # _survives_closing names: it must name every one that _step keeps alive.
+    states = frozenset(data.draw(st.sets(st.integers(-3, 2 * len(pattern.tokens) + 1), max_size=4)))
+    assert _survives_closing(pattern, states) == bool(_step(pattern, states, "")), (pattern, states)
 
 
 @st.composite
@@ -151,6 +221,27 @@ def test_a_rule_the_caller_may_fire_is_walked_for_exactness() -> None:
     assert verdict(["staff"], ["GET/a/?*"])[:2] == (True, False)
     # Without the group the rule cannot apply: the same document is exact.
     assert verdict([], ["GET/a/?*"])[:2] == (True, True)
+
+
+def test_a_deny_rule_still_tells_classes_apart_when_no_allow_rule_may_apply() -> None:
+    # The check leaves out the routes of allow rules that cannot apply (the staff rule, for a caller
+    # without the group), never a deny rule's: GET/a/* allows /a/admin, which the deny refuses.
+    policy = Policy.from_dict(
+        {
+            "version": 1,
+            "api": ["GET /a/{x}"],
+            "rules": [
+                {"id": "a", "routes": ["GET /a/{x}"]},
+                {"id": "staff", "routes": ["GET /a/{x}"], "when": {"groups": ["staff"]}},
+                {"id": "no-admin", "effect": "deny", "routes": ["GET /a/admin"]},
+            ],
+        }
+    )
+    caller = Principal.from_claims({"sub": "u"})
+    document = policy_document([("Allow", [PREFIX + "GET/a/*"])])
+    found = check_document(policy, caller, document, PREFIX, Budget(10**6))
+    assert not found.sound
+    assert found.example == "GET /a/admin", found.example
 
 
 GREEDY_TABLE = Policy.from_dict(
