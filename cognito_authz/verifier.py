@@ -325,8 +325,12 @@ class CognitoVerifier:
         :class:`JwksError` when the keys cannot be obtained; nothing else.
         """
         cache = self._token_cache
-        if cache is not None and type(token) is str:
-            # acquire/release rather than ``with``: the same lock, half the instructions on every verify.
+        # A new token (the miss) is one membership test without the lock: a dict lookup of a str key is
+        # one C call, which no other thread interleaves. A hit takes the lock to make the token the most
+        # recently used, and counts only if the entry is still there: another thread may have evicted
+        # or forgotten it since, and then the token is verified afresh.
+        if cache is not None and type(token) is str and token in cache:
+            # acquire/release rather than ``with``: the same lock, half the instructions.
             lock = self._cache_lock
             lock.acquire()
             try:
