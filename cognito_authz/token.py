@@ -87,6 +87,10 @@ ParsedToken = NamedTuple(  # noqa: UP014 - the class form compiles at import (ab
 )
 
 
+#: :class:`ParsedToken`'s fields as a plain tuple (:meth:`TokenParser.parts`).
+_Parts = tuple[Mapping[str, Any], dict[str, Any], bytes, bytes, str, str]
+
+
 def _fail(message: str, reason: str, **details: Any) -> NoReturn:
     raise MalformedTokenError(message, reason=reason, **details)
 
@@ -226,6 +230,16 @@ class TokenParser:
 
     def parse(self, token: object) -> ParsedToken:
         """Parse ``token`` strictly, in the order the module docstring lists; raise a :class:`TokenError`."""
+        # tuple.__new__ directly: the NamedTuple's generated __new__ is one more Python call.
+        return _new_tuple(ParsedToken, self.parts(token))
+
+    def parts(self, token: object) -> _Parts:
+        """:meth:`parse`, returning a plain tuple of :class:`ParsedToken`'s fields in their order.
+
+        What the verifier unpacks at once: a ``ParsedToken`` built and dropped on every fresh verify
+        cost ≈ 1.4k instructions more than the plain tuple (a tuple subclass instance through
+        ``tuple.__new__``).
+        """
         if not isinstance(token, str):
             _fail(f"token must be a str, not {type(token).__name__}", "non_string_token")
         if not token:
@@ -277,9 +291,7 @@ class TokenParser:
         header, alg, kid = known
 
         claims = _json_object(payload_raw, "payload")
-        signing_input = raw[:second]
-        # tuple.__new__ directly: the NamedTuple's generated __new__ is one more Python call per verify.
-        return _new_tuple(ParsedToken, (header, claims, signing_input, signature, alg, kid))
+        return header, claims, raw[:second], signature, alg, kid
 
 
 def parse_token(

@@ -14,7 +14,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
@@ -84,9 +84,6 @@ _HASHES: dict[str, hashes.HashAlgorithm] = {
 _PKCS1V15 = padding.PKCS1v15()
 
 
-_new_tuple = tuple.__new__
-
-
 def region_of(user_pool_id: str) -> str:
     """The AWS region a user pool id names (``eu-west-1_AbC123`` -> ``eu-west-1``); ConfigError if invalid."""
     return pool_region(user_pool_id)
@@ -125,23 +122,10 @@ class _Pool(Frozen):
         set_field(self, "jwks", jwks)
 
 
-#: What a token-cache hit needs to re-check without redoing the signature (a NamedTuple: cheap to build
-#: on every fresh verify). The functional form with real types, not the class form: under ``from
-#: __future__ import annotations`` the class form's string annotations become ``typing.ForwardRef``s,
-#: whose ``compile()`` initialises the interpreter's AST types (≈ 9 M instructions at cold start).
-_Verified = NamedTuple(  # noqa: UP014 - the class form compiles at import (above)
-    "_Verified",
-    [
-        ("principal", Principal),
-        ("exp", float),
-        ("nbf", float | None),
-        ("iat", float),
-        ("auth_time", float | None),
-        ("jwks", JwksCache),
-        ("kid", str),
-        ("jwk", Jwk),
-    ],
-)
+#: What a token-cache hit needs to re-check without redoing the signature: principal, exp, nbf, iat,
+#: auth_time, the JWKS cache, kid and the key that verified it. A plain tuple: built on every fresh
+#: verify, where a NamedTuple instance cost ≈ 1.5k instructions more (docs/performance.md).
+_Verified = tuple[Principal, float, float | None, float, float | None, JwksCache, str, Jwk]
 
 
 class CognitoVerifier:
@@ -425,7 +409,7 @@ class CognitoVerifier:
 
     def _verify_fresh(self, token: object) -> Principal:
         # Unpacked once: each named field read is one more attribute lookup on the hot path.
-        _, claims, signing_input, signature, alg, kid = self._parser.parse(token)
+        _, claims, signing_input, signature, alg, kid = self._parser.parts(token)
         if "iss" not in claims:
             raise MissingClaimError("token has no iss claim", claim="iss")
         iss = claims["iss"]
@@ -504,8 +488,7 @@ class CognitoVerifier:
 
         cache = self._token_cache
         if cache is not None:
-            # tuple.__new__ directly: the NamedTuple's generated __new__ is one more Python call.
-            entry = _new_tuple(_Verified, (principal, exp, nbf, iat, auth_time, pool.jwks, kid, jwk))
+            entry: _Verified = (principal, exp, nbf, iat, auth_time, pool.jwks, kid, jwk)
             lock = self._cache_lock
             lock.acquire()
             try:
@@ -524,23 +507,24 @@ class CognitoVerifier:
         Returns ``None`` when the issuer's key set was replaced since (the signature is then checked
         again against the current key), raises when the token is no longer acceptable.
         """
+        principal, exp, nbf, iat, auth_time, jwks, kid, jwk = entry
         try:
-            current = entry.jwks.get_key(entry.kid)
+            current = jwks.get_key(kid)
         except (TokenError, JwksError):
             self._forget(token)  # the key was removed upstream: the token dies with it
             raise
-        if current is not entry.jwk:
+        if current is not jwk:
             self._forget(token)
             return None
         now = self._clock()
         try:
-            self._check_times(entry.exp, entry.nbf, entry.iat, now)
+            self._check_times(exp, nbf, iat, now)
         except ExpiredTokenError:
             self._forget(token)
             raise
-        self._check_max_age(entry.auth_time, now)
-        self._run_hooks(entry.principal)
-        return entry.principal
+        self._check_max_age(auth_time, now)
+        self._run_hooks(principal)
+        return principal
 
     def _forget(self, token: str) -> None:
         with self._cache_lock:

@@ -40,13 +40,13 @@ def test_an_entry_gone_before_the_lock_is_verified_afresh() -> None:
     first = verifier.verify(token)
     cache = verifier._token_cache
     assert cache is not None
-    assert cache[token].principal is first
+    assert cache[token][0] is first
     before = _VanishingCache.vanished
     second = verifier.verify(token)  # found, then gone: verified again, cached again
     assert _VanishingCache.vanished == before + 1
     assert second == first
     assert second is not first  # a fresh principal, not the vanished entry's
-    assert cache[token].principal is second
+    assert cache[token][0] is second
 
 
 def test_a_present_entry_is_a_hit_and_the_most_recent() -> None:
