@@ -3,7 +3,8 @@
 :class:`~cognito_authz.verifier.CognitoVerifier` runs these after the signature: every claim the library
 or its users rely on must have the type Cognito gives it (docs/verifier.md, "Claim types"), and the
 time claims must be numbers within sane bounds. :func:`check_claim_types` is the fast path of every fresh
-verify; :func:`explain_claim_types` the same checks one at a time, which raise the precise error.
+verify (written into ``Principal._of_verified``, which reads the claims once for both);
+:func:`explain_claim_types` the same checks one at a time, which raise the precise error.
 ``tests/verifier/test_fast_paths.py`` holds the two to the same verdicts.
 """
 
@@ -28,8 +29,6 @@ MAX_TIMESTAMP = 253402300799
 _STR_ONLY = frozenset({str})
 _STRING_CLAIMS = ("username", "cognito:username", "jti", "origin_jti", "event_id", "email")
 _BOOLEAN_CLAIMS = ("email_verified", "phone_number_verified")
-# The type checks' fast path reads cognito:groups with this default (an absent claim passes).
-_NO_GROUPS: list[str] = []
 
 
 def required_timestamp(claims: Mapping[str, Any], name: str) -> float:
@@ -59,33 +58,16 @@ def bad_type(name: str, expected: str) -> NoReturn:
 def check_claim_types(claims: Mapping[str, Any]) -> None:
     """Claims the library or its users rely on must have Cognito's types; anything else is rejected.
 
-    Present with another type (null included) is InvalidClaimError. The usual token is accepted in one
-    expression (each claim read with a default of its own type, so an absent one passes); anything else
-    takes :func:`explain_claim_types`, which runs the checks one by one in the documented order and
-    raises the precise error. Written out flat: this runs on every fresh verify.
+    Present with another type (null included) is InvalidClaimError. The verifier runs these checks as
+    the first step of building its principal (``Principal._of_verified``), where the usual token is
+    accepted in one expression (each claim read with a default of its own type, so an absent one
+    passes) that also reads what the principal needs; anything else takes :func:`explain_claim_types`,
+    which runs the checks one by one in the documented order and raises the precise error. This is that
+    step alone, on a copy of the claims (the principal built is dropped).
     """
-    get = claims.get
-    sub = get("sub")
-    groups = get("cognito:groups", _NO_GROUPS)
-    if not (
-        type(sub) is str
-        and sub
-        # Exactly str (bool-like or str subclasses are not), in one C-level pass; an empty list passes.
-        and type(groups) is list
-        and set(map(type, groups)) <= _STR_ONLY
-        and type(get("scope", "")) is str
-        and type(get("username", "")) is str
-        and type(get("cognito:username", "")) is str
-        and type(get("jti", "")) is str
-        and type(get("origin_jti", "")) is str
-        and type(get("event_id", "")) is str
-        and type(get("email", "")) is str
-        # JSON booleans; "true"/"false" strings (some issuers) take the detailed path, which allows them.
-        and type(get("email_verified", True)) is bool
-        and type(get("phone_number_verified", True)) is bool
-        and type(get("version", 0)) is int
-    ):
-        explain_claim_types(claims)
+    from cognito_authz.principal import Principal  # principal imports this module
+
+    Principal._of_verified(dict(claims))
 
 
 def explain_claim_types(claims: Mapping[str, Any]) -> None:

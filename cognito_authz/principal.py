@@ -12,11 +12,14 @@ from types import MappingProxyType
 from typing import Any
 
 from cognito_authz._frozen import Frozen
+from cognito_authz.claim_checks import explain_claim_types
 
 __all__ = ["Principal", "derived_answers", "normalize_bool", "normalize_string_list"]
 
 
-_STR_ONLY = {str}
+_STR_ONLY = frozenset({str})
+# The type checks' fast path reads cognito:groups with this default (an absent claim passes).
+_NO_GROUPS: list[str] = []
 #: The claims of a principal built without any (read-only, so one instance serves them all).
 _NO_CLAIMS: Mapping[str, Any] = MappingProxyType({})
 
@@ -160,32 +163,56 @@ class Principal(Frozen, hidden=("_derived",)):
 
     @staticmethod
     def _of_verified(claims: dict[str, Any]) -> Principal:
-        """``from_claims`` for the verifier's fresh path: the same principal, built with less work.
+        """The verifier's principal of a signed token: its claim types checked, then ``from_claims``'s.
 
         Only for a claims dict the caller owns (it becomes the principal's ``claims``, normalized in
-        place) and whose types the verifier has already checked: ``cognito:groups`` a list of strings,
-        ``scope`` and the string claims strings, the boolean claims booleans or ``"true"``/``"false"``.
-        Those checks make ``from_claims``'s copy and type tests redundant; everything else it does is done
-        the same way here. ``tests/test_principal.py`` proves the two agree on verified tokens.
+        place). The claim type checks of :func:`~cognito_authz.claim_checks.check_claim_types` run here,
+        in the same one expression, so the claims both need are read once; anything that expression
+        does not accept goes to :func:`~cognito_authz.claim_checks.explain_claim_types`, which raises the
+        precise error or lets the claims through. Those checks make ``from_claims``'s copy and type tests
+        redundant; everything else it does is done the same way here. ``tests/test_principal.py`` and
+        ``tests/test_principal_open_twin.py`` hold the result to ``from_claims`` and the verdicts to
+        ``explain_claim_types``.
         """
-        for name in _BOOLEAN_CLAIMS:
-            if name in claims:
-                claims[name] = normalize_bool(claims[name])
         get = claims.get
-        groups: Any = get("cognito:groups")
-        if groups is None:
-            groups = ()
-        else:
+        sub = get("sub")
+        groups: Any = get("cognito:groups", _NO_GROUPS)
+        scope = get("scope", "")
+        username = get("username")
+        if (
+            type(sub) is str
+            and sub
+            # Exactly str (bool-like or str subclasses are not), in one C-level pass; an empty list passes.
+            and type(groups) is list
+            and set(map(type, groups)) <= _STR_ONLY
+            and type(scope) is str
+            and (type(username) is str or (username is None and "username" not in claims))
+            and type(get("cognito:username", "")) is str
+            and type(get("jti", "")) is str
+            and type(get("origin_jti", "")) is str
+            and type(get("event_id", "")) is str
+            and type(get("email", "")) is str
+            # JSON booleans, which normalization leaves as they are; "true"/"false" strings (some
+            # issuers) take the detailed path, which allows them, and are normalized below.
+            and type(get("email_verified", True)) is bool
+            and type(get("phone_number_verified", True)) is bool
+            and type(get("version", 0)) is int
+        ):
             groups = tuple(groups)
-            if "" in groups or (len(groups) > 1 and len(set(groups)) != len(groups)):
-                groups = tuple(dict.fromkeys(group for group in groups if group))
+        else:
+            explain_claim_types(claims)  # raises unless the claims are acceptable after all
+            for name in _BOOLEAN_CLAIMS:
+                if name in claims:
+                    claims[name] = normalize_bool(claims[name])
+            groups = tuple(get("cognito:groups", ()))
+            scope = get("scope", "")
+        if "" in groups or (len(groups) > 1 and len(set(groups)) != len(groups)):
+            groups = tuple(dict.fromkeys(group for group in groups if group))
         token_use = get("token_use")
         client_id = get("aud") if token_use == "id" else get("client_id")
-        username = get("username")
         if username is None:
             username = get("cognito:username")
-        scope = get("scope")
-        if type(scope) is str and "[" not in scope:
+        if "[" not in scope:
             # normalize_string_list's usual case, written out (a call with a keyword on every fresh verify).
             words = scope.split()
             scopes = (
@@ -199,7 +226,7 @@ class Principal(Frozen, hidden=("_derived",)):
         # each, against ≈ 650 for a slot descriptor's __set__ call), then made a Principal by __class__
         # assignment, which CPython allows between classes of the same layout (_OpenPrincipal, below).
         principal: Any = _new_object(_OpenPrincipal)
-        principal.sub = get("sub")
+        principal.sub = sub
         principal.username = username if isinstance(username, str) else None
         principal.groups = groups
         principal.scopes = scopes

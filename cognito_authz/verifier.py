@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 
 from cognito_authz._frozen import Frozen, set_field
-from cognito_authz.claim_checks import MAX_TIMESTAMP, check_claim_types, required_timestamp, timestamp
+from cognito_authz.claim_checks import MAX_TIMESTAMP, required_timestamp, timestamp
 from cognito_authz.errors import (
     ConfigError,
     ExpiredTokenError,
@@ -469,8 +469,8 @@ class CognitoVerifier:
             and "aud" not in claims
         ):
             self._check_token_use_and_client(claims)
-        check_claim_types(claims)
-        # The claims dict is ours (fresh from the parser) and its types were just checked.
+        # The claims dict is ours (fresh from the parser); _of_verified checks the claim types first
+        # (claim_checks' checks, written into it so that the claims both need are read once).
         principal = Principal._of_verified(claims)
         # Each check below returns at once when its option is off (the usual case); testing the same
         # options here first saves three calls per fresh verify and decides exactly the same way.

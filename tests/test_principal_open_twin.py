@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from cognito_authz.claim_checks import explain_claim_types
+from cognito_authz.errors import TokenError
 from cognito_authz.principal import Principal, _OpenPrincipal, derived_answers
 
 _WORDS = st.sampled_from(["admin", "support", "", "ops", "admin", "a-b"])
@@ -79,3 +82,32 @@ def test_the_verified_principal_is_a_whole_principal() -> None:
     assert type(twin) is Principal
     assert twin == built
     assert twin._derived is None
+
+
+_TYPED = [
+    "sub", "cognito:groups", "scope", "username", "cognito:username", "jti", "origin_jti", "event_id",
+    "email", "email_verified", "phone_number_verified", "version",
+]  # fmt: skip
+_ODD = [None, "x", "", 0, 1, 2.0, True, False, "true", "false", [], ["a"], ["a", ""], ["a", 1], {}]
+
+
+@pytest.mark.parametrize("name", _TYPED)
+def test_claims_the_type_checks_accept_give_from_claims_principal(name: str) -> None:
+    # _of_verified checks the claim types itself (one expression, explain_claim_types otherwise); what
+    # it lets through, on either path, must become from_claims' principal.
+    base = {"sub": "u", "token_use": "access", "cognito:groups": ["g", "g"], "scope": "s t", "username": "n"}
+    for value in _ODD:
+        claims = {**base, name: value}
+        expected = _verdict(explain_claim_types, claims)
+        assert _verdict(Principal._of_verified, dict(claims)) == expected, (name, value)
+        if expected == "ok":
+            built = Principal._of_verified(dict(claims))
+            assert _slots(built) == {**_slots(Principal.from_claims(claims)), "_derived": None}, (name, value)
+
+
+def _verdict(check: Callable[[dict[str, Any]], object], claims: dict[str, Any]) -> object:
+    try:
+        check(claims)
+    except TokenError as exc:
+        return (exc.reason, exc.details)
+    return "ok"
