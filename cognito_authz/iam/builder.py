@@ -686,7 +686,7 @@ def _renamed_answer(
     # The stand-in's request. σ moves only segments that are values or placeholders (which all hold a
     # '~'); when neither is even a substring of the ARN (the usual request: no user id in it), the ARN
     # is its own image without a split.
-    values, named = parts
+    values = parts[0]
     image = arn_text
     moved = "~" in arn_text
     for value in values.values():  # a loop: a generator costs more than the one or two values it reads
@@ -703,42 +703,67 @@ def _renamed_answer(
     head, _slash, final = image.rpartition("/")
     class_key = None
     hit = None
-    # _fresh and _template, written out (two calls less on every new caller's path).
-    if final.isascii() and final.replace("-", "a").isalnum() and final not in last[3]:
+    # _fresh and _template, written out (two calls less on every new caller's path); an id of digits
+    # or letters needs no replace.
+    if (final.isalnum() or final.replace("-", "a").isalnum()) and final.isascii() and final not in last[3]:
         class_key = (key, head, allowed, _FRESH_LAST)
         hit = _TEMPLATES.get(class_key)
         if hit is not None and hit[0] is policy:
             hit[4][0] = True
         else:
             hit = None
-    template_key = (key, image, allowed)
     if hit is None:
+        template_key = (key, image, allowed)
         hit = _template(policy, template_key)
-    if hit is None:  # the slow path: once per shape and class, or per image
-        # Settling or proving needs the Renaming itself (its stand-in); made here, on a miss only.
-        renaming = Renaming(values, principal, tuple(named.items()))
-        proof = _memoized_proof(policy, principal, method_arn, budget, key, renaming)
-        # Settled without reading the ARN: one template for every such request of the shape, so a new
-        # user asking a path of a class no caller of its shape asked before is filled, not settled again.
-        alike = _settles_alike(proof, image, allowed)
-        any_key = (key, _ANY_ARN, allowed) if alike else None
-        if any_key is not None:
-            hit = _template(policy, any_key)
-        settled_now = hit is None
         if hit is None:
-            outcome, unnameable = _outcome(policy, renaming, _image_arn(method_arn, image), allowed, proof)
-            hit = (policy, proof, outcome, unnameable, [False])
-        with _MEMO_LOCK:
-            # Kept once: by class when it was settled alike and the shape's classes are classes, else
-            # under the image (an answer that names the ARN, or a shape whose classes are finer).
-            by_class = alike and class_key is not None and _classes_tell(key, proof, prefix, last[3])
-            _keep_template(class_key if by_class and class_key is not None else template_key, hit)
-            if any_key is not None and settled_now:
-                _keep_template(any_key, hit)
+            hit = _new_template(
+                policy, principal, method_arn, budget, key, parts, image, allowed, template_key, class_key
+            )
     _policy, proof, outcome, unnameable, _used = hit
     # The arguments, not a closure or a partial: the principal keeps them (derived_answers), so they must
     # not hold the principal itself (a reference cycle would outlive the verifier's cache entry).
     return method_arn, max_bytes, allowed, values, proof, outcome, unnameable
+
+
+def _new_template(
+    policy: Policy,
+    principal: Principal,
+    method_arn: MethodArn,
+    budget: int,
+    key: tuple[Any, ...],
+    parts: tuple[dict[str, str], dict[str, str]],
+    image: str,
+    allowed: bool,
+    template_key: tuple[Any, ...],
+    class_key: tuple[Any, ...] | None,
+) -> _Template:
+    """`_renamed_answer`'s slow path, once per shape and class (or image) and verdict: the stand-in's
+    answer for ``image`` settled (or found under `_ANY_ARN`) and kept once, by class when it was settled
+    alike and the shape's classes are classes (`_classes_tell`), else under the image (an answer that
+    names the ARN, or a shape whose classes are finer)."""
+    values, named = parts
+    # Settling or proving needs the Renaming itself (its stand-in); made here, on a miss only.
+    renaming = Renaming(values, principal, tuple(named.items()))
+    proof = _memoized_proof(policy, principal, method_arn, budget, key, renaming)
+    # Settled without reading the ARN: one template for every such request of the shape, so a new user
+    # asking a path of a class no caller of its shape asked before is filled, not settled again.
+    alike = _settles_alike(proof, image, allowed)
+    any_key = (key, _ANY_ARN, allowed) if alike else None
+    hit = _template(policy, any_key) if any_key is not None else None
+    settled_now = hit is None
+    if hit is None:
+        outcome, unnameable = _outcome(policy, renaming, _image_arn(method_arn, image), allowed, proof)
+        hit = (policy, proof, outcome, unnameable, [False])
+    by_class = (
+        alike
+        and class_key is not None
+        and _classes_tell(key, proof, method_arn.prefix, _last_facts(policy)[3])
+    )
+    with _MEMO_LOCK:
+        _keep_template(class_key if by_class and class_key is not None else template_key, hit)
+        if any_key is not None and settled_now:
+            _keep_template(any_key, hit)
+    return hit
 
 
 # In place of the ARN image in a template's key: the answer was settled without reading the ARN.
