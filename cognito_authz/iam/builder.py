@@ -803,8 +803,9 @@ def _classes_tell(key: tuple[Any, ...], proof: _Proof, prefix: str, literal_of: 
     With no document every request settles alike. Otherwise every claim a condition compares must be
     absent or renamed (the key spells it ``None``, or as a placeholder, which holds '~' and is never
     fresh): a claim kept as it is compares its value with segments, a text outside the literals. And no
-    segment of the document's Resources may look fresh: they are literals of routes and the table,
-    placeholders, wildcards and fixed texts by construction; checked here, not assumed."""
+    segment of the document's Resources may look fresh, or hold a wildcard inside it: they are literals
+    of routes and the table, placeholders, whole-segment wildcards and fixed texts by construction;
+    checked here, not assumed."""
     document = proof.document
     if document is None:
         return True
@@ -814,10 +815,20 @@ def _classes_tell(key: tuple[Any, ...], proof: _Proof, prefix: str, literal_of: 
         for resource in statement["Resource"]:
             if not resource.startswith(prefix):
                 return False
-            # After the verb (or the '*' of a fixed Deny such as ``*%*``).
-            if any(_fresh(segment, literal_of) for segment in resource[len(prefix) :].split("/")[1:]):
-                return False
+            # After the verb (or the '*' of a fixed Deny such as ``*%*``): no fresh-looking segment, and
+            # no wildcard or policy variable but whole-segment ``*`` and ``?*`` and the fixed ``*%*``
+            # (the check refuses any other; a ``4*`` would tell ``42`` from ``52``).
+            for segment in resource[len(prefix) :].split("/")[1:]:
+                if _fresh(segment, literal_of):
+                    return False
+                if segment not in _WHOLE_WILDCARDS and ("*" in segment or "?" in segment or "$" in segment):
+                    return False
     return True
+
+
+# The wildcard segments a checked document holds: glob tokens and the escape Deny (docs/architecture.md,
+# step 4).
+_WHOLE_WILDCARDS = frozenset({"*", "?*", "*%*"})
 
 
 def _template(policy: Policy, template_key: tuple[Any, ...]) -> _Template | None:

@@ -199,3 +199,29 @@ def test_an_answer_that_names_the_arn_is_never_kept_by_class() -> None:
     assert PREFIX + "GET/docs/p2" in second_resources
     assert PREFIX + "GET/docs/p1" not in second_resources
     assert not any(len(key) == 4 and key[2] is True and "docs" in key[1] for key in builder._TEMPLATES)
+
+
+def _proof_with(resources: list[str]) -> builder._Proof:
+    document = {
+        "Version": "2012-10-17",
+        "Statement": [{"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": resources}],
+    }
+    return builder._Proof(document, True, "", "", ())
+
+
+def test_classes_are_classes_only_for_documents_of_literals_and_whole_wildcards() -> None:
+    literal_of = builder._last_facts(POLICY)[3]
+    renamed = (("custom:tenant_id", "None"), ("sub", "~0~"))
+    key = (0, PREFIX, 0, (), (), "access", None, renamed)
+    fixed = [PREFIX + "*//*", PREFIX + "*/./*", PREFIX + "*/.", PREFIX + "*/..", PREFIX + "*%*"]
+    good = [PREFIX + "GET/orders/*", PREFIX + "GET/orders/*/?*", PREFIX + "GET/users/~0~", PREFIX + "GET/"]
+    assert builder._classes_tell(key, _proof_with(good + fixed), PREFIX, literal_of)
+    assert builder._classes_tell(key, builder._Proof(None, False, "analysis_budget", "", ()), PREFIX, {})
+    # A fresh-looking segment, a wildcard inside a segment, a policy variable, another API: never.
+    for bad in ("GET/orders/42", "GET/orders/4*", "GET/orders/?", "GET/users/${aws:username}"):
+        assert not builder._classes_tell(key, _proof_with([*good, PREFIX + bad]), PREFIX, literal_of), bad
+    other = "arn:aws:execute-api:eu-west-1:123456789012:otherapi12/prod/GET/orders/*"
+    assert not builder._classes_tell(key, _proof_with([*good, other]), PREFIX, literal_of)
+    # A compared claim kept as it is (its value in the key): never.
+    kept = (0, PREFIX, 0, (), (), "access", None, (("custom:tenant_id", "'acme'"), ("sub", "~0~")))
+    assert not builder._classes_tell(kept, _proof_with(good), PREFIX, literal_of)
