@@ -52,6 +52,7 @@ CASES: dict[str, str] = {
     "authorizer, HTTP API 2.0 event (fresh tokens, distinct users)": "floor",
     "authorizer, REST TOKEN event (repeated token)": "floor",
     "authorizer, HTTP API 2.0 event (repeated token)": "floor",
+    "authorizer, REST TOKEN event (fresh tokens, distinct users, distinct paths)": "floor",
 }
 
 
@@ -135,6 +136,25 @@ def _child_cases(fixture: dict[str, Any]) -> dict[str, Callable[[], object]]:
         LambdaAuthorizer(verifier(64), policy), [authorizer_bench._http_v2_event(template, personas[0])]
     )
     names = list(CASES)
+
+    def distinct_paths() -> Callable[[], object]:
+        # bench/authorizer.py's distinct-paths row: GET /orders/{n}, a new n on every call. Built on its
+        # first (uncounted) call and run last, so its 4,096 events weigh on no other case.
+        made: list[Callable[[], object]] = []
+
+        def call() -> object:
+            if not made:
+                events = [
+                    authorizer_bench._rest_token_event(personas[n % len(personas)], f"/orders/{n}")
+                    for n in range(authorizer_bench._DISTINCT_PATHS)
+                ]
+                made.append(
+                    authorizer_bench._cycler(LambdaAuthorizer(verifier(len(personas) // 2), policy), events)
+                )
+            return made[0]()
+
+        return call
+
     return {
         "(harness)": lambda: None,
         names[0]: lambda: public.verify(signature, signing_input, pkcs1, sha256),
@@ -147,6 +167,7 @@ def _child_cases(fixture: dict[str, Any]) -> dict[str, Callable[[], object]]:
         names[6]: http,
         names[7]: rest_repeated,
         names[8]: http_repeated,
+        names[9]: distinct_paths(),
     }
 
 

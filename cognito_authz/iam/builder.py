@@ -279,9 +279,20 @@ def clear_memo() -> None:
 
 
 # The facts of the policy asked last (an authorizer serves one policy), with their key plan
-# (renaming.key_plan): found without policy_facts' lock and table. A triple replaced in one store, so a
-# reader sees either the old one or the new one.
-_LAST_FACTS: list[tuple[Policy, PolicyFacts, tuple[tuple[str, bool], ...] | None] | None] = [None]
+# (renaming.key_plan) and their literals as a map of each to itself (`_fresh`): found without
+# policy_facts' lock and table. A tuple replaced in one store, so a reader sees either the old one or the
+# new one.
+_LastFacts = tuple[Policy, PolicyFacts, tuple[tuple[str, bool], ...] | None, Mapping[str, str]]
+_LAST_FACTS: list[_LastFacts | None] = [None]
+
+
+def _last_facts(policy: Policy) -> _LastFacts:
+    last = _LAST_FACTS[0]
+    if last is None or last[0] is not policy:
+        facts = policy_facts(policy)
+        literal_of = {literal: literal for literal in facts.literals}
+        last = _LAST_FACTS[0] = (policy, facts, key_plan(facts), literal_of)
+    return last
 
 
 def _caller_key(
@@ -313,8 +324,7 @@ def _new_caller_key(
     reference built the general way (``plan_renaming``, then the key)."""
     last = _LAST_FACTS[0]
     if last is None or last[0] is not policy:
-        facts = policy_facts(policy)
-        last = _LAST_FACTS[0] = (policy, facts, key_plan(facts))
+        last = _last_facts(policy)
     facts, plan = last[1], last[2]
     if plan is not None:
         # The usual new caller in one loop: every claim a condition names is absent but for at most one
@@ -665,8 +675,9 @@ def _renamed_answer(
     parts: tuple[dict[str, str], dict[str, str]],
 ) -> _FillArgs:
     """How to answer a caller whose proof is the stand-in's renamed through σ: the stand-in's answer for
-    the σ-image of the ARN, settled once per shape, ARN image and verdict, then filled with the caller's
-    values (:class:`~cognito_authz.iam.renaming.AnswerTemplate`), which is σ applied to it. Equal to
+    the σ-image of the ARN, settled once per shape, ARN image (or its class, `_fresh`) and verdict, then
+    filled with the caller's values (:class:`~cognito_authz.iam.renaming.AnswerTemplate`), which is σ
+    applied to it. Equal to
     ``_finish`` on the rendered proof: σ is its own inverse, fixes every literal and carries each glob's
     matches along (docs/architecture.md, step 5), so each test `_settle` makes on the document and the
     ARN answers alike for the two; only lengths differ, and the size check is made on the caller's.
@@ -675,40 +686,149 @@ def _renamed_answer(
     # The stand-in's request. σ moves only segments that are values or placeholders (which all hold a
     # '~'); when neither is even a substring of the ARN (the usual request: no user id in it), the ARN
     # is its own image without a split.
-    values, named = parts
+    values = parts[0]
     image = arn_text
     moved = "~" in arn_text
     for value in values.values():  # a loop: a generator costs more than the one or two values it reads
         moved = moved or value in arn_text
     if moved:
         image = rename(arn_text, prefix, swap_of(values))
-    template_key = (key, image, allowed)
-    hit = _template(policy, template_key)
+    # A request whose last segment is fresh (`_fresh`: the usual new user's own resource, /orders/42)
+    # looks first where an answer settled without reading the ARN is kept for every request of its class
+    # (the image up to that segment); anything else, and an answer that names the ARN, is kept under the
+    # image itself.
+    last = _LAST_FACTS[0]  # this policy's, set by _new_caller_key just before (unless another thread's)
+    if last is None or last[0] is not policy:
+        last = _last_facts(policy)
+    head, _slash, final = image.rpartition("/")
+    class_key = None
+    hit = None
+    # _fresh and _template, written out (two calls less on every new caller's path); an id of digits
+    # or letters needs no replace.
+    if (final.isalnum() or final.replace("-", "a").isalnum()) and final.isascii() and final not in last[3]:
+        class_key = (key, head, allowed, _FRESH_LAST)
+        hit = _TEMPLATES.get(class_key)
+        if hit is not None and hit[0] is policy:
+            hit[4][0] = True
+        else:
+            hit = None
     if hit is None:
-        # Settling or proving needs the Renaming itself (its stand-in); made here, on a miss only.
-        renaming = Renaming(values, principal, tuple(named.items()))
-        proof = _memoized_proof(policy, principal, method_arn, budget, key, renaming)
-        # Settled without reading the ARN: one template for every such request of the shape, so a new
-        # user asking a path no caller of its shape asked before finds it too (kept under its ARN's
-        # image as well, where the next caller asking the same request looks first).
-        any_key = (key, _ANY_ARN, allowed) if _settles_alike(proof, image, allowed) else None
-        if any_key is not None:
-            hit = _template(policy, any_key)
+        template_key = (key, image, allowed)
+        hit = _template(policy, template_key)
         if hit is None:
-            outcome, unnameable = _outcome(policy, renaming, _image_arn(method_arn, image), allowed, proof)
-            hit = (policy, proof, outcome, unnameable, [False])
-        with _MEMO_LOCK:
-            _keep_template(template_key, hit)
-            if any_key is not None:
-                _keep_template(any_key, hit)
+            hit = _new_template(
+                policy, principal, method_arn, budget, key, parts, image, allowed, template_key, class_key
+            )
     _policy, proof, outcome, unnameable, _used = hit
     # The arguments, not a closure or a partial: the principal keeps them (derived_answers), so they must
     # not hold the principal itself (a reference cycle would outlive the verifier's cache entry).
     return method_arn, max_bytes, allowed, values, proof, outcome, unnameable
 
 
+def _new_template(
+    policy: Policy,
+    principal: Principal,
+    method_arn: MethodArn,
+    budget: int,
+    key: tuple[Any, ...],
+    parts: tuple[dict[str, str], dict[str, str]],
+    image: str,
+    allowed: bool,
+    template_key: tuple[Any, ...],
+    class_key: tuple[Any, ...] | None,
+) -> _Template:
+    """`_renamed_answer`'s slow path, once per shape and class (or image) and verdict: the stand-in's
+    answer for ``image`` settled (or found under `_ANY_ARN`) and kept once, by class when it was settled
+    alike and the shape's classes are classes (`_classes_tell`), else under the image (an answer that
+    names the ARN, or a shape whose classes are finer)."""
+    values, named = parts
+    # Settling or proving needs the Renaming itself (its stand-in); made here, on a miss only.
+    renaming = Renaming(values, principal, tuple(named.items()))
+    proof = _memoized_proof(policy, principal, method_arn, budget, key, renaming)
+    # Settled without reading the ARN: one template for every such request of the shape, so a new user
+    # asking a path of a class no caller of its shape asked before is filled, not settled again.
+    alike = _settles_alike(proof, image, allowed)
+    any_key = (key, _ANY_ARN, allowed) if alike else None
+    hit = _template(policy, any_key) if any_key is not None else None
+    settled_now = hit is None
+    if hit is None:
+        outcome, unnameable = _outcome(policy, renaming, _image_arn(method_arn, image), allowed, proof)
+        hit = (policy, proof, outcome, unnameable, [False])
+    by_class = (
+        alike
+        and class_key is not None
+        and _classes_tell(key, proof, method_arn.prefix, _last_facts(policy)[3])
+    )
+    with _MEMO_LOCK:
+        _keep_template(class_key if by_class and class_key is not None else template_key, hit)
+        if any_key is not None and settled_now:
+            _keep_template(any_key, hit)
+    return hit
+
+
 # In place of the ARN image in a template's key: the answer was settled without reading the ARN.
 _ANY_ARN = None
+
+
+# The last item of a class key (`_renamed_answer`): (memo key, the image up to its last '/', verdict,
+# this), four items where an image's key has three, so the two never meet.
+_FRESH_LAST = "fresh last segment"
+
+
+def _fresh(segment: str, literal_of: Mapping[str, str]) -> bool:
+    """Whether a path segment is *fresh*: non-empty ASCII letters, digits and ``-``, equal to no literal
+    of the policy, its table or its conditions (``literal_of`` maps each literal to itself).
+
+    Two images that differ only in a fresh segment are of one class: for a shape whose document and
+    compared claim texts hold no fresh segment (`_classes_tell`), neither ``decide``, routing nor the
+    document's Resources can tell them apart (docs/architecture.md, steps 2 and 3: each depends on a
+    segment only through its equality with those texts, and a Resource's literals and wildcards stand
+    for whole segments, whose boundaries a fresh segment, holding no '/', '%' or '.', never changes). So
+    the document covers one exactly when it covers the other, and an answer that settles alike for one
+    (the proof's own document, or its request-scoped reason: nothing of the ARN in it) is the answer for
+    every image of the class. The class key names the image up to its last segment, when that one is
+    fresh: the usual new user asks for a resource of its own, named last."""
+    return (
+        segment not in literal_of
+        and segment != ""
+        and segment.isascii()
+        and segment.replace("-", "a").isalnum()
+    )
+
+
+def _classes_tell(key: tuple[Any, ...], proof: _Proof, prefix: str, literal_of: Mapping[str, str]) -> bool:
+    """Whether `_fresh`'s classes are classes for this shape, so an answer settled alike may be kept by
+    class.
+
+    With no document every request settles alike. Otherwise every claim a condition compares must be
+    absent or renamed (the key spells it ``None``, or as a placeholder, which holds '~' and is never
+    fresh): a claim kept as it is compares its value with segments, a text outside the literals. And no
+    segment of the document's Resources may look fresh, or hold a wildcard inside it: they are literals
+    of routes and the table, placeholders, whole-segment wildcards and fixed texts by construction;
+    checked here, not assumed."""
+    document = proof.document
+    if document is None:
+        return True
+    if any(text != "None" and not text.startswith("~") for _claim, text in key[-1]):
+        return False
+    for statement in document["Statement"]:
+        for resource in statement["Resource"]:
+            if not resource.startswith(prefix):
+                return False
+            # After the verb (or the '*' of a fixed Deny such as ``*%*``): no fresh-looking segment, and
+            # no wildcard or policy variable but whole-segment ``*`` and ``?*`` and the fixed ``*%*``
+            # (the check refuses any other; a ``4*`` would tell ``42`` from ``52``).
+            for segment in resource[len(prefix) :].split("/")[1:]:
+                if _fresh(segment, literal_of):
+                    return False
+                if segment not in _WHOLE_WILDCARDS and ("*" in segment or "?" in segment or "$" in segment):
+                    return False
+    return True
+
+
+# The wildcard segments a checked document holds: glob tokens and the escape Deny (docs/architecture.md,
+# step 4).
+_WHOLE_WILDCARDS = frozenset({"*", "?*", "*%*"})
 
 
 def _template(policy: Policy, template_key: tuple[Any, ...]) -> _Template | None:
