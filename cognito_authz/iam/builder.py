@@ -356,16 +356,7 @@ def _new_caller_key(
             else:
                 break
         else:
-            key = (
-                id(policy),
-                prefix,
-                budget,
-                tuple(principal.groups),
-                tuple(principal.scopes),
-                principal.token_use,
-                principal.client_id,
-                tuple(claims),
-            )
+            key = _key_of(policy, prefix, budget, principal, claims)
             if renamed is None:
                 return key, None
             return key, ({FIRST_PLACEHOLDER: renamed[1]}, {renamed[0]: FIRST_PLACEHOLDER})
@@ -375,7 +366,16 @@ def _new_caller_key(
     claims = []
     for name in facts.condition_claims:  # a plain loop: cheaper than a generator for 2 or 3 names
         claims.append((name, named.get(name) or repr(get(name))))
-    key = (
+    return _key_of(policy, prefix, budget, principal, claims), parts
+
+
+def _key_of(
+    policy: Policy, prefix: str, budget: int, principal: Principal, claims: list[tuple[str, str]]
+) -> tuple[Any, ...]:
+    # The one place the memo key's fields are listed: both ways of working out ``claims`` end here, so
+    # a field added for one cannot be missing from the other (two callers told apart by it would share
+    # a proof).
+    return (
         id(policy),
         prefix,
         budget,
@@ -385,7 +385,6 @@ def _new_caller_key(
         principal.client_id,
         tuple(claims),
     )
-    return key, parts
 
 
 def _proof_for(
