@@ -15,12 +15,12 @@ import gc
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from threading import Lock
-from types import MappingProxyType
 from typing import Any, Literal
 
 from cognito_authz._frozen import Frozen, set_field
 from cognito_authz._log import get_logger
 from cognito_authz.iam.arn import MethodArn
+from cognito_authz.iam.caller_key import LAST_FACTS, caller_key, last_facts, new_caller_key
 from cognito_authz.iam.check import ESCAPED_PATHS, check_document
 from cognito_authz.iam.choice import Glob, assemble, choose, grant_guess
 from cognito_authz.iam.classes import Budget, BudgetExceeded
@@ -31,19 +31,16 @@ from cognito_authz.iam.document import (
     iam_allows,
     policy_document,
 )
+from cognito_authz.iam.path_class import FRESH_LAST, classes_tell
 from cognito_authz.iam.renaming import (
-    FIRST_PLACEHOLDER,
     AnswerTemplate,
     Renaming,
     RenderPlan,
-    key_plan,
     rename,
-    renaming_parts,
     render,
     swap_of,
 )
 from cognito_authz.iam.world import (
-    PolicyFacts,
     binding_count,
     policy_facts,
 )
@@ -278,115 +275,6 @@ def clear_memo() -> None:
         _GENERATION[0] += 1  # answers kept on principals (derived_answers) are never found again
 
 
-# The facts of the policy asked last (an authorizer serves one policy), with their key plan
-# (renaming.key_plan) and their literals as a map of each to itself (`_fresh`): found without
-# policy_facts' lock and table. A tuple replaced in one store, so a reader sees either the old one or the
-# new one.
-_LastFacts = tuple[Policy, PolicyFacts, tuple[tuple[str, bool], ...] | None, Mapping[str, str]]
-_LAST_FACTS: list[_LastFacts | None] = [None]
-
-
-def _last_facts(policy: Policy) -> _LastFacts:
-    last = _LAST_FACTS[0]
-    if last is None or last[0] is not policy:
-        facts = policy_facts(policy)
-        literal_of = {literal: literal for literal in facts.literals}
-        last = _LAST_FACTS[0] = (policy, facts, key_plan(facts), literal_of)
-    return last
-
-
-def _caller_key(
-    policy: Policy, principal: Principal, arn: MethodArn, budget: int
-) -> tuple[tuple[Any, ...], Renaming | None]:
-    """The memo key of the caller's proof (value-free when renamed), and the renaming if any: the key of
-    :func:`_new_caller_key`, with the :class:`Renaming` its parts describe."""
-    key, parts = _new_caller_key(policy, principal, arn.prefix, budget)
-    if parts is None:
-        return key, None
-    values, named = parts
-    return key, Renaming(values, principal, tuple(named.items()))
-
-
-# Renamed claims of a caller that has none (shared, never written).
-_NONE_NAMED: Mapping[str, str] = MappingProxyType({})
-
-
-def _new_caller_key(
-    policy: Policy, principal: Principal, prefix: str, budget: int
-) -> tuple[tuple[Any, ...], tuple[dict[str, str], dict[str, str]] | None]:
-    """The memo key of a caller's proof and the renaming's parts
-    (:func:`~cognito_authz.iam.renaming.renaming_parts`), in one pass: a new caller whose answer is
-    already settled for its shape needs no :class:`Renaming` (:func:`_caller_key` builds one).
-
-    The key is everything decide reads from a principal: its lists, token use, client, and each claim a
-    condition names (a renamed claim by its placeholder only, so equal-shaped callers share one proof),
-    after the policy, API and stage, and budget. ``tests/iam/test_iam_new_caller_key.py`` holds it to a
-    reference built the general way (``plan_renaming``, then the key)."""
-    last = _LAST_FACTS[0]
-    if last is None or last[0] is not policy:
-        last = _last_facts(policy)
-    facts, plan = last[1], last[2]
-    if plan is not None:
-        # The usual new caller in one loop: every claim a condition names is absent but for at most one
-        # renamable claim holding a value plain_value accepts without the routing model (no '~': it
-        # cannot be a placeholder) that is no literal. renaming_parts then finds that one claim renamed
-        # to the first placeholder (no other claim has texts to collide with it) and the key spells each
-        # absent claim as repr(None). (The plain test is plain_value's, on bytes: see there.) Anything
-        # else (a second value, a claim kept as it is, a value it must judge further) takes the general
-        # steps below.
-        got = principal.claims.get
-        literals = facts.literals
-        renamed: tuple[str, str] | None = None
-        claims: list[tuple[str, str]] = []
-        for name, renamable in plan:  # a plain loop: cheaper than a generator for 2 or 3 names
-            value = got(name)
-            if value is None:
-                claims.append((name, "None"))
-            elif (
-                renamable
-                and renamed is None
-                and type(value) is str
-                and len(value) <= 256
-                and value.isascii()
-                and value.encode().replace(b"-", b"").isalnum()
-                and value not in literals
-            ):
-                renamed = (name, value)
-                claims.append((name, FIRST_PLACEHOLDER))
-            else:
-                break
-        else:
-            key = _key_of(policy, prefix, budget, principal, claims)
-            if renamed is None:
-                return key, None
-            return key, ({FIRST_PLACEHOLDER: renamed[1]}, {renamed[0]: FIRST_PLACEHOLDER})
-    parts = renaming_parts(facts, principal)
-    named = parts[1] if parts is not None else _NONE_NAMED
-    get = principal.claims.get
-    claims = []
-    for name in facts.condition_claims:  # a plain loop: cheaper than a generator for 2 or 3 names
-        claims.append((name, named.get(name) or repr(get(name))))
-    return _key_of(policy, prefix, budget, principal, claims), parts
-
-
-def _key_of(
-    policy: Policy, prefix: str, budget: int, principal: Principal, claims: list[tuple[str, str]]
-) -> tuple[Any, ...]:
-    # The one place the memo key's fields are listed: both ways of working out ``claims`` end here, so
-    # a field added for one cannot be missing from the other (two callers told apart by it would share
-    # a proof).
-    return (
-        id(policy),
-        prefix,
-        budget,
-        tuple(principal.groups),
-        tuple(principal.scopes),
-        principal.token_use,
-        principal.client_id,
-        tuple(claims),
-    )
-
-
 def _proof_for(
     policy: Policy,
     principal: Principal,
@@ -448,7 +336,7 @@ def principal_proof(
 ) -> _Proof:
     """The checked principal-wide proof for ``principal`` (memoized), before any current request is
     added: what ``cache_safety`` judges. ``document`` is ``None`` when there is none (see ``reason``)."""
-    key, renaming = _caller_key(policy, principal, arn, budget)
+    key, renaming = caller_key(policy, principal, arn, budget)
     return _proof_for(policy, principal, arn, budget, key, renaming)
 
 
@@ -629,7 +517,7 @@ def _answer(
         return _copied(answer) if type(answer) is PolicyResult else _filled_answer(policy, principal, *answer)
     answers = derived_answers(principal)
     prefix = method_arn.prefix
-    key, parts = _new_caller_key(policy, principal, prefix, budget)
+    key, parts = new_caller_key(policy, principal, prefix, budget)
     if parts is not None:
         fill = _renamed_answer(
             policy, principal, method_arn, arn_text, prefix, max_bytes, allowed, budget, key, parts
@@ -692,20 +580,20 @@ def _renamed_answer(
         moved = moved or value in arn_text
     if moved:
         image = rename(arn_text, prefix, swap_of(values))
-    # A request whose last segment is fresh (`_fresh`: the usual new user's own resource, /orders/42)
-    # looks first where an answer settled without reading the ARN is kept for every request of its class
-    # (the image up to that segment); anything else, and an answer that names the ARN, is kept under the
-    # image itself.
-    last = _LAST_FACTS[0]  # this policy's, set by _new_caller_key just before (unless another thread's)
+    # A request whose last segment is fresh (`path_class.fresh_segment`: the usual new user's own
+    # resource, /orders/42) looks first where an answer settled without reading the ARN is kept for every
+    # request of its class (the image up to that segment); anything else, and an answer that names the
+    # ARN, is kept under the image itself.
+    last = LAST_FACTS[0]  # this policy's, set by new_caller_key just before (unless another thread's)
     if last is None or last[0] is not policy:
-        last = _last_facts(policy)
+        last = last_facts(policy)
     head, _slash, final = image.rpartition("/")
     class_key = None
     hit = None
-    # _fresh and _template, written out (two calls less on every new caller's path); an id of digits
+    # fresh_segment and _template, written out (two calls less on every new caller's path); an id of digits
     # or letters needs no replace.
     if (final.isalnum() or final.replace("-", "a").isalnum()) and final.isascii() and final not in last[3]:
-        class_key = (key, head, allowed, _FRESH_LAST)
+        class_key = (key, head, allowed, FRESH_LAST)
         hit = _TEMPLATES.get(class_key)
         if hit is not None and hit[0] is policy:
             hit[4][0] = True
@@ -738,8 +626,8 @@ def _new_template(
 ) -> _Template:
     """`_renamed_answer`'s slow path, once per shape and class (or image) and verdict: the stand-in's
     answer for ``image`` settled (or found under `_ANY_ARN`) and kept once, by class when it was settled
-    alike and the shape's classes are classes (`_classes_tell`), else under the image (an answer that
-    names the ARN, or a shape whose classes are finer)."""
+    alike and the shape's classes are classes (`path_class.classes_tell`), else under the image (an
+    answer that names the ARN, or a shape whose classes are finer)."""
     values, named = parts
     # Settling or proving needs the Renaming itself (its stand-in); made here, on a miss only.
     renaming = Renaming(values, principal, tuple(named.items()))
@@ -756,7 +644,7 @@ def _new_template(
     by_class = (
         alike
         and class_key is not None
-        and _classes_tell(key, proof, method_arn.prefix, _last_facts(policy)[3])
+        and classes_tell(key, proof.document, method_arn.prefix, last_facts(policy)[3])
     )
     with _MEMO_LOCK:
         _keep_template(class_key if by_class and class_key is not None else template_key, hit)
@@ -767,67 +655,6 @@ def _new_template(
 
 # In place of the ARN image in a template's key: the answer was settled without reading the ARN.
 _ANY_ARN = None
-
-
-# The last item of a class key (`_renamed_answer`): (memo key, the image up to its last '/', verdict,
-# this), four items where an image's key has three, so the two never meet.
-_FRESH_LAST = "fresh last segment"
-
-
-def _fresh(segment: str, literal_of: Mapping[str, str]) -> bool:
-    """Whether a path segment is *fresh*: non-empty ASCII letters, digits and ``-``, equal to no literal
-    of the policy, its table or its conditions (``literal_of`` maps each literal to itself).
-
-    Two images that differ only in a fresh segment are of one class: for a shape whose document and
-    compared claim texts hold no fresh segment (`_classes_tell`), neither ``decide``, routing nor the
-    document's Resources can tell them apart (docs/architecture.md, steps 2 and 3: each depends on a
-    segment only through its equality with those texts, and a Resource's literals and wildcards stand
-    for whole segments, whose boundaries a fresh segment, holding no '/', '%' or '.', never changes). So
-    the document covers one exactly when it covers the other, and an answer that settles alike for one
-    (the proof's own document, or its request-scoped reason: nothing of the ARN in it) is the answer for
-    every image of the class. The class key names the image up to its last segment, when that one is
-    fresh: the usual new user asks for a resource of its own, named last."""
-    return (
-        segment not in literal_of
-        and segment != ""
-        and segment.isascii()
-        and segment.replace("-", "a").isalnum()
-    )
-
-
-def _classes_tell(key: tuple[Any, ...], proof: _Proof, prefix: str, literal_of: Mapping[str, str]) -> bool:
-    """Whether `_fresh`'s classes are classes for this shape, so an answer settled alike may be kept by
-    class.
-
-    With no document every request settles alike. Otherwise every claim a condition compares must be
-    absent or renamed (the key spells it ``None``, or as a placeholder, which holds '~' and is never
-    fresh): a claim kept as it is compares its value with segments, a text outside the literals. And no
-    segment of the document's Resources may look fresh, or hold a wildcard inside it: they are literals
-    of routes and the table, placeholders, whole-segment wildcards and fixed texts by construction;
-    checked here, not assumed."""
-    document = proof.document
-    if document is None:
-        return True
-    if any(text != "None" and not text.startswith("~") for _claim, text in key[-1]):
-        return False
-    for statement in document["Statement"]:
-        for resource in statement["Resource"]:
-            if not resource.startswith(prefix):
-                return False
-            # After the verb (or the '*' of a fixed Deny such as ``*%*``): no fresh-looking segment, and
-            # no wildcard or policy variable but whole-segment ``*`` and ``?*`` and the fixed ``*%*``
-            # (the check refuses any other; a ``4*`` would tell ``42`` from ``52``).
-            for segment in resource[len(prefix) :].split("/")[1:]:
-                if _fresh(segment, literal_of):
-                    return False
-                if segment not in _WHOLE_WILDCARDS and ("*" in segment or "?" in segment or "$" in segment):
-                    return False
-    return True
-
-
-# The wildcard segments a checked document holds: glob tokens and the escape Deny (docs/architecture.md,
-# step 4).
-_WHOLE_WILDCARDS = frozenset({"*", "?*", "*%*"})
 
 
 def _template(policy: Policy, template_key: tuple[Any, ...]) -> _Template | None:

@@ -17,7 +17,14 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cognito_authz.iam import MethodArn, build_principal_policy, builder, clear_memo, document_size
+from cognito_authz.iam import (
+    MethodArn,
+    build_principal_policy,
+    builder,
+    caller_key,
+    clear_memo,
+    document_size,
+)
 from cognito_authz.iam.renaming import AnswerTemplate, render
 from cognito_authz.policy import Policy
 from cognito_authz.principal import Principal
@@ -178,7 +185,7 @@ def _the_rendered_way(
     # rendered for the caller, the request guarded through σ, the size encoded.
     if allowed is None:
         allowed = POLICY.decide(principal, arn.verb or "", arn.path).allowed
-    key, renaming = builder._caller_key(POLICY, principal, arn, builder.WORK_BUDGET)
+    key, renaming = caller_key.caller_key(POLICY, principal, arn, builder.WORK_BUDGET)
     proof = builder._proof_for(POLICY, principal, arn, builder.WORK_BUDGET, key, renaming)
     return builder._finish(POLICY, principal, arn, max_bytes, allowed, proof)
 

@@ -1,8 +1,8 @@
 """A new caller's memo key and renaming, found in one pass, are the ones the general steps find.
 
-``builder._new_caller_key`` (one pass: the renaming's parts and the memo key) must give exactly the key
+``caller_key.new_caller_key`` (one pass: the renaming's parts and the memo key) must give exactly the key
 built the general way (``plan_renaming``, then the key of the earlier ``builder._memo_key``, kept here
-as ``_reference_key``), ``builder._caller_key`` the same key and a ``Renaming`` equal to the
+as ``_reference_key``), ``caller_key.caller_key`` the same key and a ``Renaming`` equal to the
 parts; and ``renaming.renaming_parts``, which both now use, must find what the renaming found before it
 was split out. The oracle for that is the earlier ``plan_renaming``, kept here verbatim.
 Callers are drawn with values that collide with route literals, with each other, with placeholders,
@@ -16,7 +16,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cognito_authz.iam import MethodArn, builder
+from cognito_authz.iam import MethodArn, builder, caller_key
 from cognito_authz.iam.renaming import (
     _LIST_CLAIMS,
     _renamable,
@@ -168,8 +168,8 @@ def principals(draw: st.DrawFn) -> Principal:
 @given(principals(), st.sampled_from([builder.WORK_BUDGET, 100]))
 def test_the_new_caller_key_is_the_caller_key(principal: Principal, budget: int) -> None:
     facts = policy_facts(POLICY)
-    key, renaming = builder._caller_key(POLICY, principal, ARN, budget)
-    fast_key, parts = builder._new_caller_key(POLICY, principal, ARN.prefix, budget)
+    key, renaming = caller_key.caller_key(POLICY, principal, ARN, budget)
+    fast_key, parts = caller_key.new_caller_key(POLICY, principal, ARN.prefix, budget)
     assert fast_key == key
     general = plan_renaming(facts, principal)
     assert key == _reference_key(facts, principal, budget, general.key if general is not None else ())
@@ -228,9 +228,9 @@ def sparse_principals(draw: st.DrawFn) -> Principal:
 @given(sparse_principals())
 def test_the_usual_new_callers_key_in_one_loop_is_the_general_one(principal: Principal) -> None:
     facts = policy_facts(POLICY)
-    builder._LAST_FACTS[0] = None  # the plan is worked out again, then found
+    caller_key.LAST_FACTS[0] = None  # the plan is worked out again, then found
     for _ in range(2):
-        fast_key, parts = builder._new_caller_key(POLICY, principal, ARN.prefix, builder.WORK_BUDGET)
+        fast_key, parts = caller_key.new_caller_key(POLICY, principal, ARN.prefix, builder.WORK_BUDGET)
         general = plan_renaming(facts, principal)
         assert fast_key == _reference_key(
             facts, principal, builder.WORK_BUDGET, general.key if general is not None else ()
@@ -260,4 +260,4 @@ def test_a_condition_on_a_list_claim_always_takes_the_general_steps() -> None:
     assert key_plan(policy_facts(listed)) is None
     principal = Principal.from_claims({"sub": "u-1", "cognito:groups": ["u-1"], "token_use": "access"})
     # The group shares the sub's value: no renaming (the one-loop key would have renamed it).
-    assert builder._new_caller_key(listed, principal, ARN.prefix, builder.WORK_BUDGET)[1] is None
+    assert caller_key.new_caller_key(listed, principal, ARN.prefix, builder.WORK_BUDGET)[1] is None

@@ -1,4 +1,4 @@
-"""A new caller's answer found by the class of its request (`_fresh`, `_renamed_answer` in iam/builder.py).
+"""A new caller's answer found by the class of its request (iam/path_class.py, `_renamed_answer`).
 
 An answer settled without reading the ARN is kept under the image up to its last segment when that one
 is fresh (plain, no literal), and handed to every later caller of the shape asking a request of that
@@ -15,7 +15,7 @@ from typing import Any
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from cognito_authz.iam import build_principal_policy, builder, clear_memo
+from cognito_authz.iam import build_principal_policy, builder, caller_key, clear_memo, path_class
 from cognito_authz.iam.arn import MethodArn
 from cognito_authz.policy import Policy
 from cognito_authz.principal import Principal
@@ -99,7 +99,7 @@ def _principal(sub: str, groups: list[str], scope: str, tenant: str | None) -> P
 def _the_rendered_way(principal: Principal, arn: MethodArn, allowed: bool | None) -> builder.PolicyResult:
     if allowed is None:
         allowed = POLICY.decide(principal, arn.verb or "", arn.path).allowed
-    key, renaming = builder._caller_key(POLICY, principal, arn, builder.WORK_BUDGET)
+    key, renaming = caller_key.caller_key(POLICY, principal, arn, builder.WORK_BUDGET)
     proof = builder._proof_for(POLICY, principal, arn, builder.WORK_BUDGET, key, renaming)
     return builder._finish(POLICY, principal, arn, builder.DEFAULT_MAX_BYTES, allowed, proof)
 
@@ -210,18 +210,19 @@ def _proof_with(resources: list[str]) -> builder._Proof:
 
 
 def test_classes_are_classes_only_for_documents_of_literals_and_whole_wildcards() -> None:
-    literal_of = builder._last_facts(POLICY)[3]
+    literal_of = caller_key.last_facts(POLICY)[3]
     renamed = (("custom:tenant_id", "None"), ("sub", "~0~"))
     key = (0, PREFIX, 0, (), (), "access", None, renamed)
     fixed = [PREFIX + "*//*", PREFIX + "*/./*", PREFIX + "*/.", PREFIX + "*/..", PREFIX + "*%*"]
     good = [PREFIX + "GET/orders/*", PREFIX + "GET/orders/*/?*", PREFIX + "GET/users/~0~", PREFIX + "GET/"]
-    assert builder._classes_tell(key, _proof_with(good + fixed), PREFIX, literal_of)
-    assert builder._classes_tell(key, builder._Proof(None, False, "analysis_budget", "", ()), PREFIX, {})
+    assert path_class.classes_tell(key, _proof_with(good + fixed).document, PREFIX, literal_of)
+    assert path_class.classes_tell(key, None, PREFIX, {})
     # A fresh-looking segment, a wildcard inside a segment, a policy variable, another API: never.
     for bad in ("GET/orders/42", "GET/orders/4*", "GET/orders/?", "GET/users/${aws:username}"):
-        assert not builder._classes_tell(key, _proof_with([*good, PREFIX + bad]), PREFIX, literal_of), bad
+        document = _proof_with([*good, PREFIX + bad]).document
+        assert not path_class.classes_tell(key, document, PREFIX, literal_of), bad
     other = "arn:aws:execute-api:eu-west-1:123456789012:otherapi12/prod/GET/orders/*"
-    assert not builder._classes_tell(key, _proof_with([*good, other]), PREFIX, literal_of)
+    assert not path_class.classes_tell(key, _proof_with([*good, other]).document, PREFIX, literal_of)
     # A compared claim kept as it is (its value in the key): never.
     kept = (0, PREFIX, 0, (), (), "access", None, (("custom:tenant_id", "'acme'"), ("sub", "~0~")))
-    assert not builder._classes_tell(kept, _proof_with(good), PREFIX, literal_of)
+    assert not path_class.classes_tell(kept, _proof_with(good).document, PREFIX, literal_of)
