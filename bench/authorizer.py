@@ -35,7 +35,7 @@ from bench._rows import Row, Setup
 from cognito_authz.adapters.lambda_authorizer import LambdaAuthorizer
 from cognito_authz.policy import Policy
 
-__all__ = ["AUTHORIZER_BUDGET", "REPEATED_BUDGET", "run"]
+__all__ = ["AUTHORIZER_BUDGET", "REPEATED_BUDGET", "distinct_path_events", "run"]
 
 AUTHORIZER_BUDGET = 2.5
 REPEATED_BUDGET = 1.0
@@ -57,6 +57,11 @@ def _rest_token_event(token: str, path: str = "/orders/42") -> dict[str, Any]:
         "authorizationToken": f"Bearer {token}",
         "methodArn": f"arn:aws:execute-api:eu-west-1:123456789012:k7xq2v9d1a/prod/GET{path}",
     }
+
+
+def distinct_path_events(tokens: list[str]) -> list[dict[str, Any]]:
+    """The distinct-paths row's events: ``GET /orders/{n}``, a new n on every one, tokens taken in turn."""
+    return [_rest_token_event(tokens[n % len(tokens)], f"/orders/{n}") for n in range(_DISTINCT_PATHS)]
 
 
 def _http_v2_template() -> dict[str, Any]:
@@ -130,7 +135,7 @@ def run(setup: Setup) -> list[Row]:
         )
         if label == "REST TOKEN event":
             paths = LambdaAuthorizer(issuer.verifier("access", token_cache_size=distinct // 2), policy)
-            events = [_rest_token_event(tokens[n % distinct], f"/orders/{n}") for n in range(_DISTINCT_PATHS)]
+            events = distinct_path_events(tokens)
             measured = setup.against_floor(_cycler(paths, events))
             rows.append(
                 Row(

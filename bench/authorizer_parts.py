@@ -99,10 +99,7 @@ def _child_cases(fixture: dict[str, Any]) -> dict[str, Callable[[], object]]:
 
         def call() -> object:
             if not made:
-                events = [
-                    authorizer_bench._rest_token_event(tokens[n % len(tokens)], f"/orders/{n}")
-                    for n in range(authorizer_bench._DISTINCT_PATHS)
-                ]
+                events = authorizer_bench.distinct_path_events(tokens)
                 made.append(authorizer_bench._cycler(authorizer(_PRINCIPALS_PER_CASE + _PATHS_WARM), events))
                 for _ in range(_PATHS_WARM):
                     made[0]()

@@ -144,10 +144,7 @@ def _child_cases(fixture: dict[str, Any]) -> dict[str, Callable[[], object]]:
 
         def call() -> object:
             if not made:
-                events = [
-                    authorizer_bench._rest_token_event(personas[n % len(personas)], f"/orders/{n}")
-                    for n in range(authorizer_bench._DISTINCT_PATHS)
-                ]
+                events = authorizer_bench.distinct_path_events(personas)
                 made.append(
                     authorizer_bench._cycler(LambdaAuthorizer(verifier(len(personas) // 2), policy), events)
                 )

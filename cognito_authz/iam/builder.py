@@ -478,8 +478,13 @@ _Exact = tuple[dict[str, Any], int, "_Proof"]
 
 
 def _exact_result(document: dict[str, Any], size: int, proof: _Proof) -> PolicyResult:
-    # _sized's answer for a document within the limits from an exact proof (nothing to log). Through the
-    # slot descriptors (the frozen __init__ sets each field by name).
+    # _sized's answer for a document within the limits from an exact proof (nothing to log).
+    return _principal_result(document, size, proof, True)
+
+
+def _principal_result(document: dict[str, Any], size: int, proof: _Proof, exact: bool) -> PolicyResult:
+    # A principal-wide answer within the limits. Through the slot descriptors (the frozen __init__ sets
+    # each field by name): once per new caller.
     result = _new_object(PolicyResult)
     _set_document(result, document)
     _set_scope(result, "principal")
@@ -487,7 +492,7 @@ def _exact_result(document: dict[str, Any], size: int, proof: _Proof) -> PolicyR
     _set_size(result, size)
     _set_detail(result, proof.detail)
     _set_rules(result, proof.rules)
-    _set_exact(result, True)
+    _set_exact(result, exact)
     return result
 
 
@@ -853,16 +858,7 @@ def _sized(
             ", ".join(proof.rules) or "?",
             proof.detail,
         )
-    # Through the slot descriptors (the frozen __init__ sets each field by name): once per new caller.
-    result = _new_object(PolicyResult)
-    _set_document(result, document)
-    _set_scope(result, "principal")
-    _set_reason(result, proof.reason)
-    _set_size(result, size)
-    _set_detail(result, proof.detail)
-    _set_rules(result, proof.rules)
-    _set_exact(result, proof.exact)
-    return result
+    return _principal_result(document, size, proof, proof.exact)
 
 
 _new_object = object.__new__
