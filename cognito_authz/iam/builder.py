@@ -31,7 +31,7 @@ from cognito_authz.iam.document import (
     iam_allows,
     policy_document,
 )
-from cognito_authz.iam.path_class import FRESH_LAST, classes_tell
+from cognito_authz.iam.path_class import FRESH_LAST, classes_tell, fresh_segment
 from cognito_authz.iam.renaming import (
     AnswerTemplate,
     Renaming,
@@ -595,9 +595,8 @@ def _renamed_answer(
     head, _slash, final = image.rpartition("/")
     class_key = None
     hit = None
-    # fresh_segment and _template, written out (two calls less on every new caller's path); an id of digits
-    # or letters needs no replace.
-    if (final.isalnum() or final.replace("-", "a").isalnum()) and final.isascii() and final not in last[3]:
+    # _template written out (one call less on every new caller's path).
+    if fresh_segment(final, last[3]):
         class_key = (key, head, allowed, FRESH_LAST)
         hit = _TEMPLATES.get(class_key)
         if hit is not None and hit[0] is policy:
